@@ -1,0 +1,40 @@
+# Two commands on a fresh machine:  make demo   and   make test
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench train evaluate clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+## Run the daemon for 40 s on the bundled sample (no camera, Spotify, broker or ../shared needed).
+demo: $(STAMP)
+	$(PY) -m soulsyncd run --config config/demo.yaml --for 40
+
+## Install what the tests need and run them.
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check soulsyncd tests tools
+	$(VENV)/bin/mypy
+
+bench: $(STAMP)
+	$(PY) tools/bench.py
+
+## Training needs TensorFlow (the 'train' extra) in its own venv; about 100 min on 2 cores.
+train:
+	$(PYTHON) -m venv .venv-train
+	.venv-train/bin/pip install -q -e '.[train]'
+	.venv-train/bin/python -u tools/train.py --width 24 --epochs 42 --max-minutes 110 2>&1 | tee build/train.log
+
+evaluate: $(STAMP)
+	$(PY) tools/evaluate.py --csv ../shared/data/fer2013_train_public.csv.gz --usage PublicTest
+
+clean:
+	rm -rf $(VENV) build .pytest_cache
