@@ -1,0 +1,420 @@
+"""Tests for soulsyncd.config: loading, validation messages with lines, secrets, path resolution."""
+
+from __future__ import annotations
+
+import re
+import typing
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from soulsyncd.classifier import DEFAULT_MODEL_PATH
+from soulsyncd.config import (
+    EXIT_CONFIG,
+    Config,
+    ConfigError,
+    DryRunPlayerConfig,
+    FileCameraConfig,
+    UsbCameraConfig,
+    load_config,
+    read_secret,
+)
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
+
+def write(tmp_path: Path, text: str, name: str = "soulsync.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def errors_of(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    return info.value.errors
+
+
+# --- defaults and bundled files ---------------------------------------------------------------------
+
+
+def test_empty_file_gives_all_defaults(tmp_path: Path) -> None:
+    """An empty file (or only comments) is a valid config with every default."""
+    assert load_config(write(tmp_path, "")) == Config()
+    assert load_config(write(tmp_path, "# nothing yet\n")) == Config()
+
+
+def test_defaults_are_usb_camera_and_dry_run_player() -> None:
+    """The default camera is the usb camera and the default player the dry-run player."""
+    config = Config()
+    assert isinstance(config.camera, UsbCameraConfig)
+    assert config.camera.device == 0
+    assert isinstance(config.player, DryRunPlayerConfig)
+    assert config.player.min_interval_s == 20.0
+    assert config.model.path == DEFAULT_MODEL_PATH
+    assert config.policy.target == "calm"
+
+
+def test_section_with_everything_commented_out_means_defaults(tmp_path: Path) -> None:
+    """`camera:` with no keys under it (null) is treated as an absent section."""
+    assert load_config(write(tmp_path, "camera:\n  # kind: usb\n")) == Config()
+
+
+def test_config_is_frozen() -> None:
+    """Config values can't be changed after loading (threads share them)."""
+    config = Config()
+    with pytest.raises(ValueError, match="frozen"):
+        config.analysis.fps = 1.0
+
+
+def test_exit_config_is_ex_config() -> None:
+    """The exit status for a bad config is sysexits' EX_CONFIG."""
+    assert EXIT_CONFIG == 78
+
+
+def _field_names(model: type[BaseModel]) -> Iterator[str]:
+    """Every field name of a model and its nested models, every member of a union included."""
+    for name, info in model.model_fields.items():
+        yield name
+        annotation = info.annotation
+        members = [annotation] if isinstance(annotation, type) else list(typing.get_args(annotation))
+        for member in members:
+            if isinstance(member, type) and issubclass(member, BaseModel):
+                yield from _field_names(member)
+
+
+def test_example_config_loads_and_equals_the_defaults() -> None:
+    """config/soulsync.example.yaml is valid and its active values are exactly the defaults."""
+    assert load_config(CONFIG_DIR / "soulsync.example.yaml") == Config()
+
+
+def test_example_config_mentions_every_field() -> None:
+    """Every field of the schema, every camera kind's too, appears as a key (maybe commented out)."""
+    text = (CONFIG_DIR / "soulsync.example.yaml").read_text(encoding="utf-8")
+    keys = set(re.findall(r"^[ \t]*(?:#[ \t]*)?([a-z_]+):", text, flags=re.MULTILINE))
+    names = set(_field_names(Config))
+    assert {"device", "loop", "pace", "retry_max_s", "min_interval_s"} <= names  # the walk reaches unions
+    assert names - keys == set()
+
+
+def test_example_config_shows_every_camera_kind() -> None:
+    """The example has usb active and the picamera2 and file kinds commented out."""
+    text = (CONFIG_DIR / "soulsync.example.yaml").read_text(encoding="utf-8")
+    assert re.search(r"^  kind: usb\b", text, flags=re.MULTILINE)
+    assert re.search(r"^#   kind: picamera2\b", text, flags=re.MULTILINE)
+    assert re.search(r"^#   kind: file\b", text, flags=re.MULTILINE)
+
+
+def test_demo_config_loads_with_a_file_camera_and_a_shift_policy() -> None:
+    """config/demo.yaml needs no hardware: file camera on the rendered sample, dry-run player."""
+    config = load_config(CONFIG_DIR / "demo.yaml")
+    assert isinstance(config.camera, FileCameraConfig)
+    assert config.camera.path == CONFIG_DIR.parent / "build" / "demo" / "sample.avi"
+    assert config.camera.loop is False
+    assert config.camera.pace == "realtime"
+    assert isinstance(config.player, DryRunPlayerConfig)
+    assert config.player.min_interval_s == 5.0
+    assert (config.policy.mode, config.policy.target) == ("shift", "happy")
+    assert (config.policy.step, config.policy.step_interval_s) == (0.5, 8.0)
+    assert config.analysis == Config().analysis
+    assert config.smoothing == Config().smoothing
+
+
+# --- valid values -----------------------------------------------------------------------------------
+
+
+def test_file_camera_and_other_sections_load(tmp_path: Path) -> None:
+    """A config choosing other kinds and values loads into the matching models."""
+    path = write(
+        tmp_path,
+        "camera:\n  kind: file\n  path: /videos/a.mp4\n  pace: fast\n  fps: 12\n"
+        "analysis:\n  faces: all\n  fps: 10\n"
+        "logging:\n  level: debug\n",
+    )
+    config = load_config(path)
+    assert config.camera == FileCameraConfig(path=Path("/videos/a.mp4"), pace="fast", fps=12.0)
+    assert config.analysis.faces == "all"
+    assert config.logging.level == "debug"
+
+
+def test_usb_device_accepts_index_path_and_quoted_index(tmp_path: Path) -> None:
+    """camera.device is an index or a device path; a quoted number still means the index."""
+
+    def camera(device: str) -> object:
+        return load_config(write(tmp_path, f"camera:\n  kind: usb\n  device: {device}\n")).camera
+
+    assert camera("2") == UsbCameraConfig(device=2)
+    assert camera("/dev/video1") == UsbCameraConfig(device="/dev/video1")
+    assert camera("'1'") == UsbCameraConfig(device=1)
+
+
+def test_relative_paths_resolve_against_the_config_file_directory(tmp_path: Path) -> None:
+    """camera.path and model.path relative to the YAML file's folder, not the working directory."""
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    path = write(folder, "camera:\n  kind: file\n  path: ../clips/a.avi\nmodel:\n  path: models/m.tflite\n")
+    config = load_config(path)
+    assert isinstance(config.camera, FileCameraConfig)
+    assert config.camera.path == tmp_path / "clips" / "a.avi"
+    assert config.model.path == folder / "models" / "m.tflite"
+
+
+def test_absolute_paths_are_kept(tmp_path: Path) -> None:
+    """An absolute path is used as written."""
+    config = load_config(write(tmp_path, "model:\n  path: /opt/m.tflite\n"))
+    assert config.model.path == Path("/opt/m.tflite")
+
+
+def test_relative_path_of_a_relative_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A config file named by a relative path still anchors paths at its own folder (made absolute)."""
+    write(tmp_path, "model:\n  path: m.tflite\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_config("soulsync.yaml").model.path == tmp_path / "m.tflite"
+
+
+# --- error messages ---------------------------------------------------------------------------------
+
+
+def test_unknown_key_names_path_line_and_close_match(tmp_path: Path) -> None:
+    """An unknown key is reported with its dotted path, its line and a did-you-mean hint."""
+    path = write(tmp_path, "analysis:\n  faces: all\n  fsp: 3\n")
+    assert errors_of(path) == [f"{path}:3: analysis.fsp: unknown key (did you mean 'fps'?)"]
+
+
+def test_unknown_key_without_close_match_has_no_hint(tmp_path: Path) -> None:
+    """With no similar known key, the message is just 'unknown key'."""
+    path = write(tmp_path, "detection:\n  zzz: 1\n")
+    assert errors_of(path) == [f"{path}:2: detection.zzz: unknown key"]
+
+
+def test_unknown_top_level_section(tmp_path: Path) -> None:
+    """An unknown section is suggested against the section names."""
+    path = write(tmp_path, "analysis: {}\nsmoothng:\n  window_s: 4\n")
+    assert errors_of(path) == [f"{path}:2: smoothng: unknown key (did you mean 'smoothing'?)"]
+
+
+def test_unknown_key_in_a_camera_kind_uses_that_kinds_fields(tmp_path: Path) -> None:
+    """Inside a discriminated union the path has no tag and the hint comes from that kind's fields."""
+    path = write(tmp_path, "camera:\n  kind: file\n  path: a.avi\n  lop: false\n")
+    assert errors_of(path) == [f"{path}:4: camera.lop: unknown key (did you mean 'loop'?)"]
+
+
+def test_wrong_type_names_path_line_and_value(tmp_path: Path) -> None:
+    """A value of the wrong type is reported at its key's line with the value given."""
+    path = write(tmp_path, "detection:\n  scale_factor: 1.2\n  min_neighbors: lots\n")
+    assert errors_of(path) == [
+        f"{path}:3: detection.min_neighbors: input should be a valid integer, "
+        "unable to parse string as an integer, got 'lots'"
+    ]
+
+
+def test_section_of_the_wrong_type(tmp_path: Path) -> None:
+    """A section that isn't a mapping is reported at the section."""
+    path = write(tmp_path, "logging: loud\n")
+    assert errors_of(path) == [
+        f"{path}:1: logging: input should be a valid dictionary or instance of LoggingConfig, got 'loud'"
+    ]
+
+
+def test_bad_enum_value_lists_the_choices(tmp_path: Path) -> None:
+    """A value outside a Literal's choices names the choices and the value."""
+    path = write(tmp_path, "analysis:\n  faces: some\n")
+    assert errors_of(path) == [f"{path}:2: analysis.faces: input should be 'largest' or 'all', got 'some'"]
+
+
+def test_out_of_range_value(tmp_path: Path) -> None:
+    """A bound (analysis.fps <= 30) is reported with the value."""
+    path = write(tmp_path, "analysis:\n  fps: 60\n")
+    assert errors_of(path) == [f"{path}:2: analysis.fps: input should be less than or equal to 30, got 60"]
+
+
+def test_bad_camera_kind_lists_the_kinds(tmp_path: Path) -> None:
+    """An unknown camera.kind points at the kind line and lists the valid kinds."""
+    path = write(tmp_path, "camera:\n  kind: webcam\n")
+    assert errors_of(path) == [
+        f"{path}:2: camera.kind: unknown kind 'webcam'; expected one of 'usb', 'picamera2', 'file'"
+    ]
+
+
+def test_bad_camera_kind_suggests_a_close_one(tmp_path: Path) -> None:
+    """A near-miss kind gets a did-you-mean hint."""
+    path = write(tmp_path, "camera:\n  kind: picamera\n")
+    assert errors_of(path) == [
+        f"{path}:2: camera.kind: unknown kind 'picamera' (did you mean 'picamera2'?); "
+        "expected one of 'usb', 'picamera2', 'file'"
+    ]
+
+
+def test_missing_camera_kind(tmp_path: Path) -> None:
+    """A camera section without kind says kind is missing, at the section's line."""
+    path = write(tmp_path, "analysis:\n  fps: 5\ncamera:\n  device: 1\n")
+    assert errors_of(path) == [f"{path}:3: camera.kind: missing; expected one of 'usb', 'picamera2', 'file'"]
+
+
+def test_bad_player_kind(tmp_path: Path) -> None:
+    """player is a discriminated union too."""
+    path = write(tmp_path, "player:\n  kind: sonos\n")
+    assert errors_of(path) == [f"{path}:2: player.kind: unknown kind 'sonos'; expected one of 'dry-run'"]
+
+
+def test_file_camera_without_path(tmp_path: Path) -> None:
+    """The file camera requires path; the error points at the camera section."""
+    path = write(tmp_path, "camera:\n  kind: file\n  loop: false\n")
+    assert errors_of(path) == [f"{path}:1: camera.path: required, but not set"]
+
+
+def test_dwell_must_be_shorter_than_window(tmp_path: Path) -> None:
+    """smoothing.dwell_s >= window_s is rejected at dwell_s's line."""
+    path = write(tmp_path, "smoothing:\n  window_s: 2\n  dwell_s: 2\n")
+    assert errors_of(path) == [f"{path}:3: smoothing.dwell_s: must be less than window_s (2), got 2"]
+
+
+def test_default_dwell_is_checked_against_a_short_window(tmp_path: Path) -> None:
+    """The cross-field rule also holds when dwell_s is left at its default."""
+    path = write(tmp_path, "smoothing:\n  window_s: 0.5\n")
+    assert errors_of(path) == [f"{path}:1: smoothing.dwell_s: must be less than window_s (0.5), got 1"]
+
+
+def test_retry_max_must_not_be_below_retry_initial(tmp_path: Path) -> None:
+    """camera.retry_max_s < retry_initial_s is rejected, for every camera kind."""
+    path = write(tmp_path, "camera:\n  kind: picamera2\n  retry_initial_s: 5\n  retry_max_s: 2\n")
+    assert errors_of(path) == [f"{path}:4: camera.retry_max_s: must be >= retry_initial_s (5), got 2"]
+
+
+def test_unknown_policy_target_lists_the_targets(tmp_path: Path) -> None:
+    """policy.target must be one of TARGET_MOODS; the message lists them and suggests a close one."""
+    path = write(tmp_path, "policy:\n  mode: shift\n  target: hapy\n")
+    assert errors_of(path) == [
+        f"{path}:3: policy.target: unknown target 'hapy' (did you mean 'happy'?); "
+        "expected one of 'happy', 'calm', 'energetic', 'neutral'"
+    ]
+
+
+def test_all_errors_are_reported_in_line_order(tmp_path: Path) -> None:
+    """Several mistakes give one message each, sorted by line; str() joins them with newlines."""
+    path = write(tmp_path, "logging:\n  level: loud\nanalysis:\n  faces: some\n  fsp: 1\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.errors == [
+        f"{path}:2: logging.level: input should be 'debug', 'info', 'warning' or 'error', got 'loud'",
+        f"{path}:4: analysis.faces: input should be 'largest' or 'all', got 'some'",
+        f"{path}:5: analysis.fsp: unknown key (did you mean 'fps'?)",
+    ]
+    assert str(info.value) == "\n".join(info.value.errors)
+
+
+def test_duplicate_key_is_an_error(tmp_path: Path) -> None:
+    """A key given twice in one mapping is reported (YAML would silently keep the last)."""
+    path = write(tmp_path, "logging:\n  level: info\n  level: debug\n")
+    assert errors_of(path) == [
+        f"{path}:3: logging.level: duplicate key (also on line 2; only the last one would count)"
+    ]
+
+
+def test_non_string_key(tmp_path: Path) -> None:
+    """A key YAML reads as a number is reported as such."""
+    path = write(tmp_path, "analysis:\n  1: 2\n")
+    assert errors_of(path) == [f"{path}:2: analysis.1: keys must be strings"]
+
+
+# --- file-level errors ------------------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    """A missing file is a ConfigError naming the file, without a line."""
+    path = tmp_path / "nope.yaml"
+    assert errors_of(path) == [f"{path}: cannot read config file: No such file or directory"]
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    """Broken YAML is a ConfigError at the line the parser stopped."""
+    path = write(tmp_path, "camera:\n  kind: usb\n  device: 1\n   fps: 3\n")
+    assert errors_of(path) == [f"{path}:4: invalid YAML: mapping values are not allowed here"]
+
+
+def test_yaml_syntax_error_with_context(tmp_path: Path) -> None:
+    """An unclosed flow mapping reports the parser's context and the line of the problem."""
+    path = write(tmp_path, "analysis: {fps: 5\nlogging:\n  level: info\n")
+    (message,) = errors_of(path)
+    assert message.startswith(f"{path}:2: invalid YAML: while parsing a flow mapping")
+
+
+def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
+    """A list at the top level is rejected, naming what was found."""
+    path = write(tmp_path, "- camera\n- player\n")
+    assert errors_of(path) == [f"{path}:1: the top level must be a mapping of sections, got a list"]
+
+
+def test_top_level_scalar(tmp_path: Path) -> None:
+    """A bare word at the top level is rejected too."""
+    path = write(tmp_path, "hello\n")
+    assert errors_of(path) == [f"{path}:1: the top level must be a mapping of sections, got a str"]
+
+
+# --- secrets ----------------------------------------------------------------------------------------
+
+SECRET_ADVICE = (
+    "looks like a secret, and secrets must not be in the config file: remove it and provide it "
+    "through a SOULSYNC_* environment variable or a systemd credential (LoadCredential=) instead"
+)
+
+
+def test_secret_key_in_a_section_points_to_environment_or_credential(tmp_path: Path) -> None:
+    """A secret-looking key is rejected with advice instead of a plain 'unknown key'."""
+    path = write(tmp_path, "player:\n  kind: dry-run\n  client_secret: abc123\n")
+    assert errors_of(path) == [f"{path}:3: player.client_secret: {SECRET_ADVICE}"]
+
+
+@pytest.mark.parametrize(
+    "key", ["password", "mqtt_password", "token", "refresh-token", "api_key", "API_KEY", "secret"]
+)
+def test_secret_looking_names_are_caught_anywhere(tmp_path: Path, key: str) -> None:
+    """Secret-looking names are caught at any depth, even under an unknown section."""
+    path = write(tmp_path, f"mqtt:\n  host: localhost\n  auth:\n    {key}: hunter2\n")
+    errors = errors_of(path)
+    assert f"{path}:4: mqtt.auth.{key}: {SECRET_ADVICE}" in errors
+    assert all("hunter2" not in error for error in errors)
+
+
+def test_secret_key_is_reported_even_when_its_section_is_otherwise_invalid(tmp_path: Path) -> None:
+    """A secret under a player kind that doesn't exist is still called out."""
+    path = write(tmp_path, "player:\n  kind: spotify\n  token: xyz\n")
+    assert errors_of(path) == [
+        f"{path}:2: player.kind: unknown kind 'spotify'; expected one of 'dry-run'",
+        f"{path}:3: player.token: {SECRET_ADVICE}",
+    ]
+
+
+def test_read_secret_prefers_the_systemd_credential(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """read_secret reads $CREDENTIALS_DIRECTORY/<name> first, trailing newline stripped."""
+    (tmp_path / "spotify-client-secret").write_text("from-credential\n", encoding="utf-8")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    monkeypatch.setenv("SOULSYNC_SPOTIFY_CLIENT_SECRET", "from-env")
+    assert read_secret("spotify-client-secret") == "from-credential"
+
+
+def test_read_secret_falls_back_to_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a credential file, SOULSYNC_<NAME> (upper-case, '-' as '_') is used."""
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))  # present but without this credential
+    monkeypatch.setenv("SOULSYNC_MQTT_PASSWORD", "from-env")
+    assert read_secret("mqtt-password") == "from-env"
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY")
+    assert read_secret("mqtt-password") == "from-env"
+
+
+def test_read_secret_is_none_when_absent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No credential and no variable (or an empty one) gives None."""
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    monkeypatch.delenv("SOULSYNC_NOT_SET_ANYWHERE", raising=False)
+    assert read_secret("not-set-anywhere") is None
+    monkeypatch.setenv("SOULSYNC_NOT_SET_ANYWHERE", "")
+    assert read_secret("not-set-anywhere") is None
+
+
+@pytest.mark.parametrize("name", ["", "../etc/passwd", "a/b", ".hidden"])
+def test_read_secret_rejects_names_that_are_paths(name: str) -> None:
+    """A secret name is a plain file name; anything that could leave the credentials folder is refused."""
+    with pytest.raises(ValueError, match="invalid secret name"):
+        read_secret(name)
