@@ -1,0 +1,545 @@
+"""Frame sources: a USB camera, the Raspberry Pi camera, or a video file / folder of images.
+
+Every source captures in its own daemon thread and keeps only the newest frame: the analysis
+loop asks :meth:`CaptureSource.latest` for it whenever it is ready, and frames it was too slow
+for are dropped rather than queued, so the daemon always reacts to the present. Frames live in
+memory only; nothing here writes them to disk or sends them anywhere.
+
+A camera that cannot be opened, or that stops delivering frames (unplugged, taken by another
+process), puts the source in state ``"retrying"``: it is closed and reopened with exponential
+backoff until it works again. Nothing is ever raised out of the capture thread.
+
+Constructors take plain values; mapping the config onto them is the application's job.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import math
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+
+from soulsyncd.interfaces import Clock, SystemClock
+from soulsyncd.types import Frame
+
+logger = logging.getLogger(__name__)
+
+SourceState = Literal["starting", "ok", "retrying", "ended"]
+Pace = Literal["realtime", "fast"]
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
+DEFAULT_FILE_FPS = 10.0  # for folders of images, and videos whose header has no usable rate
+STOP_TIMEOUT_S = 1.0
+
+
+class SourceError(RuntimeError):
+    """A source cannot be started at all (missing file, missing camera library); says what to do."""
+
+
+class _EndOfStream(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised by a source's reader when a file has no more frames; ``reason`` is set if that is a fault."""
+
+    def __init__(self, reason: str | None = None) -> None:
+        super().__init__(reason or "end of stream")
+        self.reason = reason
+
+
+def backoff_delays(initial_s: float, max_s: float) -> Iterator[float]:
+    """Retry delays: ``initial_s``, doubling each time, capped at ``max_s`` (endless)."""
+    delay = initial_s
+    while True:  # a generator: the consumer decides when to stop asking
+        yield delay
+        delay = min(delay * 2, max_s)
+
+
+def _as_bgr(image: np.ndarray) -> np.ndarray:
+    """Frames are always (h, w, 3) BGR, whatever the camera or file delivers."""
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return image
+
+
+class CaptureSource(abc.ABC):
+    """Runs a capture loop in a daemon thread and hands out only the newest frame.
+
+    Subclasses say how to open, read and close the device; this class owns the thread, the
+    keep-newest hand-over, the state reported to the application, and retrying after outages.
+    A source is started once; :meth:`stop` ends it for good.
+
+    Attributes:
+        finished: Set when the source has ended for good (a file that ran out with looping off,
+            or one that cannot be decoded); a camera never sets it.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        retry_initial_s: float = 1.0,
+        retry_max_s: float = 30.0,
+        clock: Clock | None = None,
+    ) -> None:
+        if retry_initial_s <= 0 or retry_max_s < retry_initial_s:
+            raise ValueError(
+                f"need 0 < retry_initial_s <= retry_max_s, got {retry_initial_s} and {retry_max_s}"
+            )
+        self.name = name
+        self.finished = threading.Event()
+        self._retry_initial_s = retry_initial_s
+        self._retry_max_s = retry_max_s
+        self._clock = clock or SystemClock()
+        self._stop = threading.Event()
+        # Guards _latest; the capture thread waits on it in "fast" pacing, consumers in wait_latest.
+        self._handover = threading.Condition()
+        self._latest: Frame | None = None
+        self._next_index = 0
+        self._state: SourceState = "starting"
+        self._last_error: str | None = None
+        self._failed_attempts = 0
+        self._delays = backoff_delays(retry_initial_s, retry_max_s)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def state(self) -> SourceState:
+        """``"starting"`` (no frame yet), ``"ok"``, ``"retrying"`` (outage) or ``"ended"`` (file done)."""
+        return self._state
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the source is ``"retrying"`` (or ended early); None while it delivers frames."""
+        return self._last_error
+
+    def start(self) -> None:
+        """Check the source can work at all, then start capturing in the background.
+
+        Raises:
+            SourceError: The source can never work as configured (a missing file, a missing
+                camera library). Outages that may pass (a camera not plugged in yet) are not
+                raised: the source retries them in the background.
+            RuntimeError: The source was already started.
+        """
+        if self._thread is not None:
+            raise RuntimeError(f"{self.name} was already started")
+        self._prepare()
+        self._thread = threading.Thread(target=self._run, name=f"capture: {self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop capturing and wait (about a second at most) for the thread to close the device."""
+        self._stop.set()
+        with self._handover:
+            self._handover.notify_all()
+        if self._thread is None:
+            return
+        self._thread.join(STOP_TIMEOUT_S)
+        if self._thread.is_alive():
+            # Only a driver call can block this long (a V4L2 read on a vanishing camera); the
+            # thread is a daemon and closes the device when that call returns.
+            logger.warning(
+                "%s: capture thread still busy in a read after %.0f s; not waiting", self.name, STOP_TIMEOUT_S
+            )
+
+    def latest(self) -> Frame | None:
+        """The newest frame not handed out before, or None if no new frame has arrived."""
+        with self._handover:
+            return self._take()
+
+    def wait_latest(self, timeout_s: float) -> Frame | None:
+        """Like :meth:`latest`, but wait up to ``timeout_s`` for a new frame if there is none yet.
+
+        Returns None at once when the source is stopped or has finished with nothing left.
+        """
+        with self._handover:
+            self._handover.wait_for(
+                lambda: self._latest is not None or self._stop.is_set() or self.finished.is_set(),
+                timeout_s,
+            )
+            return self._take()
+
+    def _take(self) -> Frame | None:
+        frame, self._latest = self._latest, None
+        if frame is not None:
+            self._handover.notify_all()  # a "fast" file source waits for its frame to be taken
+        return frame
+
+    # -- what a subclass provides ------------------------------------------------------------
+
+    def _prepare(self) -> None:  # noqa: B027 - optional hook, most sources have nothing to check
+        """Synchronous checks in :meth:`start`; raise SourceError for what retrying cannot fix."""
+
+    @abc.abstractmethod
+    def _open(self) -> None:
+        """Open the device; raise any exception if it is not available (it will be retried)."""
+
+    @abc.abstractmethod
+    def _read(self) -> np.ndarray:
+        """Block until the next image; raise on failure, or _EndOfStream when a file is done."""
+
+    @abc.abstractmethod
+    def _close(self) -> None:
+        """Release the device; must be safe to call when (partly) unopened."""
+
+    def _wait_before_next_read(self) -> bool:
+        """Pace the loop; True when stop was requested. Cameras pace themselves (a read blocks)."""
+        return self._stop.is_set()
+
+    # -- the capture thread ------------------------------------------------------------------
+
+    def _run(self) -> None:
+        delay = 0.0
+        while not self._stop.wait(delay):  # waiting on the event keeps stop() prompt during backoff
+            error = self._capture_until_failure()
+            if error is None:
+                return
+            delay = next(self._delays)
+            self._report_failure(error, delay)
+
+    def _capture_until_failure(self) -> Exception | None:
+        """Open and read until stopped or ended (None), or until something fails (the error)."""
+        try:
+            self._open()
+            while not self._wait_before_next_read():
+                self._publish(_as_bgr(self._read()))
+        except _EndOfStream as end:
+            self._end(end.reason)
+        except Exception as exc:  # any failure is an outage to retry: the thread must not die
+            return exc
+        finally:
+            self._close_quietly()
+        return None
+
+    def _publish(self, image: np.ndarray) -> None:
+        frame = Frame(image=image, timestamp=self._clock.monotonic(), index=self._next_index)
+        self._next_index += 1
+        if self._state != "ok":
+            failed_attempts, self._failed_attempts = self._failed_attempts, 0
+            self._delays = backoff_delays(self._retry_initial_s, self._retry_max_s)
+            self._last_error = None
+            self._state = "ok"
+            height, width = image.shape[:2]
+            if failed_attempts:
+                logger.info(
+                    "%s recovered after %d failed attempt(s); frames are %dx%d",
+                    self.name, failed_attempts, width, height,
+                )
+            else:
+                logger.info("%s started; frames are %dx%d", self.name, width, height)
+        with self._handover:
+            self._latest = frame  # an untaken older frame is dropped here: keep-newest, no backlog
+            self._handover.notify_all()
+
+    def _report_failure(self, error: Exception, delay: float) -> None:
+        message = str(error) or type(error).__name__
+        repeated = self._failed_attempts > 0 and message == self._last_error
+        self._failed_attempts += 1
+        self._last_error = message
+        self._state = "retrying"
+        # One warning per outage (and per new kind of error), not one per retry for hours.
+        log = logger.debug if repeated else logger.warning
+        log(
+            "%s unavailable: %s; retrying in %.1f s (attempt %d)",
+            self.name, message, delay, self._failed_attempts,
+        )
+
+    def _end(self, reason: str | None) -> None:
+        self._last_error = reason
+        self._state = "ended"
+        if reason is None:
+            logger.info("%s: end of file after %d frames", self.name, self._next_index)
+        with self._handover:
+            self.finished.set()
+            self._handover.notify_all()
+
+    def _close_quietly(self) -> None:
+        try:
+            self._close()
+        except Exception as exc:  # closing a device that just failed may fail too; nothing to do
+            logger.debug("%s: error while closing: %s", self.name, exc)
+
+
+class UsbCameraSource(CaptureSource):
+    """A USB (UVC) camera, or anything else OpenCV's VideoCapture opens (a V4L2 path, a URL)."""
+
+    def __init__(
+        self,
+        device: int | str = 0,
+        *,
+        width: int = 640,
+        height: int = 480,
+        fps: float = 30.0,
+        retry_initial_s: float = 1.0,
+        retry_max_s: float = 30.0,
+        clock: Clock | None = None,
+    ) -> None:
+        """Describe the camera; nothing is opened until :meth:`start`.
+
+        Args:
+            device: Camera index (``0`` is ``/dev/video0``), a device path, or a stream URL. A
+                string of digits is taken as an index.
+            width: Requested frame width; the camera may choose the nearest size it supports.
+            height: Requested frame height.
+            fps: Requested frame rate.
+            retry_initial_s: First delay before reopening after an outage; doubles each retry.
+            retry_max_s: Longest delay between reopening attempts.
+            clock: Stamps the frames; the system clock by default.
+        """
+        super().__init__(
+            name=f"USB camera {device}", retry_initial_s=retry_initial_s, retry_max_s=retry_max_s,
+            clock=clock,
+        )
+        self._device: int | str = int(device) if isinstance(device, str) and device.isdigit() else device
+        self._width = width
+        self._height = height
+        self._fps = fps
+        self._capture: cv2.VideoCapture | None = None
+
+    def _open(self) -> None:
+        capture = cv2.VideoCapture(self._device)
+        if not capture.isOpened():
+            capture.release()
+            raise SourceError(f"cannot open camera {self._device!r}")
+        capture.set(cv2.CAP_PROP_FRAME_WIDTH, self._width)
+        capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self._height)
+        capture.set(cv2.CAP_PROP_FPS, self._fps)
+        # The driver's own queue would otherwise hand us frames that are several reads old.
+        capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        self._capture = capture
+
+    def _read(self) -> np.ndarray:
+        assert self._capture is not None
+        ok, image = self._capture.read()
+        if not ok or image is None:
+            raise SourceError("camera returned no frame (unplugged or in use?)")
+        return image
+
+    def _close(self) -> None:
+        if self._capture is not None:
+            capture, self._capture = self._capture, None
+            capture.release()
+
+
+def _import_picamera2() -> Any:
+    try:
+        from picamera2 import Picamera2 - Pi-only dependency, imported lazily on purpose
+    except ImportError as exc:
+        raise SourceError(
+            f"picamera2 is not installed ({exc}): the Raspberry Pi camera needs it. On Raspberry "
+            "Pi OS install python3-picamera2 (sudo apt install python3-picamera2) and create the "
+            "venv with --system-site-packages; elsewhere use a 'usb' or 'file' camera"
+        ) from exc
+    return Picamera2
+
+
+class PiCameraSource(CaptureSource):
+    """The Raspberry Pi camera (CSI) through picamera2, which is imported only when started."""
+
+    def __init__(
+        self,
+        *,
+        width: int = 640,
+        height: int = 480,
+        fps: float = 30.0,
+        retry_initial_s: float = 1.0,
+        retry_max_s: float = 30.0,
+        clock: Clock | None = None,
+    ) -> None:
+        """Describe the camera; nothing is imported or opened until :meth:`start`.
+
+        Args:
+            width: Frame width (libcamera may round it to the sensor's alignment).
+            height: Frame height.
+            fps: Frame rate asked of the sensor.
+            retry_initial_s: First delay before reopening after an outage; doubles each retry.
+            retry_max_s: Longest delay between reopening attempts.
+            clock: Stamps the frames; the system clock by default.
+        """
+        super().__init__(
+            name="Pi camera", retry_initial_s=retry_initial_s, retry_max_s=retry_max_s, clock=clock
+        )
+        self._width = width
+        self._height = height
+        self._fps = fps
+        self._picamera2_class: Any = None
+        self._camera: Any = None
+
+    def _prepare(self) -> None:
+        self._picamera2_class = _import_picamera2()
+
+    def _open(self) -> None:
+        camera = self._picamera2_class()
+        self._camera = camera  # assigned first so _close releases it if configuring fails
+        # picamera2's "RGB888" is stored B, G, R per pixel: OpenCV's BGR order, no conversion.
+        config = camera.create_video_configuration(
+            main={"size": (self._width, self._height), "format": "RGB888"},
+            controls={"FrameRate": self._fps},
+        )
+        camera.configure(config)
+        camera.start()
+
+    def _read(self) -> np.ndarray:
+        image: np.ndarray = self._camera.capture_array("main")
+        return image
+
+    def _close(self) -> None:
+        if self._camera is not None:
+            camera, self._camera = self._camera, None
+            try:
+                camera.stop()
+            finally:
+                camera.close()
+
+
+class FileSource(CaptureSource):
+    """A video file or a folder of images, played like a camera: for demos, tests and replays.
+
+    A file that cannot be decoded ends the source (state ``"ended"`` with ``last_error`` set)
+    instead of being retried: waiting will not make it readable.
+
+    Pacing:
+        ``"realtime"`` delivers frames at the file's frame rate, so the daemon sees what a camera
+        would: frames the analysis loop is too slow for are dropped (keep-newest).
+        ``"fast"`` delivers frames as fast as the consumer takes them: the capture thread reads
+        the next frame only once the previous one has been taken, so processing a file "as fast
+        as possible" still analyses every frame, in order, without the thread spinning ahead.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        loop: bool = True,
+        pace: Pace = "realtime",
+        fps: float | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        """Describe the file; nothing is opened until :meth:`start`.
+
+        Args:
+            path: A video file OpenCV can decode, a folder of ``.jpg``/``.jpeg``/``.png``/``.bmp``
+                images played in name order, or one such image (a still scene).
+            loop: Start again at the end; otherwise end (state ``"ended"``, ``finished`` set).
+            pace: ``"realtime"`` or ``"fast"`` (see the class docstring).
+            fps: Frame rate for realtime pacing; default the video's own rate, or 10 for a folder.
+            clock: Stamps the frames; the system clock by default. Realtime pacing always
+                follows real time, so a manual clock does not stall it.
+        """
+        if pace not in ("realtime", "fast"):
+            raise ValueError(f"pace must be 'realtime' or 'fast', got {pace!r}")
+        if fps is not None and not fps > 0:
+            raise ValueError(f"fps must be positive, got {fps}")
+        super().__init__(name=f"file {path}", clock=clock)
+        self._path = Path(path)
+        self._loop = loop
+        self._pace: Pace = pace
+        self._fps_override = fps
+        self._interval_s = 1.0 / (fps or DEFAULT_FILE_FPS)
+        self._next_due: float | None = None
+        self._images: list[Path] = []
+        self._position = 0
+        self._unreadable: set[Path] = set()
+        self._capture: cv2.VideoCapture | None = None
+        self._frames_this_pass = 0
+
+    def _prepare(self) -> None:
+        if not self._path.exists():
+            raise SourceError(f"camera file not found: {self._path}")
+        if self._path.is_file() and self._path.suffix.lower() in IMAGE_EXTENSIONS:
+            self._images = [self._path]  # a still photo plays as a one-image folder
+        elif self._path.is_dir():
+            self._images = sorted(
+                p for p in self._path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+            )
+            if not self._images:
+                extensions = ", ".join(sorted(IMAGE_EXTENSIONS))
+                raise SourceError(f"no images ({extensions}) in folder {self._path}")
+
+    def _open(self) -> None:
+        if self._images:
+            return
+        self._capture = self._open_video()
+        if self._fps_override is None:
+            video_fps = float(self._capture.get(cv2.CAP_PROP_FPS))
+            # Some containers report 0, NaN or a timebase (1000) instead of a frame rate.
+            usable = math.isfinite(video_fps) and 0 < video_fps <= 240
+            self._interval_s = 1.0 / (video_fps if usable else DEFAULT_FILE_FPS)
+
+    def _open_video(self) -> cv2.VideoCapture:
+        capture = cv2.VideoCapture(str(self._path))
+        if not capture.isOpened():
+            capture.release()
+            reason = f"cannot decode video {self._path}"
+            logger.warning("%s; skipping it", reason)
+            raise _EndOfStream(reason)
+        self._frames_this_pass = 0
+        return capture
+
+    def _read(self) -> np.ndarray:
+        return self._read_folder() if self._images else self._read_video()
+
+    def _read_video(self) -> np.ndarray:
+        assert self._capture is not None
+        ok, image = self._capture.read()
+        if not ok:
+            # OpenCV cannot tell a truncated or corrupt tail from the end: both end the pass.
+            if self._frames_this_pass == 0:
+                reason = f"cannot decode any frame of video {self._path}"
+                logger.warning("%s; skipping it", reason)
+                raise _EndOfStream(reason)
+            if not self._loop:
+                raise _EndOfStream
+            # Reopening is the one rewind every backend supports (seeking to frame 0 is not).
+            self._capture.release()
+            self._capture = self._open_video()
+            ok, image = self._capture.read()
+            if not ok:
+                raise _EndOfStream(f"video {self._path} could not be read again to loop it")
+        self._frames_this_pass += 1
+        return image
+
+    def _read_folder(self) -> np.ndarray:
+        # Each image is tried at most once per call, so a folder of only unreadable files ends
+        # instead of spinning.
+        for _ in range(len(self._images)):
+            if self._position >= len(self._images):
+                if not self._loop:
+                    raise _EndOfStream
+                self._position = 0
+            image_path = self._images[self._position]
+            self._position += 1
+            image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
+            if image is not None:
+                return image
+            if image_path not in self._unreadable:  # warn once, not on every loop of the folder
+                self._unreadable.add(image_path)
+                logger.warning("cannot read image %s; skipping it", image_path)
+        reason = f"none of the {len(self._images)} images in {self._path} can be read"
+        logger.warning("%s", reason)
+        raise _EndOfStream(reason)
+
+    def _close(self) -> None:
+        if self._capture is not None:
+            capture, self._capture = self._capture, None
+            capture.release()
+
+    def _wait_before_next_read(self) -> bool:
+        if self._pace == "fast":
+            with self._handover:
+                self._handover.wait_for(lambda: self._latest is None or self._stop.is_set())
+            return self._stop.is_set()
+        now = time.monotonic()
+        due = now if self._next_due is None else self._next_due
+        # Keep to the schedule across small hiccups, but after a long stall (a slow decode, a
+        # suspended process) restart it rather than bursting frames to catch up.
+        if due < now - self._interval_s:
+            due = now
+        self._next_due = due + self._interval_s
+        return self._stop.wait(max(0.0, due - now))

@@ -1,0 +1,32 @@
+"""Fixtures shared by the test modules.
+
+Real data (public photos, clips and FER2013) lives outside the repository, in ``../shared/data``
+next to the checkout, and is never copied in. Tests that need it take one of these fixtures and
+are skipped, with the reason, where it is absent (a user's fresh clone has no ``../shared``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+E2E_DIR = SHARED_DATA_DIR / "e2e"
+FER_CSV = SHARED_DATA_DIR / "fer2013_train_public.csv.gz"
+
+
+@pytest.fixture(scope="session")
+def e2e_dir() -> Path:
+    """The folder of real photos and clips with faces (justin.jpg, no-faces.jpg, test.mp4, woman2.mp4)."""
+    if not E2E_DIR.is_dir():
+        pytest.skip(f"end-to-end photos and clips not found at {E2E_DIR} (../shared/data/e2e)")
+    return E2E_DIR
+
+
+@pytest.fixture(scope="session")
+def fer_csv() -> Path:
+    """The FER2013 CSV (Training and PublicTest rows)."""
+    if not FER_CSV.is_file():
+        pytest.skip(f"FER2013 CSV not found at {FER_CSV} (../shared/data)")
+    return FER_CSV

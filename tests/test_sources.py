@@ -1,0 +1,349 @@
+"""Frame sources: keep-newest hand-over, file pacing and looping, camera outages, clear start errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from itertools import islice
+from pathlib import Path
+from typing import TypeVar
+
+import cv2
+import numpy as np
+import pytest
+
+from soulsyncd import sources
+from soulsyncd.sources import (
+    CaptureSource,
+    FileSource,
+    PiCameraSource,
+    SourceError,
+    UsbCameraSource,
+    backoff_delays,
+)
+from soulsyncd.types import Frame
+
+CLIP_FRAMES = 20
+# Upper bound for something that normally takes milliseconds; only reached when a test fails.
+WAIT_S = 5.0
+
+SourceT = TypeVar("SourceT", bound=CaptureSource)
+
+
+def level_of(position: int) -> int:
+    """Each test frame is one flat grey level that encodes its position in the file."""
+    return 10 + 12 * position
+
+
+def position_of(frame: Frame) -> int:
+    return round((float(frame.image.mean()) - 10) / 12)
+
+
+def flat_image(level: int) -> np.ndarray:
+    return np.full((48, 64, 3), level, np.uint8)
+
+
+class FixedClock:
+    def monotonic(self) -> float:
+        return 42.0
+
+
+class LogWatcher(logging.Handler):
+    """Sets ``seen`` once a message containing ``needle`` is logged, from whichever thread."""
+
+    def __init__(self, needle: str) -> None:
+        super().__init__(logging.DEBUG)
+        self.needle = needle
+        self.seen = threading.Event()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        self.messages.append(message)
+        if self.needle in message:
+            self.seen.set()
+
+
+@pytest.fixture
+def run() -> Iterator[Callable[[SourceT], SourceT]]:
+    """Start a source for the test; every source started is stopped afterwards, pass or fail."""
+    running: list[CaptureSource] = []
+
+    def start(source: SourceT) -> SourceT:
+        source.start()
+        running.append(source)
+        return source
+
+    yield start
+    for source in running:
+        source.stop()
+
+
+@pytest.fixture
+def watch_log(caplog: pytest.LogCaptureFixture) -> Iterator[Callable[[str], LogWatcher]]:
+    caplog.set_level(logging.DEBUG, logger=sources.__name__)
+    source_logger = logging.getLogger(sources.__name__)
+    watchers: list[LogWatcher] = []
+
+    def watch(needle: str) -> LogWatcher:
+        watcher = LogWatcher(needle)
+        source_logger.addHandler(watcher)
+        watchers.append(watcher)
+        return watcher
+
+    yield watch
+    for watcher in watchers:
+        source_logger.removeHandler(watcher)
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    """A 20-frame MJPG video whose frame n is a flat grey of level_of(n)."""
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (64, 48))
+    assert writer.isOpened()
+    for position in range(CLIP_FRAMES):
+        writer.write(flat_image(level_of(position)))
+    writer.release()
+    return path
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """Three readable images around one corrupt one, and a file that is not an image at all."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), flat_image(level_of(1)))
+    (folder / "b.jpg").write_bytes(b"not a jpeg" * 50)
+    cv2.imwrite(str(folder / "c.bmp"), flat_image(level_of(2)))
+    cv2.imwrite(str(folder / "d.png"), flat_image(level_of(3)))
+    (folder / "notes.txt").write_text("ignored")
+    return folder
+
+
+def take(source: CaptureSource, count: int) -> list[Frame]:
+    frames = []
+    for _ in range(count):
+        frame = source.wait_latest(WAIT_S)
+        assert frame is not None, f"no frame from {source.name} (state {source.state})"
+        frames.append(frame)
+    return frames
+
+
+# -- files --------------------------------------------------------------------------------------
+
+
+def test_fast_file_delivers_every_frame_in_order_then_ends(
+    clip: Path, run: Callable[..., FileSource]
+) -> None:
+    source = run(FileSource(clip, loop=False, pace="fast", clock=FixedClock()))
+    frames = take(source, CLIP_FRAMES)
+    assert [position_of(f) for f in frames] == list(range(CLIP_FRAMES))
+    assert [f.index for f in frames] == list(range(CLIP_FRAMES))
+    assert {f.timestamp for f in frames} == {42.0}  # stamped by the injected clock
+    assert frames[0].image.shape == (48, 64, 3)
+    assert source.finished.wait(WAIT_S)
+    assert (source.state, source.last_error) == ("ended", None)
+    assert source.latest() is None
+
+
+def test_looping_file_wraps_around_to_its_first_frame(clip: Path, run: Callable[..., FileSource]) -> None:
+    source = run(FileSource(clip, loop=True, pace="fast"))
+    frames = take(source, 2 * CLIP_FRAMES + 5)
+    assert [position_of(f) for f in frames] == [i % CLIP_FRAMES for i in range(2 * CLIP_FRAMES + 5)]
+    assert [f.index for f in frames] == list(range(2 * CLIP_FRAMES + 5))  # the index keeps counting
+    assert source.state == "ok"
+    assert not source.finished.is_set()
+
+
+def test_realtime_file_hands_a_slow_consumer_only_the_newest_frame(
+    clip: Path, run: Callable[..., FileSource]
+) -> None:
+    """No backlog: a consumer that took nothing while the clip played gets its last frame, once."""
+    source = run(FileSource(clip, loop=False, pace="realtime", fps=1000.0))
+    assert source.finished.wait(WAIT_S)
+    newest = source.latest()
+    assert newest is not None
+    assert (newest.index, position_of(newest)) == (CLIP_FRAMES - 1, CLIP_FRAMES - 1)
+    assert source.latest() is None
+
+
+def test_realtime_file_is_paced_at_the_given_frame_rate(clip: Path, run: Callable[..., FileSource]) -> None:
+    started = time.monotonic()
+    source = run(FileSource(clip, loop=False, pace="realtime", fps=100.0))
+    assert source.finished.wait(WAIT_S)
+    # 20 frames at 100 frames/s: the first at once, then 19 intervals of 10 ms.
+    assert time.monotonic() - started >= 0.15
+
+
+def test_stop_is_prompt_while_waiting_for_the_next_realtime_frame(
+    clip: Path, run: Callable[..., FileSource]
+) -> None:
+    source = run(FileSource(clip, pace="realtime", fps=0.1))  # the next frame is due in 10 s
+    assert source.wait_latest(WAIT_S) is not None
+    started = time.monotonic()
+    source.stop()
+    assert time.monotonic() - started < 1.0
+
+
+def test_folder_skips_an_unreadable_image_with_a_warning(
+    folder: Path, run: Callable[..., FileSource], caplog: pytest.LogCaptureFixture
+) -> None:
+    source = run(FileSource(folder, loop=False, pace="fast"))
+    frames = take(source, 3)
+    assert [position_of(f) for f in frames] == [1, 2, 3]
+    assert source.finished.wait(WAIT_S)
+    assert source.latest() is None
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("b.jpg" in message for message in warnings)
+
+
+def test_looping_folder_warns_about_an_unreadable_image_only_once(
+    folder: Path, run: Callable[..., FileSource], caplog: pytest.LogCaptureFixture
+) -> None:
+    source = run(FileSource(folder, loop=True, pace="fast"))
+    frames = take(source, 7)
+    assert [position_of(f) for f in frames] == [1, 2, 3, 1, 2, 3, 1]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert sum("b.jpg" in message for message in warnings) == 1
+
+
+def test_single_image_file_plays_as_a_one_frame_clip(folder: Path, run: Callable[..., FileSource]) -> None:
+    source = run(FileSource(folder / "c.bmp", loop=True, pace="fast"))
+    assert [position_of(f) for f in take(source, 3)] == [2, 2, 2]
+
+
+def test_folder_of_only_unreadable_images_ends_saying_why(
+    tmp_path: Path, run: Callable[..., FileSource]
+) -> None:
+    (tmp_path / "x.png").write_bytes(b"garbage")
+    source = run(FileSource(tmp_path, loop=True, pace="fast"))
+    assert source.finished.wait(WAIT_S)
+    assert source.state == "ended"
+    assert "can be read" in (source.last_error or "")
+
+
+def test_undecodable_video_is_skipped_with_a_warning_and_ends(
+    tmp_path: Path, run: Callable[..., FileSource], caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = tmp_path / "broken.avi"
+    broken.write_bytes(b"\x00not a video" * 100)
+    source = run(FileSource(broken, loop=True))
+    assert source.finished.wait(WAIT_S)
+    assert source.state == "ended"
+    assert str(broken) in (source.last_error or "")
+    assert any(str(broken) in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+
+def test_missing_file_is_a_source_error_naming_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.mp4"
+    with pytest.raises(SourceError, match=r"not found: .*nope\.mp4"):
+        FileSource(missing).start()
+
+
+def test_folder_without_images_is_a_source_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("no images here")
+    with pytest.raises(SourceError, match="no images"):
+        FileSource(tmp_path).start()
+
+
+def test_a_source_starts_only_once(clip: Path, run: Callable[..., FileSource]) -> None:
+    source = run(FileSource(clip, pace="fast"))
+    with pytest.raises(RuntimeError, match="already started"):
+        source.start()
+
+
+# -- cameras ------------------------------------------------------------------------------------
+
+
+def test_backoff_doubles_up_to_the_maximum() -> None:
+    assert list(islice(backoff_delays(1.0, 30.0), 7)) == [1, 2, 4, 8, 16, 30, 30]
+
+
+def test_missing_usb_camera_keeps_retrying_in_the_background(
+    run: Callable[..., UsbCameraSource],
+    watch_log: Callable[[str], LogWatcher],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    third_attempt = watch_log("(attempt 3)")
+    source = run(UsbCameraSource("/nonexistent/video99", retry_initial_s=0.001, retry_max_s=0.004))
+    assert third_attempt.seen.wait(WAIT_S)
+    assert source.state == "retrying"
+    assert "/nonexistent/video99" in (source.last_error or "")
+    assert source.latest() is None
+    # One warning for the outage; the repeats go to the debug log.
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "unavailable" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_stop_is_prompt_during_a_long_retry_backoff(
+    run: Callable[..., UsbCameraSource], watch_log: Callable[[str], LogWatcher]
+) -> None:
+    first_failure = watch_log("unavailable")
+    source = run(UsbCameraSource("/nonexistent/video99", retry_initial_s=30.0, retry_max_s=60.0))
+    assert first_failure.seen.wait(WAIT_S)
+    started = time.monotonic()
+    source.stop()
+    assert time.monotonic() - started < 1.0
+
+
+def test_usb_camera_recovers_after_being_unplugged(
+    monkeypatch: pytest.MonkeyPatch,
+    run: Callable[..., UsbCameraSource],
+    watch_log: Callable[[str], LogWatcher],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Frames, then reads fail (unplugged), then it cannot be opened, then it works again."""
+    # Each open of the fake camera: (opens?, frames before reads fail or None for endless, level)
+    script = iter([(True, 2, 50), (False, 0, 0), (True, None, 200)])
+    opened: list[object] = []
+
+    class FakeVideoCapture:
+        def __init__(self, device: object) -> None:
+            self.opens, self.frames_left, self.level = next(script)
+            opened.append(device)
+
+        def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+            return self.opens
+
+        def set(self, prop: int, value: float) -> bool:
+            return True
+
+        def read(self) -> tuple[bool, np.ndarray | None]:
+            if not self.opens or self.frames_left == 0:
+                return False, None
+            if self.frames_left is not None:
+                self.frames_left -= 1
+            else:
+                time.sleep(0.002)  # a real camera's frame period, so the endless phase does not spin
+            return True, flat_image(self.level)
+
+        def release(self) -> None:
+            pass
+
+    monkeypatch.setattr(sources.cv2, "VideoCapture", FakeVideoCapture)
+    recovered = watch_log("recovered")
+    source = run(UsbCameraSource("0", retry_initial_s=0.001, retry_max_s=0.004))
+    assert recovered.seen.wait(WAIT_S)
+    assert (source.state, source.last_error) == ("ok", None)
+    assert opened == [0, 0, 0]  # "0" is taken as camera index 0
+    frame = source.wait_latest(WAIT_S)
+    if frame is not None and frame.image[0, 0, 0] == 50:  # the last frame from before the outage
+        frame = source.wait_latest(WAIT_S)
+    assert frame is not None
+    assert frame.image[0, 0, 0] == 200
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("camera returned no frame" in m for m in warnings)
+    assert any("cannot open camera 0" in m for m in warnings)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("picamera2") is not None, reason="picamera2 is installed here")
+def test_pi_camera_without_picamera2_is_a_clear_source_error() -> None:
+    source = PiCameraSource()
+    with pytest.raises(SourceError, match="picamera2 is not installed") as raised:
+        source.start()
+    assert "python3-picamera2" in str(raised.value)
+    assert source.state == "starting"
