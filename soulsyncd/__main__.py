@@ -1,0 +1,5 @@
+import sys
+
+from soulsyncd.cli import main
+
+sys.exit(main())

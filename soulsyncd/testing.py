@@ -1,0 +1,72 @@
+"""Test doubles the daemon can also run with: a manual clock, a replay frame source, a recording player.
+
+They satisfy the Protocols in :mod:`soulsyncd.interfaces`, so tests drive the real core with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from soulsyncd.types import Frame, PlayIntent
+
+
+class ManualClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class ReplaySource:
+    """Hands out a fixed list of images, one per ``latest()`` call, stamped with the given clock."""
+
+    def __init__(self, images: Sequence[np.ndarray | None], clock: ManualClock) -> None:
+        self._images = list(images)
+        self._clock = clock
+        self._next = 0
+        self.started = False
+        self.stopped = False
+
+    def start(self) -> None:
+        self.started = True
+
+    def latest(self) -> Frame | None:
+        if self._next >= len(self._images):
+            return None
+        image = self._images[self._next]
+        self._next += 1
+        if image is None:  # a gap: no new frame this tick
+            return None
+        return Frame(image=image, timestamp=self._clock.monotonic(), index=self._next - 1)
+
+    @property
+    def exhausted(self) -> bool:
+        return self._next >= len(self._images)
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+class RecordingPlayer:
+    """Remembers every intent it was given, with the time it arrived."""
+
+    def __init__(self, clock: ManualClock | None = None) -> None:
+        self._clock = clock
+        self.intents: list[PlayIntent] = []
+        self.times: list[float] = []
+        self.closed = False
+
+    def apply(self, intent: PlayIntent) -> None:
+        self.intents.append(intent)
+        self.times.append(self._clock.monotonic() if self._clock else 0.0)
+
+    def close(self) -> None:
+        self.closed = True

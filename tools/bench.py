@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Benchmark soulsyncd's per-frame pipeline and the running daemon's CPU and memory.
+
+    python tools/bench.py            # human-readable report
+    python tools/bench.py --json     # ... and one JSON object on the last line
+
+Stage medians are taken at 640x480 with one thread, over the bundled sample rendered at 30 fps
+(and over ../shared/data/e2e/woman2.mp4, padded to 640x480, when it is there). The daemon figures
+come from running ``soulsyncd run`` on a 640x480 30 fps file source at the default settings.
+This machine is noisy: the figures are medians and the report gives ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+WOMAN2 = ROOT.parent / "shared" / "data" / "e2e" / "woman2.mp4"
+
+
+def load_frames(path: Path, size: tuple[int, int] = (640, 480), limit: int = 900) -> list[np.ndarray]:
+    """Frames of a video, letterboxed into ``size`` (no scaling up of the content)."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while len(frames) < limit:
+        ok, image = capture.read()
+        if not ok:
+            break
+        canvas = np.zeros((size[1], size[0], 3), np.uint8)
+        h, w = image.shape[:2]
+        scale = min(size[0] / w, size[1] / h, 1.0)
+        if scale < 1.0:
+            image = cv2.resize(image, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
+            h, w = image.shape[:2]
+        y, x = (size[1] - h) // 2, (size[0] - w) // 2
+        canvas[y : y + h, x : x + w] = image
+        frames.append(canvas)
+    capture.release()
+    return frames
+
+
+def median_ms(samples: list[float]) -> float:
+    return round(statistics.median(samples) * 1000, 3)
+
+
+def bench_stages(frames: list[np.ndarray], camera_fps: float = 30.0, analysis_fps: float = 5.0) -> dict:
+    """Per-stage timings as the daemon runs them: every (camera_fps / analysis_fps)-th frame."""
+    import cv2
+
+    from soulsyncd.classifier import EmotionClassifier, to_model_input
+    from soulsyncd.detector import HaarFaceDetector, crop_faces, to_gray
+    from soulsyncd.smoother import MoodSmoother, aggregate_faces
+    from soulsyncd.testing import ManualClock
+    from soulsyncd.types import Frame, Scores
+
+    cv2.setNumThreads(1)
+    clock = ManualClock()
+    detector = HaarFaceDetector(clock=clock)
+    classifier = EmotionClassifier()
+    smoother = MoodSmoother()
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    step = max(1, round(camera_fps / analysis_fps))
+    times: dict[str, list[float]] = {"detect": [], "preprocess": [], "classify": [], "frame": [], "plain_haar": []}
+    with_face = 0
+    analysed = frames[::step]
+    for index, image in enumerate(analysed):
+        clock.advance(1 / analysis_fps)
+        frame = Frame(image=image, timestamp=clock.monotonic(), index=index)
+        t0 = time.perf_counter()
+        boxes = detector.detect(frame)
+        t1 = time.perf_counter()
+        probabilities = None
+        if boxes:
+            with_face += 1
+            model_input = to_model_input(crop_faces(to_gray(image), boxes))
+            t2 = time.perf_counter()
+            raw = classifier.predict(model_input)
+            t3 = time.perf_counter()
+            probabilities = aggregate_faces(raw, boxes)
+            times["preprocess"].append(t2 - t1)
+            times["classify"].append(t3 - t2)
+        smoother.update(Scores(timestamp=frame.timestamp, probabilities=probabilities, faces=len(boxes)))
+        times["frame"].append(time.perf_counter() - t0)
+        times["detect"].append(t1 - t0)
+        if index % 5 == 0:  # the plain whole-frame scan, for the ratio; sampled since it is slow
+            grey = to_gray(image)
+            t0 = time.perf_counter()
+            cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5, minSize=(30, 30))
+            times["plain_haar"].append(time.perf_counter() - t0)
+    frame_ms = median_ms(times["frame"])
+    return {
+        "frames": len(analysed),
+        "face_found_fraction": round(with_face / max(1, len(analysed)), 3),
+        "frame_ms_median": frame_ms,
+        "detect_ms_median": median_ms(times["detect"]),
+        "preprocess_ms_median": median_ms(times["preprocess"]) if times["preprocess"] else None,
+        "classify_ms_median": median_ms(times["classify"]) if times["classify"] else None,
+        "plain_haar_ms_median": median_ms(times["plain_haar"]),
+        "frames_per_second": round(1000 / frame_ms, 1) if frame_ms else None,
+        "full_scans": getattr(getattr(detector, "stats", None), "full_scans", None),
+        "roi_scans": getattr(getattr(detector, "stats", None), "roi_scans", None),
+    }
+
+
+def bench_classifier(repeats: int = 2000) -> dict:
+    """Single-face int8 inference, one thread: the model's own cost without the pipeline around it."""
+    from soulsyncd.classifier import EmotionClassifier
+
+    classifier = EmotionClassifier()
+    face = np.random.default_rng(0).random((1, 48, 48, 1), dtype=np.float32)
+    for _ in range(100):
+        classifier.predict(face)
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        classifier.predict(face)
+        samples.append(time.perf_counter() - t0)
+    return {"single_face_ms_median": median_ms(samples), "single_face_ms_p90": round(float(np.percentile(samples, 90)) * 1000, 3)}
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_daemon(video: Path, seconds: float = 40.0, warmup: float = 8.0) -> dict:
+    """Run the real daemon on a 640x480 30 fps looping file; CPU % over the steady state, peak RSS."""
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "bench.yaml"
+        config.write_text(
+            f"camera:\n  kind: file\n  path: {video}\n  loop: true\n  pace: realtime\n"
+            "logging:\n  level: warning\n"
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-m", "soulsyncd", "run", "--config", str(config), "--for", str(seconds)],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        time.sleep(warmup)  # a benchmark, not a test: let start-up (imports, model load) pass
+        cpu0, wall0 = _cpu_seconds(process.pid), time.monotonic()
+        time.sleep(seconds - warmup - 2)
+        cpu1, wall1 = _cpu_seconds(process.pid), time.monotonic()
+        _, status, usage = os.wait4(process.pid, 0)
+        stderr = process.stderr.read() if process.stderr else ""
+    if status != 0:
+        raise SystemExit(f"daemon exited with status {status}: {stderr[-2000:]}")
+    return {
+        "daemon_cpu_percent": round((cpu1 - cpu0) / (wall1 - wall0) * 100, 1),
+        "daemon_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "daemon_seconds_measured": round(wall1 - wall0, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--daemon-seconds", type=float, default=40.0)
+    parser.add_argument("--skip-daemon", action="store_true")
+    args = parser.parse_args(argv)
+
+    from make_sample import render_video
+
+    from soulsyncd.types import EMOTION_LABELS
+
+    video = ROOT / "build" / "bench" / "sample_640x480_30fps.avi"
+    if not video.exists():
+        timeline = [(3.0, label) for label in EMOTION_LABELS] + [(3.0, None)]
+        render_video(video, fps=30.0, size=(640, 480), timeline=timeline)
+    import cv2
+
+    result: dict = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "opencv": cv2.__version__,
+        "sample": bench_stages(load_frames(video)),
+    }
+    if WOMAN2.is_file():
+        result["woman2"] = bench_stages(load_frames(WOMAN2), camera_fps=29.97)
+    result.update(bench_classifier())
+    if not args.skip_daemon:
+        result.update(bench_daemon(video, args.daemon_seconds))
+    headline = result.get("woman2", result["sample"])
+    for key in ("frame_ms_median", "detect_ms_median", "classify_ms_median", "plain_haar_ms_median"):
+        result[key] = headline[key]
+    result["detect_speedup_vs_plain_haar"] = round(headline["plain_haar_ms_median"] / headline["detect_ms_median"], 1)
+    for name in ("sample", "woman2"):
+        if name in result:
+            stages = result[name]
+            print(f"{name}: {stages['frames']} frames analysed, face in {stages['face_found_fraction']:.0%}; "
+                  f"median ms: frame {stages['frame_ms_median']}, detect {stages['detect_ms_median']} "
+                  f"(plain Haar {stages['plain_haar_ms_median']}), preprocess {stages['preprocess_ms_median']}, "
+                  f"classify {stages['classify_ms_median']}")
+    print(f"single-face int8 inference: median {result['single_face_ms_median']} ms (1 thread)")
+    if "daemon_cpu_percent" in result:
+        print(f"daemon: {result['daemon_cpu_percent']} % of one core, peak RSS {result['daemon_rss_mb']} MB")
+    if args.json:
+        print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
