@@ -13,7 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from soulsyncd.config import Config, DryRunPlayerConfig, FileCameraConfig, Picamera2CameraConfig, UsbCameraConfig
+from soulsyncd.config import (
+    Config,
+    DryRunPlayerConfig,
+    FileCameraConfig,
+    Picamera2CameraConfig,
+    UsbCameraConfig,
+)
 from soulsyncd.interfaces import Classifier, Clock, FaceDetector, FrameSource, Player, SystemClock
 from soulsyncd.player import ThrottledPlayer, describe
 from soulsyncd.policy import MoodPolicy
@@ -103,7 +109,8 @@ class SoulSync:
                 crops = self._crop(self._to_gray(frame.image), boxes)
                 probabilities = aggregate_faces(self.classifier.classify(crops), boxes)
                 faces = len(boxes)
-        mood = self.smoother.update(Scores(timestamp=frame.timestamp, probabilities=probabilities, faces=faces))
+        scores = Scores(timestamp=frame.timestamp, probabilities=probabilities, faces=faces)
+        mood = self.smoother.update(scores)
         self.stats.frames_analysed += 1
         self.stats.frames_with_face += faces > 0
         self.stats.last_result_at = self.clock.monotonic()
@@ -173,12 +180,12 @@ def build_source(config: Config) -> tuple[FrameSource, threading.Event | None]:
         return file_source, file_source.finished
     if isinstance(camera, UsbCameraConfig):
         return sources.UsbCameraSource(
-            camera.device, camera.width, camera.height, camera.fps,
+            camera.device, width=camera.width, height=camera.height, fps=camera.fps,
             retry_initial_s=camera.retry_initial_s, retry_max_s=camera.retry_max_s,
         ), None
     if isinstance(camera, Picamera2CameraConfig):
         return sources.PiCameraSource(
-            camera.width, camera.height, camera.fps,
+            width=camera.width, height=camera.height, fps=camera.fps,
             retry_initial_s=camera.retry_initial_s, retry_max_s=camera.retry_max_s,
         ), None
     raise AssertionError(f"unhandled camera kind {camera.kind}")

@@ -40,11 +40,12 @@ def to_model_input(faces: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
     for face in faces:
         if face.ndim != 2:
             raise ValueError(f"a face crop must be a 2-D grey image, got shape {face.shape}")
-        if face.shape != (INPUT_SIZE, INPUT_SIZE):
+        if face.shape == (INPUT_SIZE, INPUT_SIZE):
+            resized.append(face)
+        else:
             import cv2  # deferred: training imports this module for the scaling alone
 
-            face = cv2.resize(face, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_AREA)
-        resized.append(face)
+            resized.append(cv2.resize(face, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_AREA))
     batch = np.stack(resized).astype(np.float32) / 255.0
     return batch[..., np.newaxis]
 

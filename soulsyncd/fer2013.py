@@ -70,7 +70,15 @@ def read_fer_csv(path: str | Path, usages: Iterable[str] | None = None) -> FerSp
 
 
 # FER+ vote columns mapped to FER2013 class order; contempt, unknown and NF have no FER2013 class.
-_FERPLUS_TO_FER = {"anger": 0, "disgust": 1, "fear": 2, "happiness": 3, "sadness": 4, "surprise": 5, "neutral": 6}
+_FERPLUS_TO_FER = {
+    "anger": 0,
+    "disgust": 1,
+    "fear": 2,
+    "happiness": 3,
+    "sadness": 4,
+    "surprise": 5,
+    "neutral": 6,
+}
 
 
 def read_ferplus_votes(path: str | Path) -> tuple[np.ndarray, np.ndarray]:

@@ -22,14 +22,19 @@ def classification_report(predicted: np.ndarray, actual: np.ndarray) -> dict[str
     true_positive = np.diag(confusion)
     recall = np.divide(true_positive, support, out=np.zeros(k), where=support > 0)
     precision = np.divide(true_positive, predicted_counts, out=np.zeros(k), where=predicted_counts > 0)
-    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k), where=(precision + recall) > 0)
+    pr_sum = precision + recall
+    f1 = np.divide(2 * precision * recall, pr_sum, out=np.zeros(k), where=pr_sum > 0)
     n = int(support.sum())
     weights = support / n if n else np.zeros(k)
     return {
         "n": n,
         "accuracy": float(true_positive.sum() / n) if n else 0.0,
-        "per_class_recall": {label: round(float(r), 4) for label, r in zip(EMOTION_LABELS, recall)},
-        "per_class_precision": {label: round(float(p), 4) for label, p in zip(EMOTION_LABELS, precision)},
+        "per_class_recall": {
+            label: round(float(r), 4) for label, r in zip(EMOTION_LABELS, recall, strict=True)
+        },
+        "per_class_precision": {
+            label: round(float(p), 4) for label, p in zip(EMOTION_LABELS, precision, strict=True)
+        },
         "weighted_precision": round(float((precision * weights).sum()), 4),
         "weighted_recall": round(float((recall * weights).sum()), 4),
         "weighted_f1": round(float((f1 * weights).sum()), 4),

@@ -329,7 +329,7 @@ class UsbCameraSource(CaptureSource):
 
 def _import_picamera2() -> Any:
     try:
-        from picamera2 import Picamera2 - Pi-only dependency, imported lazily on purpose
+        from picamera2 import Picamera2  # Pi-only dependency, imported lazily on purpose
     except ImportError as exc:
         raise SourceError(
             f"picamera2 is not installed ({exc}): the Raspberry Pi camera needs it. On Raspberry "

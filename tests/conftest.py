@@ -7,8 +7,10 @@ are skipped, with the reason, where it is absent (a user's fresh clone has no ``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 SHARED_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -30,3 +32,32 @@ def fer_csv() -> Path:
     if not FER_CSV.is_file():
         pytest.skip(f"FER2013 CSV not found at {FER_CSV} (../shared/data)")
     return FER_CSV
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def sample_faces() -> dict[str, np.ndarray]:
+    """The committed per-class mean faces (tools/sample), grey 48x48, by emotion label."""
+    import cv2
+
+    from soulsyncd.types import EMOTION_LABELS
+
+    faces = {}
+    for label in EMOTION_LABELS:
+        image = cv2.imread(str(ROOT / "tools" / "sample" / f"mean_{label}.png"), cv2.IMREAD_GRAYSCALE)
+        assert image is not None, f"tools/sample/mean_{label}.png is missing"
+        faces[label] = image
+    return faces
+
+
+@pytest.fixture(scope="session")
+def render_scene() -> Callable[..., Path]:
+    """tools/make_sample.py's renderer: a timeline of (seconds, emotion or None) -> an MJPG video."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from make_sample import render_video
+
+    return render_video

@@ -33,7 +33,8 @@ def test_preprocessing_resizes_any_crop_to_48x48_in_unit_range() -> None:
     out = to_model_input(crop)
     assert out.shape == (1, 48, 48, 1)
     assert out.dtype == np.float32
-    assert 0.0 <= out.min() and out.max() <= 1.0
+    assert out.min() >= 0.0
+    assert out.max() <= 1.0
 
 
 def test_preprocessing_of_a_48x48_face_is_exactly_pixel_over_255() -> None:
@@ -117,9 +118,11 @@ def test_real_model_labels_publictest_faces(classifier: EmotionClassifier, fer_c
     images, labels = split.images[:400], split.labels[:400]
     predicted = classifier.classify(list(images)).argmax(axis=1)
     accuracy = float((predicted == labels).mean())
-    reported = json.loads(DEFAULT_MODEL_PATH.with_name("emotion.json").read_text())["publictest"]["int8"]["accuracy"]
+    metadata = json.loads(DEFAULT_MODEL_PATH.with_name("emotion.json").read_text())
+    reported = metadata["publictest"]["int8"]["accuracy"]
     assert accuracy >= 0.6
-    assert abs(accuracy - reported) < 0.06  # 400 rows: the metadata's whole-split figure within sampling noise
+    # 400 rows: the metadata's whole-split figure within sampling noise
+    assert abs(accuracy - reported) < 0.06
     # Happy is the easiest class: nearly every happy face among them is recognised.
     happy = labels == EMOTION_LABELS.index("happy")
     assert (predicted[happy] == labels[happy]).mean() >= 0.8

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -77,7 +76,9 @@ def bench_stages(frames: list[np.ndarray], camera_fps: float = 30.0, analysis_fp
     smoother = MoodSmoother()
     cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
     step = max(1, round(camera_fps / analysis_fps))
-    times: dict[str, list[float]] = {"detect": [], "preprocess": [], "classify": [], "frame": [], "plain_haar": []}
+    times: dict[str, list[float]] = {
+        "detect": [], "preprocess": [], "classify": [], "frame": [], "plain_haar": []
+    }
     with_face = 0
     analysed = frames[::step]
     for index, image in enumerate(analysed):
@@ -132,7 +133,10 @@ def bench_classifier(repeats: int = 2000) -> dict:
         t0 = time.perf_counter()
         classifier.predict(face)
         samples.append(time.perf_counter() - t0)
-    return {"single_face_ms_median": median_ms(samples), "single_face_ms_p90": round(float(np.percentile(samples, 90)) * 1000, 3)}
+    return {
+        "single_face_ms_median": median_ms(samples),
+        "single_face_ms_p90": round(float(np.percentile(samples, 90)) * 1000, 3),
+    }
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -168,7 +172,9 @@ def bench_daemon(video: Path, seconds: float = 40.0, warmup: float = 8.0) -> dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--daemon-seconds", type=float, default=40.0)
     parser.add_argument("--skip-daemon", action="store_true")
@@ -197,13 +203,15 @@ def main(argv: list[str] | None = None) -> int:
     headline = result.get("woman2", result["sample"])
     for key in ("frame_ms_median", "detect_ms_median", "classify_ms_median", "plain_haar_ms_median"):
         result[key] = headline[key]
-    result["detect_speedup_vs_plain_haar"] = round(headline["plain_haar_ms_median"] / headline["detect_ms_median"], 1)
+    speedup = headline["plain_haar_ms_median"] / headline["detect_ms_median"]
+    result["detect_speedup_vs_plain_haar"] = round(speedup, 1)
     for name in ("sample", "woman2"):
         if name in result:
             stages = result[name]
             print(f"{name}: {stages['frames']} frames analysed, face in {stages['face_found_fraction']:.0%}; "
                   f"median ms: frame {stages['frame_ms_median']}, detect {stages['detect_ms_median']} "
-                  f"(plain Haar {stages['plain_haar_ms_median']}), preprocess {stages['preprocess_ms_median']}, "
+                  f"(plain Haar {stages['plain_haar_ms_median']}), "
+                  f"preprocess {stages['preprocess_ms_median']}, "
                   f"classify {stages['classify_ms_median']}")
     print(f"single-face int8 inference: median {result['single_face_ms_median']} ms (1 thread)")
     if "daemon_cpu_percent" in result:

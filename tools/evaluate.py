@@ -20,7 +20,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from soulsyncd.classifier import DEFAULT_MODEL_PATH, ClassifierOptions, EmotionClassifier, ModelError, to_model_input  # noqa: E402
+from soulsyncd.classifier import (  # noqa: E402
+    DEFAULT_MODEL_PATH,
+    ClassifierOptions,
+    EmotionClassifier,
+    ModelError,
+    to_model_input,
+)
 from soulsyncd.fer2013 import read_fer_csv  # noqa: E402
 from soulsyncd.metrics import classification_report  # noqa: E402
 from soulsyncd.types import EMOTION_LABELS  # noqa: E402
@@ -55,20 +61,28 @@ def format_report(report: dict) -> str:
         f"{'class':<9} {'recall':>7} {'precision':>9}",
     ]
     for label in EMOTION_LABELS:
-        lines.append(f"{label:<9} {report['per_class_recall'][label]:>7.3f} {report['per_class_precision'][label]:>9.3f}")
-    lines += ["", "confusion (rows true, columns predicted):", "          " + " ".join(f"{lab[:5]:>6}" for lab in EMOTION_LABELS)]
-    for label, row in zip(EMOTION_LABELS, report["confusion"]):
+        recall, precision = report["per_class_recall"][label], report["per_class_precision"][label]
+        lines.append(f"{label:<9} {recall:>7.3f} {precision:>9.3f}")
+    header = "          " + " ".join(f"{lab[:5]:>6}" for lab in EMOTION_LABELS)
+    lines += ["", "confusion (rows true, columns predicted):", header]
+    for label, row in zip(EMOTION_LABELS, report["confusion"], strict=True):
         lines.append(f"{label:<9} " + " ".join(f"{v:>6}" for v in row))
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--csv", type=Path, required=True, help="FER2013-format CSV, plain or .gz")
-    parser.add_argument("--usage", action="append", help="Usage value(s) to keep (repeatable; default: all rows)")
+    parser.add_argument(
+        "--usage", action="append", help="Usage value(s) to keep (repeatable; default: all rows)"
+    )
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
+    parser.add_argument(
+        "--json", action="store_true", help="print the figures as one JSON object on the last line"
+    )
     args = parser.parse_args(argv)
     try:
         report = evaluate(args.csv, args.usage, args.model, args.threads)

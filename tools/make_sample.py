@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Make the demo's sample input from statistics of the training data, never from its files.
 
-    python tools/make_sample.py faces    # FER2013 Training -> tools/sample/mean_<emotion>.png (needs ../shared)
-    python tools/make_sample.py render   # tools/sample/*.png -> build/demo/sample.avi (no ../shared needed)
+    python tools/make_sample.py faces  # FER2013 Training -> tools/sample/mean_<emotion>.png (needs ../shared)
+    python tools/make_sample.py render # tools/sample/*.png -> build/demo/sample.avi (no ../shared needed)
 
 ``faces`` averages every Training face of each class into one 48x48 "mean face" (an aggregate of
 thousands of images, not any one person); those seven small PNGs are committed. ``render`` turns
@@ -52,7 +52,9 @@ def make_mean_faces(csv_path: Path, out_dir: Path) -> None:
         print(f"mean_{label}.png from {len(faces)} faces")
 
 
-def render_frame(face: np.ndarray | None, t: float, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+def render_frame(
+    face: np.ndarray | None, t: float, size: tuple[int, int], rng: np.random.Generator
+) -> np.ndarray:
     """A 640x480-style BGR frame: a soft room-like background, the face (if any) drifting slightly."""
     import cv2
 
@@ -94,7 +96,9 @@ def render_video(out_path: Path, fps: float = 10.0, size: tuple[int, int] = (640
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     faces = sub.add_parser("faces", help="compute the per-class mean faces from FER2013 Training")
     faces.add_argument("--csv", type=Path, default=DEFAULT_CSV)

@@ -18,7 +18,7 @@ import os
 import platform
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -39,19 +39,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--csv", type=Path, default=DEFAULT_CSV, help="FER2013-format CSV (plain or .gz)")
     p.add_argument("--ferplus", type=Path, default=DEFAULT_FERPLUS, help="FER+ votes CSV aligned with --csv")
     p.add_argument("--ferplus-weight", type=float, default=0.3,
-                   help="share of the FER+ vote distribution in each training target (0 = FER2013 labels only)")
+                   help="share of the FER+ vote distribution in each training target "
+                        "(0 = FER2013 labels only)")
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (AdamW, warm-up then cosine)")
     p.add_argument("--weight-decay", type=float, default=5e-4)
-    p.add_argument("--width", type=int, default=32, help="channels of the first block; later blocks double it")
+    p.add_argument("--width", type=int, default=32,
+                   help="channels of the first block; later blocks double it")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     p.add_argument("--max-minutes", type=float, default=0, help="stop after this many minutes (0 = no limit)")
     p.add_argument("--work-dir", type=Path, default=ROOT / "build" / "train", help="checkpoints and logs")
     p.add_argument("--out-dir", type=Path, default=ROOT / "models", help="where the .tflite and .json go")
     p.add_argument("--resume", action="store_true", help="continue from WORK_DIR/last.keras")
-    p.add_argument("--export-only", action="store_true", help="skip training; export WORK_DIR/best.weights.h5")
+    p.add_argument("--export-only", action="store_true",
+                   help="skip training; export WORK_DIR/best.weights.h5")
     p.add_argument("--limit", type=int, default=0, help="use only this many rows per split (smoke tests)")
     return p.parse_args(argv)
 
@@ -89,7 +92,9 @@ def build_model(width: int):  # type: ignore[no-untyped-def]
     return keras.Model(inputs, outputs, name="soulsync_emotion")
 
 
-def training_targets(labels: np.ndarray, rows: np.ndarray, args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, dict]:
+def training_targets(
+    labels: np.ndarray, rows: np.ndarray, args: argparse.Namespace
+) -> tuple[np.ndarray, np.ndarray, dict]:
     """Targets (n, 7) and a keep-mask: FER2013 one-hot blended with the FER+ vote distribution.
 
     Rows that most FER+ annotators called "not a face" are dropped from training.
@@ -174,13 +179,16 @@ class TimeBudget:
             def on_epoch_end(self, epoch, logs=None):  # type: ignore[no-untyped-def]
                 self.epoch_seconds.append(time.monotonic() - self._t)
                 if minutes > 0 and time.monotonic() + np.median(self.epoch_seconds) > self.deadline:
-                    print(f"time budget of {minutes} min reached after epoch {epoch + 1}; stopping", flush=True)
+                    print(f"time budget of {minutes} min reached after epoch {epoch + 1}; stopping",
+                          flush=True)
                     self.model.stop_training = True
 
         return _Stop()
 
 
-def train(args: argparse.Namespace, train_x, train_targets, train_w, val_x, val_y) -> dict:  # type: ignore[no-untyped-def]
+def train(  # type: ignore[no-untyped-def]
+    args: argparse.Namespace, train_x, train_targets, train_w, *, val_x, val_y
+) -> dict:
     import tensorflow as tf
     from tensorflow import keras
 
@@ -233,7 +241,9 @@ def train(args: argparse.Namespace, train_x, train_targets, train_w, val_x, val_
     return {
         "epochs_run": epochs_done(log_path),
         "train_minutes_this_run": round((time.monotonic() - started) / 60, 1),
-        "epoch_seconds_median": round(float(np.median(budget.epoch_seconds)), 1) if budget.epoch_seconds else None,
+        "epoch_seconds_median": (
+            round(float(np.median(budget.epoch_seconds)), 1) if budget.epoch_seconds else None
+        ),
     }
 
 
@@ -274,7 +284,9 @@ def figures(probabilities: np.ndarray, labels: np.ndarray) -> dict:
     return classification_report(probabilities.argmax(axis=1), labels)
 
 
-def export(args: argparse.Namespace, train_x: np.ndarray, val_x: np.ndarray, val_y: np.ndarray, extra: dict) -> None:
+def export(
+    args: argparse.Namespace, train_x: np.ndarray, val_x: np.ndarray, val_y: np.ndarray, extra: dict
+) -> None:
     import tensorflow as tf
 
     model = build_model(args.width)
@@ -287,8 +299,9 @@ def export(args: argparse.Namespace, train_x: np.ndarray, val_x: np.ndarray, val
     model_path = args.out_dir / "emotion_int8.tflite"
     convert_int8(model, representative, model_path)
     classifier = EmotionClassifier(ClassifierOptions(model_path=model_path, num_threads=args.threads))
-    int8_probs = np.concatenate([classifier.predict(val_x[i : i + 256]) for i in range(0, len(val_x), 256)])
-    int8_flip = np.concatenate([classifier.predict(val_x[i : i + 256, :, ::-1]) for i in range(0, len(val_x), 256)])
+    starts = range(0, len(val_x), 256)
+    int8_probs = np.concatenate([classifier.predict(val_x[i : i + 256]) for i in starts])
+    int8_flip = np.concatenate([classifier.predict(val_x[i : i + 256, :, ::-1]) for i in starts])
     float_fig, int8_fig = figures(float_probs, val_y), figures(int8_probs, val_y)
     meta = {
         "name": "soulsync_emotion",
@@ -319,10 +332,10 @@ def export(args: argparse.Namespace, train_x: np.ndarray, val_x: np.ndarray, val
             **extra,
             "tensorflow": tf.__version__,
             "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-            "exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "exported": datetime.now(UTC).isoformat(timespec="seconds"),
         },
         "publictest": {
-            "n": int(len(val_y)),
+            "n": len(val_y),
             "float": float_fig,
             "int8": int8_fig,
             "float_flip_average_accuracy": figures(float_probs + float_flip, val_y)["accuracy"],
@@ -357,8 +370,12 @@ def main(argv: list[str] | None = None) -> int:
     train_split = read_fer_csv(args.csv, ["Training"])
     val_split = read_fer_csv(args.csv, ["PublicTest"])
     if args.limit:
-        train_split = type(train_split)(*(a[: args.limit] for a in (train_split.images, train_split.labels, train_split.rows)))
-        val_split = type(val_split)(*(a[: args.limit] for a in (val_split.images, val_split.labels, val_split.rows)))
+        train_split = type(train_split)(
+            *(a[: args.limit] for a in (train_split.images, train_split.labels, train_split.rows))
+        )
+        val_split = type(val_split)(
+            *(a[: args.limit] for a in (val_split.images, val_split.labels, val_split.rows))
+        )
     print(f"read {len(train_split.labels)} Training and {len(val_split.labels)} PublicTest rows "
           f"in {time.monotonic() - t0:.0f} s", flush=True)
     targets, keep, target_info = training_targets(train_split.labels, train_split.rows, args)
@@ -367,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     val_x = to_model_input(val_split.images)
     extra: dict = {"targets": target_info}
     if not args.export_only:
-        extra.update(train(args, train_x, targets[keep], weights, val_x, val_split.labels))
+        extra.update(train(args, train_x, targets[keep], weights, val_x=val_x, val_y=val_split.labels))
     else:
         log = args.work_dir / "log.csv"
         extra["epochs_run"] = epochs_done(log)

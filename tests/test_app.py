@@ -1,0 +1,160 @@
+"""The wired core (SoulSync): frames through detector, classifier, smoother and policy to the player."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from soulsyncd.app import SoulSync, build
+from soulsyncd.classifier import EmotionClassifier
+from soulsyncd.config import load_config
+from soulsyncd.detector import HaarFaceDetector
+from soulsyncd.player import ThrottledPlayer
+from soulsyncd.policy import MoodPolicy
+from soulsyncd.smoother import MoodSmoother
+from soulsyncd.testing import ManualClock, RecordingPlayer, ReplaySource
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+from make_sample import render_frame  # noqa: E402
+
+TICK_S = 0.2  # the default 5 analysed frames per second
+
+
+def scene(faces: dict[str, np.ndarray], timeline: Sequence[tuple[float, str | None]]) -> list[np.ndarray]:
+    """Rendered 640x480 frames, one per analysis tick, following (seconds, emotion) segments."""
+    rng = np.random.default_rng(0)
+    frames, t = [], 0.0
+    for seconds, label in timeline:
+        for _ in range(round(seconds / TICK_S)):
+            frames.append(render_frame(None if label is None else faces[label], t, (640, 480), rng))
+            t += TICK_S
+    return frames
+
+
+def make_app(frames: list[np.ndarray], clock: ManualClock, *, mode: str = "match",
+             classifier: object | None = None, player: object | None = None) -> SoulSync:
+    return SoulSync(
+        source=ReplaySource(frames, clock),
+        detector=HaarFaceDetector(clock=clock),
+        classifier=classifier if classifier is not None else EmotionClassifier(),  # type: ignore[arg-type]
+        smoother=MoodSmoother(),
+        policy=MoodPolicy(mode=mode),
+        player=player if player is not None else RecordingPlayer(clock),  # type: ignore[arg-type]
+        clock=clock,
+    )
+
+
+def drive(app: SoulSync, clock: ManualClock, ticks: int) -> None:
+    for _ in range(ticks):
+        clock.advance(TICK_S)
+        app.tick()
+
+
+def test_sustained_change_of_expression_reaches_the_player_within_window_plus_one_second(
+    sample_faces: dict[str, np.ndarray],
+) -> None:
+    """Neutral for 8 s, then happy: the player hears 'happy' no later than 5 s + 1 s after the switch."""
+    clock = ManualClock()
+    frames = scene(sample_faces, [(8.0, "neutral"), (10.0, "happy")])
+    player = RecordingPlayer(clock)
+    app = make_app(frames, clock, player=player)
+    switch_at = clock.now + 8.0
+    drive(app, clock, len(frames))
+    labels = [change.mood.label for change in app.stats.timeline]
+    assert labels[-2:] == ["neutral", "happy"], labels
+    happy_at = [t for t, intent in zip(player.times, player.intents, strict=True) if "happy" in intent.reason]
+    assert happy_at, [i.reason for i in player.intents]
+    assert happy_at[0] - switch_at <= 5.0 + 1.0
+    assert app.stats.frames_with_face == app.stats.frames_analysed == len(frames)
+
+
+def test_listener_leaving_pauses_and_coming_back_plays(sample_faces: dict[str, np.ndarray]) -> None:
+    clock = ManualClock()
+    frames = scene(sample_faces, [(4.0, "happy"), (5.0, None), (4.0, "happy")])
+    player = RecordingPlayer(clock)
+    app = make_app(frames, clock, player=player)
+    drive(app, clock, len(frames))
+    actions = [intent.action for intent in player.intents]
+    assert actions == ["play", "pause", "play"]
+    assert [c.mood.label for c in app.stats.timeline] == ["absent", "happy", "absent", "happy"]
+
+
+class ExplodingClassifier:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def classify(self, faces: Sequence[np.ndarray]) -> np.ndarray:
+        self.calls += 1
+        raise RuntimeError("interpreter blew up")
+
+
+def test_a_failing_stage_is_logged_and_the_loop_carries_on(
+    sample_faces: dict[str, np.ndarray], caplog: pytest.LogCaptureFixture,
+) -> None:
+    """run() survives a classifier that raises on every frame and still stops on the stop event."""
+    clock = ManualClock()
+    classifier = ExplodingClassifier()
+    frames = scene(sample_faces, [(1.0, "happy")])
+    app = make_app(frames, clock, classifier=classifier)
+    stop = threading.Event()
+    source = app.source
+    assert isinstance(source, ReplaySource)
+
+    # Stop once every frame was offered: the tick after the last one finds the source exhausted.
+    original_tick = app.tick
+
+    def tick_then_maybe_stop() -> object:
+        try:
+            return original_tick()
+        finally:
+            if source.exhausted:
+                stop.set()
+
+    app.tick = tick_then_maybe_stop  # type: ignore[method-assign]
+    app.interval_s = 0.0
+    with caplog.at_level(logging.ERROR):
+        app.run(stop)
+    assert classifier.calls == len(frames)
+    assert "analysis tick failed" in caplog.text
+    assert source.started
+    assert source.stopped
+    assert isinstance(app.player, RecordingPlayer)
+    assert app.player.closed
+
+
+def test_throttled_player_collapses_a_burst_into_the_newest_intent() -> None:
+    from soulsyncd.types import PlayIntent
+
+    clock = ManualClock()
+    inner = RecordingPlayer(clock)
+    player = ThrottledPlayer(inner, min_interval_s=20.0, clock=clock)
+    player.apply(PlayIntent("play", 0.2, 0.2, "first"))
+    clock.advance(5)
+    player.apply(PlayIntent("play", 0.4, 0.4, "second"))
+    player.apply(PlayIntent("play", 0.6, 0.6, "third"))
+    player.flush()
+    assert [i.reason for i in inner.intents] == ["first"]
+    clock.advance(15)
+    player.flush()
+    assert [i.reason for i in inner.intents] == ["first", "third"]
+    player.apply(PlayIntent("pause", reason="listener left"))  # pauses are never held back
+    assert inner.intents[-1].action == "pause"
+
+
+def test_build_makes_the_real_adapters_and_never_imports_tensorflow(
+    tmp_path: Path, render_scene: Callable[..., Path],
+) -> None:
+    video = render_scene(tmp_path / "clip.avi", fps=10.0, size=(320, 240), timeline=[(1.0, "happy")])
+    config_path = tmp_path / "c.yaml"
+    config_path.write_text(f"camera:\n  kind: file\n  path: {video}\n  loop: false\n  pace: fast\n")
+    app, finished = build(load_config(config_path))
+    assert finished is not None
+    assert isinstance(app.classifier, EmotionClassifier)
+    assert "tensorflow" not in sys.modules

@@ -1,0 +1,112 @@
+"""`soulsyncd run` and `soulsyncd check-config` as a user (or systemd) runs them: real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def soulsyncd(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "soulsyncd", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+def write_config(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_check_config_prints_ok_for_the_example() -> None:
+    result = soulsyncd("check-config", str(ROOT / "config" / "soulsync.example.yaml"))
+    assert result.returncode == 0
+    assert result.stdout.strip() == "ok"
+
+
+def test_check_config_names_key_and_line_and_exits_78(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "bad.yaml", "analysis:\n  fps: 5\n  fsp: 3\n")
+    result = soulsyncd("check-config", str(config))
+    assert result.returncode == 78
+    assert result.stderr.strip() == f"{config}:3: analysis.fsp: unknown key (did you mean 'fps'?)"
+
+
+def test_run_with_a_bad_config_exits_78(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "bad.yaml", "camera:\n  kind: webcam\n")
+    result = soulsyncd("run", "--config", str(config), "--for", "1")
+    assert result.returncode == 78
+    assert "camera.kind" in result.stderr
+
+
+def test_missing_model_exits_78_naming_the_file(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.yaml", "model:\n  path: nowhere/emotion.tflite\n")
+    result = soulsyncd("run", "--config", str(config), "--for", "1")
+    assert result.returncode == 78
+    assert f"model file not found: {tmp_path / 'nowhere' / 'emotion.tflite'}" in result.stderr
+
+
+def test_run_for_exits_0_and_logs_a_mood(tmp_path: Path, render_scene: Callable[..., Path]) -> None:
+    video = render_scene(tmp_path / "clip.avi", fps=10.0, timeline=[(3.0, "happy")])
+    config = write_config(tmp_path / "c.yaml", f"camera:\n  kind: file\n  path: {video}\n  loop: true\n")
+    result = soulsyncd("run", "--config", str(config), "--for", "3")
+    assert result.returncode == 0, result.stderr
+    assert "mood at" in result.stderr
+    assert "mood timeline:" in result.stdout
+
+
+def test_file_input_ending_stops_the_run(tmp_path: Path, render_scene: Callable[..., Path]) -> None:
+    """With loop off the daemon stops by itself when the clip is over (the demo relies on it)."""
+    video = render_scene(tmp_path / "clip.avi", fps=10.0, timeline=[(2.0, "happy")])
+    config = write_config(tmp_path / "c.yaml", f"camera:\n  kind: file\n  path: {video}\n  loop: false\n")
+    started = time.monotonic()
+    result = soulsyncd("run", "--config", str(config), "--for", "30")
+    assert result.returncode == 0, result.stderr
+    assert "input finished" in result.stderr
+    assert time.monotonic() - started < 20
+
+
+def test_sigterm_stops_cleanly_within_two_seconds(tmp_path: Path, render_scene: Callable[..., Path]) -> None:
+    video = render_scene(tmp_path / "clip.avi", fps=10.0, timeline=[(2.0, "neutral")])
+    config = write_config(tmp_path / "c.yaml", f"camera:\n  kind: file\n  path: {video}\n  loop: true\n")
+    process = subprocess.Popen([sys.executable, "-m", "soulsyncd", "run", "--config", str(config)],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:  # the daemon is up once it reports a mood
+            if "mood at" in line:
+                break
+        else:
+            raise AssertionError("the daemon ended without logging a mood")
+        sent = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=5)
+        assert time.monotonic() - sent < 2.0
+        assert process.returncode == 0
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def test_absent_usb_camera_is_retried_and_the_daemon_keeps_running(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "c.yaml",
+        "camera:\n  kind: usb\n  device: /nonexistent/video7\n  retry_initial_s: 0.2\n  retry_max_s: 0.5\n",
+    )
+    result = soulsyncd("run", "--config", str(config), "--for", "2")
+    assert result.returncode == 0, result.stderr
+    assert "unavailable" in result.stderr
+    assert "retrying in" in result.stderr
+
+
+def test_picamera2_off_a_pi_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.yaml", "camera:\n  kind: picamera2\n")
+    result = soulsyncd("run", "--config", str(config), "--for", "1")
+    assert result.returncode == 69
+    assert "picamera2" in result.stderr
+    assert "Traceback" not in result.stderr
