@@ -12,9 +12,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-## Run the daemon for 40 s on the bundled sample (no camera, Spotify, broker or ../shared needed).
-demo: $(STAMP)
-	$(PY) -m soulsyncd run --config config/demo.yaml --for 40
+## Run the daemon on the bundled sample (no camera, Spotify, broker or ../shared needed).
+demo: $(STAMP) build/demo/sample.avi
+	$(PY) -m soulsyncd run --config config/demo.yaml --for 60
+
+build/demo/sample.avi: tools/make_sample.py tools/sample/*.png
+	$(PY) tools/make_sample.py render --out $@
 
 ## Install what the tests need and run them.
 test: $(STAMP)
@@ -31,7 +34,8 @@ bench: $(STAMP)
 train:
 	$(PYTHON) -m venv .venv-train
 	.venv-train/bin/pip install -q -e '.[train]'
-	.venv-train/bin/python -u tools/train.py --width 24 --epochs 42 --max-minutes 110 2>&1 | tee build/train.log
+	mkdir -p build
+	.venv-train/bin/python -u tools/train.py --max-minutes 110 2>&1 | tee build/train.log
 
 evaluate: $(STAMP)
 	$(PY) tools/evaluate.py --csv ../shared/data/fer2013_train_public.csv.gz --usage PublicTest

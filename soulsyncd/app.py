@@ -74,7 +74,6 @@ class SoulSync:
         player: Player | None = None,
         clock: Clock | None = None,
         analysis_fps: float = 5.0,
-        crop: Callable[..., list] | None = None,  # type: ignore[type-arg]
         on_mood: Callable[[Mood], None] | None = None,
     ) -> None:
         from soulsyncd.detector import crop_faces, to_gray
@@ -88,7 +87,7 @@ class SoulSync:
         self.clock = clock or SystemClock()
         self.interval_s = 1.0 / analysis_fps
         self._to_gray = to_gray
-        self._crop = crop or crop_faces
+        self._crop = crop_faces
         self.on_mood = on_mood
         self.stats = RunStats()
         self._started_at = self.clock.monotonic()

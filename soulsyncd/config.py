@@ -256,7 +256,7 @@ class PolicyConfig(_Section):
 
 class _PlayerBase(_Section):
     min_interval_s: float = Field(
-        default=20.0, ge=0, description="Never change the music more often than once in this many seconds."
+        default=5.0, ge=0, description="Never change the music more often than once in this many seconds."
     )
 
 

@@ -52,7 +52,7 @@ def test_defaults_are_usb_camera_and_dry_run_player() -> None:
     assert isinstance(config.camera, UsbCameraConfig)
     assert config.camera.device == 0
     assert isinstance(config.player, DryRunPlayerConfig)
-    assert config.player.min_interval_s == 20.0
+    assert config.player.min_interval_s == 5.0
     assert config.model.path == DEFAULT_MODEL_PATH
     assert config.policy.target == "calm"
 
@@ -418,3 +418,25 @@ def test_read_secret_rejects_names_that_are_paths(name: str) -> None:
     """A secret name is a plain file name; anything that could leave the credentials folder is refused."""
     with pytest.raises(ValueError, match="invalid secret name"):
         read_secret(name)
+
+
+def _dotted_keys(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
+    """Dotted paths of every leaf key (``camera.device``), every union member included."""
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        members = [annotation] if isinstance(annotation, type) else list(typing.get_args(annotation))
+        nested = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+        if nested:
+            for member in nested:
+                yield from _dotted_keys(member, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}"
+
+
+def test_readme_documents_every_config_key() -> None:
+    """The README's configuration tables name every key (``camera.width``, ``policy.target``, ...)."""
+    readme = (CONFIG_DIR.parent / "README.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"`([a-z_]+\.[a-z_]+)`", readme))
+    keys = set(_dotted_keys(Config))
+    assert "camera.path" in keys
+    assert keys - documented == set()
