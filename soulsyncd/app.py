@@ -209,7 +209,8 @@ def build(config: Config) -> tuple[SoulSync, threading.Event | None]:
     # One OpenCV thread: the Pi has other work to do, and one core is our budget.
     cv2.setNumThreads(1)
     classifier = EmotionClassifier(ClassifierOptions(model_path=Path(config.model.path),
-                                                     num_threads=config.model.num_threads))
+                                                     num_threads=config.model.num_threads,
+                                                     flip_average=config.model.flip_average))
     detection = config.detection
     detector = HaarFaceDetector(
         scale_factor=detection.scale_factor,

@@ -94,6 +94,9 @@ class ClassifierOptions:
 
     model_path: Path = DEFAULT_MODEL_PATH
     num_threads: int = 1
+    # Average each face with its mirror image: a second inference in the same invoke, which
+    # evens out one-sided lighting and a head turned to one side (see the model card's figures).
+    flip_average: bool = True
     labels: tuple[str, ...] = field(default=EMOTION_LABELS)
 
 
@@ -135,9 +138,21 @@ class EmotionClassifier:
             self._batch = batch
 
     def predict(self, model_input: np.ndarray) -> np.ndarray:
-        """Probabilities (n, 7) for model input from :func:`to_model_input`."""
-        if model_input.shape[0] == 0:
+        """Probabilities (n, 7) for model input from :func:`to_model_input`.
+
+        With ``flip_average`` each face and its mirror image go through the model in one batch and
+        their probabilities are averaged.
+        """
+        count = model_input.shape[0]
+        if count == 0:
             return np.zeros((0, len(self.options.labels)), np.float32)
+        if self.options.flip_average:
+            both = self._invoke(np.concatenate([model_input, model_input[:, :, ::-1, :]]))
+            averaged: np.ndarray = (both[:count] + both[count:]) / 2
+            return averaged
+        return self._invoke(model_input)
+
+    def _invoke(self, model_input: np.ndarray) -> np.ndarray:
         self._resize_batch(model_input.shape[0])
         dtype = self.input_dtype
         if dtype == np.float32:

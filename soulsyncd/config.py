@@ -190,6 +190,10 @@ class ModelConfig(_Section):
         description="The int8 TFLite model; a relative path is relative to the config file.",
     )
     num_threads: int = Field(default=1, ge=1, le=4, description="CPU threads for the TFLite interpreter.")
+    flip_average: bool = Field(
+        default=True,
+        description="Also classify each face's mirror image and average: more accurate, twice the inference.",
+    )
 
     @field_validator("path")
     @classmethod

@@ -126,3 +126,18 @@ def test_real_model_labels_publictest_faces(classifier: EmotionClassifier, fer_c
     # Happy is the easiest class: nearly every happy face among them is recognised.
     happy = labels == EMOTION_LABELS.index("happy")
     assert (predicted[happy] == labels[happy]).mean() >= 0.8
+
+
+def test_flip_average_is_the_mean_of_the_face_and_its_mirror() -> None:
+    rng = np.random.default_rng(2)
+    faces = [rng.integers(0, 256, (48, 48), dtype=np.uint8) for _ in range(3)]
+    plain = EmotionClassifier(ClassifierOptions(flip_average=False))
+    averaged = EmotionClassifier(ClassifierOptions(flip_average=True)).classify(faces)
+    mirrored = plain.classify([f[:, ::-1] for f in faces])
+    np.testing.assert_allclose(averaged, (plain.classify(faces) + mirrored) / 2, atol=1e-6)
+    # A mirror-symmetric face gains nothing from its mirror image.
+    symmetric = np.hstack([faces[0][:, :24], faces[0][:, :24][:, ::-1]])
+    np.testing.assert_allclose(
+        EmotionClassifier(ClassifierOptions(flip_average=True)).classify([symmetric]),
+        plain.classify([symmetric]), atol=1e-6,
+    )

@@ -121,22 +121,23 @@ def bench_stages(frames: list[np.ndarray], camera_fps: float = 30.0, analysis_fp
 
 
 def bench_classifier(repeats: int = 2000) -> dict:
-    """Single-face int8 inference, one thread: the model's own cost without the pipeline around it."""
-    from soulsyncd.classifier import EmotionClassifier
+    """One face through the int8 model on one thread, once and with its mirror image (the default)."""
+    from soulsyncd.classifier import ClassifierOptions, EmotionClassifier
 
-    classifier = EmotionClassifier()
     face = np.random.default_rng(0).random((1, 48, 48, 1), dtype=np.float32)
-    for _ in range(100):
-        classifier.predict(face)
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        classifier.predict(face)
-        samples.append(time.perf_counter() - t0)
-    return {
-        "single_face_ms_median": median_ms(samples),
-        "single_face_ms_p90": round(float(np.percentile(samples, 90)) * 1000, 3),
-    }
+    result = {}
+    for name, flip in (("single_face", False), ("single_face_flip_average", True)):
+        classifier = EmotionClassifier(ClassifierOptions(flip_average=flip))
+        for _ in range(100):
+            classifier.predict(face)
+        samples = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            classifier.predict(face)
+            samples.append(time.perf_counter() - t0)
+        result[f"{name}_ms_median"] = median_ms(samples)
+        result[f"{name}_ms_p90"] = round(float(np.percentile(samples, 90)) * 1000, 3)
+    return result
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -213,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"(plain Haar {stages['plain_haar_ms_median']}), "
                   f"preprocess {stages['preprocess_ms_median']}, "
                   f"classify {stages['classify_ms_median']}")
-    print(f"single-face int8 inference: median {result['single_face_ms_median']} ms (1 thread)")
+    print(f"single-face int8 inference, 1 thread: median {result['single_face_ms_median']} ms, "
+          f"with its mirror image {result['single_face_flip_average_ms_median']} ms")
     if "daemon_cpu_percent" in result:
         print(f"daemon: {result['daemon_cpu_percent']} % of one core, peak RSS {result['daemon_rss_mb']} MB")
     if args.json:

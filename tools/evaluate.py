@@ -32,13 +32,15 @@ from soulsyncd.metrics import classification_report  # noqa: E402
 from soulsyncd.types import EMOTION_LABELS  # noqa: E402
 
 
-def evaluate(csv_path: Path, usages: list[str] | None, model_path: Path, threads: int = 1,
+def evaluate(csv_path: Path, usages: list[str] | None, model_path: Path, *, threads: int = 1,
+             flip_average: bool = True,
              batch: int = 256) -> dict:
     """Figures for the rows of ``csv_path`` whose Usage is in ``usages`` (all rows when None)."""
     split = read_fer_csv(csv_path, usages)
     if len(split.labels) == 0:
         raise ValueError(f"{csv_path}: no rows with Usage in {usages}")
-    classifier = EmotionClassifier(ClassifierOptions(model_path=model_path, num_threads=threads))
+    options = ClassifierOptions(model_path=model_path, num_threads=threads, flip_average=flip_average)
+    classifier = EmotionClassifier(options)
     started = time.perf_counter()
     model_input = to_model_input(split.images)
     probabilities = np.concatenate(
@@ -49,6 +51,7 @@ def evaluate(csv_path: Path, usages: list[str] | None, model_path: Path, threads
     report["model"] = str(model_path)
     report["csv"] = str(csv_path)
     report["usage"] = usages or "all"
+    report["flip_average"] = flip_average
     return report
 
 
@@ -80,12 +83,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-flip", action="store_true",
+                        help="classify each face once (the daemon by default also averages its mirror image)")
     parser.add_argument(
         "--json", action="store_true", help="print the figures as one JSON object on the last line"
     )
     args = parser.parse_args(argv)
     try:
-        report = evaluate(args.csv, args.usage, args.model, args.threads)
+        report = evaluate(
+            args.csv, args.usage, args.model, threads=args.threads, flip_average=not args.no_flip
+        )
     except (FileNotFoundError, ValueError, ModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -298,7 +298,9 @@ def export(
     args.out_dir.mkdir(parents=True, exist_ok=True)
     model_path = args.out_dir / "emotion_int8.tflite"
     convert_int8(model, representative, model_path)
-    classifier = EmotionClassifier(ClassifierOptions(model_path=model_path, num_threads=args.threads))
+    classifier = EmotionClassifier(
+        ClassifierOptions(model_path=model_path, num_threads=args.threads, flip_average=False)
+    )
     starts = range(0, len(val_x), 256)
     int8_probs = np.concatenate([classifier.predict(val_x[i : i + 256]) for i in starts])
     int8_flip = np.concatenate([classifier.predict(val_x[i : i + 256, :, ::-1]) for i in starts])
