@@ -4,8 +4,9 @@
     python tools/make_sample.py faces  # FER2013 Training -> tools/sample/mean_<emotion>.png (needs ../shared)
     python tools/make_sample.py render # tools/sample/*.png -> build/demo/sample.avi (no ../shared needed)
 
-``faces`` averages every Training face of each class into one 48x48 "mean face" (an aggregate of
-thousands of images, not any one person); those seven small PNGs are committed. ``render`` turns
+``faces`` averages the Training faces of each class into one 48x48 "mean face" (by default the 200
+the shipped model finds most typical of the class: an aggregate of many images, not any one
+person); those seven small PNGs are committed. ``render`` turns
 them into a short 640x480 MJPG video that follows a scripted mood timeline, which the demo config
 plays through the daemon's file source exactly like a camera.
 """
@@ -36,16 +37,31 @@ DEMO_TIMELINE: list[tuple[float, str | None]] = [
 ]
 
 
-def make_mean_faces(csv_path: Path, out_dir: Path) -> None:
+def make_mean_faces(csv_path: Path, out_dir: Path, typical: int = 200) -> None:
+    """Average Training faces per class into one 48x48 face.
+
+    With ``typical`` > 0 only the ``typical`` faces of each class that the shipped model finds most
+    characteristic of it (highest probability for their own label) are averaged: a plain mean of
+    thousands of faces blurs sad and angry into neutral, while a mean of a few hundred typical
+    ones keeps the expression and still shows no one person.
+    """
     import cv2
 
+    from soulsyncd.classifier import ClassifierOptions, EmotionClassifier, to_model_input
     from soulsyncd.fer2013 import read_fer_csv
 
     split = read_fer_csv(csv_path, ["Training"])
+    classifier = EmotionClassifier(ClassifierOptions(flip_average=False)) if typical > 0 else None
     out_dir.mkdir(parents=True, exist_ok=True)
     for index, label in enumerate(EMOTION_LABELS):
-        faces = split.images[split.labels == index].astype(np.float64)
-        mean = faces.mean(axis=0)
+        faces = split.images[split.labels == index]
+        if classifier is not None:
+            model_input = to_model_input(faces)
+            scores = np.concatenate(
+                [classifier.predict(model_input[i : i + 512])[:, index] for i in range(0, len(faces), 512)]
+            )
+            faces = faces[np.argsort(scores)[::-1][:typical]]
+        mean = faces.astype(np.float64).mean(axis=0)
         # Averaging washes out contrast; stretch it back so the face reads like a photo.
         mean = (mean - mean.min()) / max(mean.max() - mean.min(), 1e-6) * 255
         cv2.imwrite(str(out_dir / f"mean_{label}.png"), mean.round().astype(np.uint8))
@@ -102,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     faces = sub.add_parser("faces", help="compute the per-class mean faces from FER2013 Training")
     faces.add_argument("--csv", type=Path, default=DEFAULT_CSV)
+    faces.add_argument("--typical", type=int, default=200,
+                       help="average only this many most typical faces per class (0: all of them)")
     render = sub.add_parser("render", help="render the demo video from the mean faces")
     render.add_argument("--out", type=Path, default=ROOT / "build" / "demo" / "sample.avi")
     render.add_argument("--fps", type=float, default=10.0)
@@ -112,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.csv.is_file():
             print(f"error: {args.csv} not found", file=sys.stderr)
             return 2
-        make_mean_faces(args.csv, SAMPLE_DIR)
+        make_mean_faces(args.csv, SAMPLE_DIR, args.typical)
     else:
         path = render_video(args.out, args.fps, (args.width, args.height))
         print(f"wrote {path}")

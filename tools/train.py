@@ -4,6 +4,7 @@
     python tools/train.py                       # train with the defaults, export to models/
     python tools/train.py --resume              # continue from build/train/last.keras
     python tools/train.py --export-only         # re-export models/ from build/train/best.weights.h5
+    python tools/train.py --init-weights W.h5 --epochs 8 --lr 5e-4 --work-dir build/ft   # warm restart
 
 Training rows fit the model; PublicTest rows choose the checkpoint and give the reported figures.
 Needs the ``train`` extra (TensorFlow); the daemon itself never imports TensorFlow.
@@ -53,6 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--work-dir", type=Path, default=ROOT / "build" / "train", help="checkpoints and logs")
     p.add_argument("--out-dir", type=Path, default=ROOT / "models", help="where the .tflite and .json go")
     p.add_argument("--resume", action="store_true", help="continue from WORK_DIR/last.keras")
+    p.add_argument("--init-weights", type=Path, default=None,
+                   help="start from these weights (e.g. an earlier best.weights.h5) with a fresh LR cycle")
     p.add_argument("--export-only", action="store_true",
                    help="skip training; export WORK_DIR/best.weights.h5")
     p.add_argument("--limit", type=int, default=0, help="use only this many rows per split (smoke tests)")
@@ -204,6 +207,10 @@ def train(  # type: ignore[no-untyped-def]
         print(f"resuming from {last_path} at epoch {initial_epoch}", flush=True)
     else:
         model = build_model(args.width)
+        if args.init_weights is not None:
+            # Fine-tuning: a new warm-up and cosine cycle from earlier weights (a warm restart).
+            model.load_weights(args.init_weights)
+            print(f"starting from the weights in {args.init_weights}", flush=True)
         schedule = keras.optimizers.schedules.CosineDecay(
             initial_learning_rate=args.lr / 20,
             decay_steps=steps_per_epoch * (args.epochs - 2),
