@@ -58,6 +58,8 @@ class SoulSync:
         smoother: turns per-frame scores into a stable mood.
         policy: decides what music the mood calls for.
         player: acts on the policy's intents; None means nobody listens (analysis only).
+        player_min_interval_s: the player hears of a change at most this often (see
+            :class:`~soulsyncd.player.ThrottledPlayer`); 0 passes every intent on at once.
         clock: monotonic time for the loop and the smoother.
         analysis_fps: how many frames per second to analyse, independent of the camera's rate.
         on_mood: called with every mood change (the MQTT publisher will hang here).
@@ -72,6 +74,7 @@ class SoulSync:
         smoother: MoodSmoother,
         policy: MoodPolicy,
         player: Player | None = None,
+        player_min_interval_s: float = 0.0,
         clock: Clock | None = None,
         analysis_fps: float = 5.0,
         on_mood: Callable[[Mood], None] | None = None,
@@ -83,8 +86,8 @@ class SoulSync:
         self.classifier = classifier
         self.smoother = smoother
         self.policy = policy
-        self.player = player
         self.clock = clock or SystemClock()
+        self.player = None if player is None else ThrottledPlayer(player, player_min_interval_s, self.clock)
         self.interval_s = 1.0 / analysis_fps
         self._to_gray = to_gray
         self._crop = crop_faces
@@ -95,8 +98,8 @@ class SoulSync:
 
     def tick(self) -> Mood | None:
         """Analyse the newest frame, if there is one, and act on the mood. Returns the mood."""
-        if isinstance(self.player, ThrottledPlayer):
-            self.player.flush()
+        if self.player is not None:
+            self.player.flush()  # an intent held back by the interval goes out when due
         frame = self.source.latest()
         if frame is None:
             return None
@@ -195,7 +198,7 @@ def build_player(config: Config) -> Player:
     if isinstance(player_config, DryRunPlayerConfig):
         from soulsyncd.player import DryRunPlayer
 
-        return ThrottledPlayer(DryRunPlayer(), player_config.min_interval_s)
+        return DryRunPlayer()
     raise AssertionError(f"unhandled player kind {player_config.kind}")
 
 
@@ -231,6 +234,7 @@ def build(config: Config) -> tuple[SoulSync, threading.Event | None]:
         policy=MoodPolicy(mode=config.policy.mode, target=config.policy.target,
                           step=config.policy.step, step_interval_s=config.policy.step_interval_s),
         player=build_player(config),
+        player_min_interval_s=config.player.min_interval_s,
         analysis_fps=config.analysis.fps,
     )
     return app, finished

@@ -102,7 +102,8 @@ def test_a_failing_stage_is_logged_and_the_loop_carries_on(
     clock = ManualClock()
     classifier = ExplodingClassifier()
     frames = scene(sample_faces, [(1.0, "happy")])
-    app = make_app(frames, clock, classifier=classifier)
+    player = RecordingPlayer(clock)
+    app = make_app(frames, clock, classifier=classifier, player=player)
     stop = threading.Event()
     source = app.source
     assert isinstance(source, ReplaySource)
@@ -125,8 +126,7 @@ def test_a_failing_stage_is_logged_and_the_loop_carries_on(
     assert "analysis tick failed" in caplog.text
     assert source.started
     assert source.stopped
-    assert isinstance(app.player, RecordingPlayer)
-    assert app.player.closed
+    assert player.closed
 
 
 def test_throttled_player_collapses_a_burst_into_the_newest_intent() -> None:
