@@ -43,7 +43,6 @@ class RunStats:
 
     frames_analysed: int = 0
     frames_with_face: int = 0
-    last_result_at: float | None = None
     timeline: list[MoodChange] = field(default_factory=list)
     decisions: list[tuple[float, PlayIntent]] = field(default_factory=list)
 
@@ -79,7 +78,7 @@ class SoulSync:
         analysis_fps: float = 5.0,
         on_mood: Callable[[Mood], None] | None = None,
     ) -> None:
-        from soulsyncd.detector import crop_faces, to_gray
+        from soulsyncd.detector import crop_faces
 
         self.source = source
         self.detector = detector
@@ -89,7 +88,6 @@ class SoulSync:
         self.clock = clock or SystemClock()
         self.player = None if player is None else ThrottledPlayer(player, player_min_interval_s, self.clock)
         self.interval_s = 1.0 / analysis_fps
-        self._to_gray = to_gray
         self._crop = crop_faces
         self.on_mood = on_mood
         self.stats = RunStats()
@@ -108,14 +106,13 @@ class SoulSync:
         if self.detector is not None and self.classifier is not None:
             boxes = self.detector.detect(frame)
             if boxes:
-                crops = self._crop(self._to_gray(frame.image), boxes)
+                crops = self._crop(frame.image, boxes)
                 probabilities = aggregate_faces(self.classifier.classify(crops), boxes)
                 faces = len(boxes)
         scores = Scores(timestamp=frame.timestamp, probabilities=probabilities, faces=faces)
         mood = self.smoother.update(scores)
         self.stats.frames_analysed += 1
         self.stats.frames_with_face += faces > 0
-        self.stats.last_result_at = self.clock.monotonic()
         if mood.label != self._last_label:
             self._last_label = mood.label
             self._report(mood, faces)

@@ -79,20 +79,21 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     raise ValueError(f"expected a grey, BGR or BGRA image, got shape {image.shape}")
 
 
-def crop_faces(gray: np.ndarray, boxes: list[FaceBox]) -> list[np.ndarray]:
-    """Grey face crops from the full-resolution grey frame, one per box, in the boxes' order.
+def crop_faces(image: np.ndarray, boxes: list[FaceBox]) -> list[np.ndarray]:
+    """Grey face crops from the full-resolution frame (BGR or grey), one per box, in the boxes' order.
 
+    Only the crops are converted to grey, not the whole frame: on a tracked frame the detector never
+    needed the full grey frame, so the analysis loop must not pay for one either.
     Boxes are clipped to the frame, so a crop can be smaller than its box at the frame's edge;
-    a box entirely outside the frame is skipped. The crops are views into ``gray`` (no copy):
-    the classifier resizes them to 48x48, which copies anyway.
+    a box entirely outside the frame is skipped (the detector never returns one).
     """
-    height, width = gray.shape[:2]
+    height, width = image.shape[:2]
     crops: list[np.ndarray] = []
     for box in boxes:
         x0, y0 = max(0, box.x), max(0, box.y)
         x1, y1 = min(width, box.x + box.w), min(height, box.y + box.h)
         if x1 > x0 and y1 > y0:
-            crops.append(gray[y0:y1, x0:x1])
+            crops.append(to_gray(image[y0:y1, x0:x1]))
     return crops
 
 

@@ -210,3 +210,14 @@ def test_all_faces_mode_finds_faces_in_most_frames_largest_first(e2e_dir: Path) 
     assert sum(1 for boxes in results if boxes) >= 0.8 * len(frames)
     for boxes in results:
         assert [b.area for b in boxes] == sorted((b.area for b in boxes), reverse=True)
+
+
+def test_crop_faces_from_a_colour_frame_gives_grey_crops_equal_to_cropping_the_grey_frame() -> None:
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    boxes = [FaceBox(10, 20, 50, 40), FaceBox(140, 100, 40, 40)]
+    from_colour = crop_faces(image, boxes)
+    from_grey = crop_faces(to_gray(image), boxes)
+    assert [c.ndim for c in from_colour] == [2, 2]
+    for colour_crop, grey_crop in zip(from_colour, from_grey, strict=True):
+        np.testing.assert_array_equal(colour_crop, grey_crop)

@@ -90,7 +90,7 @@ def bench_stages(frames: list[np.ndarray], camera_fps: float = 30.0, analysis_fp
         probabilities = None
         if boxes:
             with_face += 1
-            model_input = to_model_input(crop_faces(to_gray(image), boxes))
+            model_input = to_model_input(crop_faces(image, boxes))
             t2 = time.perf_counter()
             raw = classifier.predict(model_input)
             t3 = time.perf_counter()
