@@ -20,6 +20,7 @@ from soulsyncd.config import (
     Picamera2CameraConfig,
     UsbCameraConfig,
 )
+from soulsyncd.detector import crop_faces
 from soulsyncd.interfaces import Classifier, Clock, FaceDetector, FrameSource, Player, SystemClock
 from soulsyncd.player import ThrottledPlayer, describe
 from soulsyncd.policy import MoodPolicy
@@ -78,8 +79,6 @@ class SoulSync:
         analysis_fps: float = 5.0,
         on_mood: Callable[[Mood], None] | None = None,
     ) -> None:
-        from soulsyncd.detector import crop_faces
-
         self.source = source
         self.detector = detector
         self.classifier = classifier
@@ -88,7 +87,6 @@ class SoulSync:
         self.clock = clock or SystemClock()
         self.player = None if player is None else ThrottledPlayer(player, player_min_interval_s, self.clock)
         self.interval_s = 1.0 / analysis_fps
-        self._crop = crop_faces
         self.on_mood = on_mood
         self.stats = RunStats()
         self._started_at = self.clock.monotonic()
@@ -106,7 +104,7 @@ class SoulSync:
         if self.detector is not None and self.classifier is not None:
             boxes = self.detector.detect(frame)
             if boxes:
-                crops = self._crop(frame.image, boxes)
+                crops = crop_faces(frame.image, boxes)
                 probabilities = aggregate_faces(self.classifier.classify(crops), boxes)
                 faces = len(boxes)
         scores = Scores(timestamp=frame.timestamp, probabilities=probabilities, faces=faces)

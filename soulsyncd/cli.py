@@ -9,15 +9,18 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from soulsyncd import __version__
+from soulsyncd.config import EXIT_CONFIG
+
+if TYPE_CHECKING:
+    from soulsyncd.app import RunStats
 
 # sysexits.h: systemd's RestartPreventExitStatus can list these so a broken config is not retried.
 EXIT_OK = 0
-EXIT_USAGE = 64
 EXIT_NOINPUT = 66
 EXIT_UNAVAILABLE = 69
-EXIT_CONFIG = 78
 
 log = logging.getLogger("soulsyncd")
 
@@ -101,12 +104,10 @@ def run(path: Path, for_seconds: float | None) -> int:
     return EXIT_OK
 
 
-def print_summary(stats: object) -> None:
+def print_summary(stats: RunStats) -> None:
     """The mood timeline and the player's decisions, for a person reading the terminal."""
-    from soulsyncd.app import RunStats
     from soulsyncd.player import describe
 
-    assert isinstance(stats, RunStats)
     lines = [f"analysed {stats.frames_analysed} frames, a face in {stats.frames_with_face}", "mood timeline:"]
     for change in stats.timeline:
         mood = change.mood
