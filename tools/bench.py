@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
+from soulsyncd.classifier import DEFAULT_MODEL_PATH  # noqa: E402
+
 WOMAN2 = ROOT.parent / "shared" / "data" / "e2e" / "woman2.mp4"
 
 
@@ -59,11 +61,13 @@ def median_ms(samples: list[float]) -> float:
     return round(statistics.median(samples) * 1000, 3)
 
 
-def bench_stages(frames: list[np.ndarray], camera_fps: float = 30.0, analysis_fps: float = 5.0) -> dict:
+def bench_stages(
+    frames: list[np.ndarray], model: Path, camera_fps: float = 30.0, analysis_fps: float = 5.0
+) -> dict:
     """Per-stage timings as the daemon runs them: every (camera_fps / analysis_fps)-th frame."""
     import cv2
 
-    from soulsyncd.classifier import EmotionClassifier, to_model_input
+    from soulsyncd.classifier import ClassifierOptions, EmotionClassifier, to_model_input
     from soulsyncd.detector import HaarFaceDetector, crop_faces, to_gray
     from soulsyncd.smoother import MoodSmoother, aggregate_faces
     from soulsyncd.testing import ManualClock
@@ -72,7 +76,7 @@ def bench_stages(frames: list[np.ndarray], camera_fps: float = 30.0, analysis_fp
     cv2.setNumThreads(1)
     clock = ManualClock()
     detector = HaarFaceDetector(clock=clock)
-    classifier = EmotionClassifier()
+    classifier = EmotionClassifier(ClassifierOptions(model_path=model))
     smoother = MoodSmoother()
     cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
     step = max(1, round(camera_fps / analysis_fps))
@@ -120,14 +124,14 @@ def bench_stages(frames: list[np.ndarray], camera_fps: float = 30.0, analysis_fp
     }
 
 
-def bench_classifier(repeats: int = 2000) -> dict:
+def bench_classifier(model: Path, repeats: int = 2000) -> dict:
     """One face through the int8 model on one thread, once and with its mirror image (the default)."""
     from soulsyncd.classifier import ClassifierOptions, EmotionClassifier
 
     face = np.random.default_rng(0).random((1, 48, 48, 1), dtype=np.float32)
     result = {}
     for name, flip in (("single_face", False), ("single_face_flip_average", True)):
-        classifier = EmotionClassifier(ClassifierOptions(flip_average=flip))
+        classifier = EmotionClassifier(ClassifierOptions(model_path=model, flip_average=flip))
         for _ in range(100):
             classifier.predict(face)
         samples = []
@@ -189,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--daemon-seconds", type=float, default=40.0)
     parser.add_argument("--skip-daemon", action="store_true")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH,
+                        help="int8 model for the stage and single-face timings (the daemon part "
+                             "always runs the shipped one)")
     args = parser.parse_args(argv)
 
     from make_sample import render_video
@@ -204,11 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     result: dict = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "opencv": cv2.__version__,
-        "sample": bench_stages(load_frames(video)),
+        "sample": bench_stages(load_frames(video), args.model),
     }
     if WOMAN2.is_file():
-        result["woman2"] = bench_stages(load_frames(WOMAN2), camera_fps=29.97)
-    result.update(bench_classifier())
+        result["woman2"] = bench_stages(load_frames(WOMAN2), args.model, camera_fps=29.97)
+    result.update(bench_classifier(args.model))
     if not args.skip_daemon:
         result.update(bench_daemon(video, args.daemon_seconds))
     headline = result.get("woman2", result["sample"])
