@@ -113,7 +113,7 @@ def build_export_model(width: int, weight_files: list[Path]):  # type: ignore[no
 
     members = []
     for index, path in enumerate(weight_files):
-        member = build_model(width, name=f"member_{index}")
+        member = build_model(width, name=f"member_{index}" if len(weight_files) > 1 else "soulsync_emotion")
         member.load_weights(path)
         members.append(member)
     if len(members) == 1:
