@@ -20,12 +20,12 @@ from soulsyncd.config import (
     Picamera2CameraConfig,
     UsbCameraConfig,
 )
-from soulsyncd.detector import crop_faces
 from soulsyncd.interfaces import Classifier, Clock, FaceDetector, FrameSource, Player, SystemClock
+from soulsyncd.mood.policy import MoodPolicy
+from soulsyncd.mood.smoother import MoodSmoother, aggregate_faces
 from soulsyncd.player import ThrottledPlayer, describe
-from soulsyncd.policy import MoodPolicy
-from soulsyncd.smoother import MoodSmoother, aggregate_faces
 from soulsyncd.types import Mood, PlayIntent, Scores
+from soulsyncd.vision.detector import crop_faces
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ class SoulSync:
 
 def build_source(config: Config) -> tuple[FrameSource, threading.Event | None]:
     """The frame source for ``camera.kind``, and the event it sets when a file ends (else None)."""
-    from soulsyncd import sources
+    from soulsyncd.vision import sources
 
     camera = config.camera
     if isinstance(camera, FileCameraConfig):
@@ -201,8 +201,8 @@ def build(config: Config) -> tuple[SoulSync, threading.Event | None]:
     """Make every adapter from the config. Raises ModelError / SourceError for what cannot start."""
     import cv2
 
-    from soulsyncd.classifier import ClassifierOptions, EmotionClassifier
-    from soulsyncd.detector import HaarFaceDetector
+    from soulsyncd.vision.classifier import ClassifierOptions, EmotionClassifier
+    from soulsyncd.vision.detector import HaarFaceDetector
 
     # One OpenCV thread: the Pi has other work to do, and one core is our budget.
     cv2.setNumThreads(1)

@@ -62,9 +62,9 @@ def check_config(path: Path) -> int:
 
 def run(path: Path, for_seconds: float | None) -> int:
     from soulsyncd.app import build
-    from soulsyncd.classifier import ModelError
     from soulsyncd.config import ConfigError, load_config
-    from soulsyncd.sources import SourceError
+    from soulsyncd.vision.classifier import ModelError
+    from soulsyncd.vision.sources import SourceError
 
     try:
         config = load_config(path)

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 from soulsyncd.app import SoulSync, build
-from soulsyncd.classifier import EmotionClassifier
 from soulsyncd.config import load_config
-from soulsyncd.detector import HaarFaceDetector
+from soulsyncd.mood.policy import MoodPolicy
+from soulsyncd.mood.smoother import MoodSmoother
 from soulsyncd.player import ThrottledPlayer
-from soulsyncd.policy import MoodPolicy
-from soulsyncd.smoother import MoodSmoother
 from soulsyncd.testing import ManualClock, RecordingPlayer, ReplaySource
+from soulsyncd.vision.classifier import EmotionClassifier
+from soulsyncd.vision.detector import HaarFaceDetector
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from soulsyncd.classifier import (
+from soulsyncd.types import EMOTION_LABELS
+from soulsyncd.vision.classifier import (
     DEFAULT_MODEL_PATH,
     ClassifierOptions,
     EmotionClassifier,
@@ -19,8 +20,7 @@ from soulsyncd.classifier import (
     quantize,
     to_model_input,
 )
-from soulsyncd.fer2013 import read_fer_csv
-from soulsyncd.types import EMOTION_LABELS
+from soulsyncd.vision.fer2013 import read_fer_csv
 
 
 @pytest.fixture(scope="module")

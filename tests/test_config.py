@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from soulsyncd.classifier import DEFAULT_MODEL_PATH
 from soulsyncd.config import (
     EXIT_CONFIG,
     Config,
@@ -21,6 +20,7 @@ from soulsyncd.config import (
     load_config,
     read_secret,
 )
+from soulsyncd.vision.classifier import DEFAULT_MODEL_PATH
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 

@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from soulsyncd.detector import DetectorError, HaarFaceDetector, crop_faces, to_gray
 from soulsyncd.types import FaceBox, Frame
+from soulsyncd.vision.detector import DetectorError, HaarFaceDetector, crop_faces, to_gray
 
 # The daemon analyses a few frames a second: this is the step between the frames it feeds.
 ANALYSIS_STEP_S = 0.2

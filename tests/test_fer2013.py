@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from soulsyncd.fer2013 import read_fer_csv, read_ferplus_votes
+from soulsyncd.vision.fer2013 import read_fer_csv, read_ferplus_votes
 
 
 def write_csv(path: Path, rows: list[tuple[int, np.ndarray, str]]) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from soulsyncd.metrics import classification_report
+from soulsyncd.vision.metrics import classification_report
 
 
 def test_report_counts_a_known_confusion() -> None:

@@ -1,4 +1,4 @@
-"""Tests for soulsyncd.policy: moods and times in, intents out; minutes of shifting without waiting."""
+"""Tests for soulsyncd.mood.policy: moods and times in, intents out; minutes of shifting without waiting."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from soulsyncd.policy import MoodPolicy, PolicyState
+from soulsyncd.mood.policy import MoodPolicy, PolicyState
 from soulsyncd.types import CIRCUMPLEX, TARGET_MOODS, Emotion, Mood, PlayIntent
 
 ABSENT = Mood(emotion=None, confidence=0.0, valence=0.0, arousal=0.0, since=0.0)

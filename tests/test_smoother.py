@@ -1,4 +1,4 @@
-"""Tests for soulsyncd.smoother: scripted probability streams with explicit timestamps, no sleeping."""
+"""Tests for soulsyncd.mood.smoother: scripted probability streams with explicit timestamps, no sleeping."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 import pytest
 
-from soulsyncd.smoother import MoodSmoother, aggregate_faces
+from soulsyncd.mood.smoother import MoodSmoother, aggregate_faces
 from soulsyncd.types import CIRCUMPLEX, Emotion, FaceBox, Mood, Scores
 
 # 4 frames/s: the period 0.25 s is exact in binary floating point, so window edges and dwell

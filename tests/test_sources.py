@@ -15,8 +15,9 @@ import cv2
 import numpy as np
 import pytest
 
-from soulsyncd import sources
-from soulsyncd.sources import (
+from soulsyncd.types import Frame
+from soulsyncd.vision import sources
+from soulsyncd.vision.sources import (
     CaptureSource,
     FileSource,
     PiCameraSource,
@@ -24,7 +25,6 @@ from soulsyncd.sources import (
     UsbCameraSource,
     backoff_delays,
 )
-from soulsyncd.types import Frame
 
 CLIP_FRAMES = 20
 # Upper bound for something that normally takes milliseconds; only reached when a test fails.

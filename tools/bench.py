@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
-from soulsyncd.classifier import DEFAULT_MODEL_PATH  # noqa: E402
+from soulsyncd.vision.classifier import DEFAULT_MODEL_PATH  # noqa: E402
 
 WOMAN2 = ROOT.parent / "shared" / "data" / "e2e" / "woman2.mp4"
 
@@ -67,11 +67,11 @@ def bench_stages(
     """Per-stage timings as the daemon runs them: every (camera_fps / analysis_fps)-th frame."""
     import cv2
 
-    from soulsyncd.classifier import ClassifierOptions, EmotionClassifier, to_model_input
-    from soulsyncd.detector import HaarFaceDetector, crop_faces, to_gray
-    from soulsyncd.smoother import MoodSmoother, aggregate_faces
+    from soulsyncd.mood.smoother import MoodSmoother, aggregate_faces
     from soulsyncd.testing import ManualClock
     from soulsyncd.types import Frame, Scores
+    from soulsyncd.vision.classifier import ClassifierOptions, EmotionClassifier, to_model_input
+    from soulsyncd.vision.detector import HaarFaceDetector, crop_faces, to_gray
 
     cv2.setNumThreads(1)
     clock = ManualClock()
@@ -126,7 +126,7 @@ def bench_stages(
 
 def bench_classifier(model: Path, repeats: int = 2000) -> dict:
     """One face through the int8 model on one thread, once and with its mirror image (the default)."""
-    from soulsyncd.classifier import ClassifierOptions, EmotionClassifier
+    from soulsyncd.vision.classifier import ClassifierOptions, EmotionClassifier
 
     face = np.random.default_rng(0).random((1, 48, 48, 1), dtype=np.float32)
     result = {}

@@ -4,7 +4,7 @@
     python tools/evaluate.py --csv ../shared/data/fer2013_train_public.csv.gz --usage PublicTest
     python tools/evaluate.py --csv faces.csv --json      # last line: one JSON object
 
-Uses LiteRT and soulsyncd.classifier exactly as the daemon does; TensorFlow is not needed.
+Uses LiteRT and soulsyncd.vision.classifier exactly as the daemon does; TensorFlow is not needed.
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from soulsyncd.classifier import (  # noqa: E402
+from soulsyncd.types import EMOTION_LABELS  # noqa: E402
+from soulsyncd.vision.classifier import (  # noqa: E402
     DEFAULT_MODEL_PATH,
     ClassifierOptions,
     EmotionClassifier,
     ModelError,
     to_model_input,
 )
-from soulsyncd.fer2013 import read_fer_csv  # noqa: E402
-from soulsyncd.metrics import classification_report  # noqa: E402
-from soulsyncd.types import EMOTION_LABELS  # noqa: E402
+from soulsyncd.vision.fer2013 import read_fer_csv  # noqa: E402
+from soulsyncd.vision.metrics import classification_report  # noqa: E402
 
 
 def evaluate(csv_path: Path, usages: list[str] | None, model_path: Path, *, threads: int = 1,

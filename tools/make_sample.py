@@ -47,8 +47,8 @@ def make_mean_faces(csv_path: Path, out_dir: Path, typical: int = 200) -> None:
     """
     import cv2
 
-    from soulsyncd.classifier import ClassifierOptions, EmotionClassifier, to_model_input
-    from soulsyncd.fer2013 import read_fer_csv
+    from soulsyncd.vision.classifier import ClassifierOptions, EmotionClassifier, to_model_input
+    from soulsyncd.vision.fer2013 import read_fer_csv
 
     split = read_fer_csv(csv_path, ["Training"])
     classifier = EmotionClassifier(ClassifierOptions(flip_average=False)) if typical > 0 else None

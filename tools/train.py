@@ -28,9 +28,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from soulsyncd.classifier import ClassifierOptions, EmotionClassifier, file_sha256, to_model_input  # noqa: E402
-from soulsyncd.fer2013 import read_fer_csv, read_ferplus_votes  # noqa: E402
 from soulsyncd.types import EMOTION_LABELS  # noqa: E402
+from soulsyncd.vision.classifier import ClassifierOptions, EmotionClassifier, file_sha256, to_model_input  # noqa: E402
+from soulsyncd.vision.fer2013 import read_fer_csv, read_ferplus_votes  # noqa: E402
 
 DEFAULT_CSV = ROOT.parent / "shared" / "data" / "fer2013_train_public.csv.gz"
 DEFAULT_FERPLUS = ROOT.parent / "shared" / "data" / "ferplus_votes_train_public.csv"
@@ -315,7 +315,7 @@ def convert_int8(model, representative: np.ndarray, out_path: Path) -> None:  # 
 
 def figures(probabilities: np.ndarray, labels: np.ndarray) -> dict:
     """Accuracy, per-class recall and confusion (rows = true class, columns = predicted)."""
-    from soulsyncd.metrics import classification_report
+    from soulsyncd.vision.metrics import classification_report
 
     return classification_report(probabilities.argmax(axis=1), labels)
 
@@ -360,7 +360,7 @@ def export(
             "colour": "grey (OpenCV BGR2GRAY)",
             "resize": "cv2.INTER_AREA to 48x48 when the crop is another size",
             "normalisation": "float = pixel / 255, in [0, 1]",
-            "preprocessing_function": "soulsyncd.classifier.to_model_input",
+            "preprocessing_function": "soulsyncd.vision.classifier.to_model_input",
             "dtype": "int8",
         },
         "quantization": {

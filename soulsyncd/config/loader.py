@@ -1,4 +1,4 @@
-"""The daemon's configuration: one YAML file, validated by pydantic models.
+"""Loading the YAML file: parse it into a node tree (for line numbers), validate, explain every error.
 
 Every mistake in the file is reported at once, each as ``{file}:{line}: {dotted.path}: {message}``
 so the user can jump straight to it: unknown keys (with a "did you mean" hint), wrong types, bad
@@ -11,296 +11,22 @@ and constructing the plain data from that same tree, so the two can never disagr
 
 from __future__ import annotations
 
-import difflib
 import os
 import typing
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from soulsyncd.classifier import DEFAULT_MODEL_PATH
-from soulsyncd.types import TARGET_MOODS
-
-EXIT_CONFIG = 78
-"""Exit status for a bad configuration (EX_CONFIG from sysexits.h); systemd won't restart-loop on it
-when the unit sets ``RestartPreventExitStatus=78``."""
+from soulsyncd.config.base import CONTEXT_BASE_DIR, ConfigError, Loc, did_you_mean, quoted
+from soulsyncd.config.sections import Config
 
 # Key names that smell like a secret; matched as substrings of the lower-cased key with '-' as '_'.
 # No schema field matches these, so a hit is always a secret that belongs elsewhere.
 _SECRET_MARKERS = ("password", "passwd", "secret", "token", "api_key", "apikey")
-
-_CONTEXT_BASE_DIR = "base_dir"
-
-Loc = tuple[str | int, ...]
-
-
-class ConfigError(Exception):
-    """The configuration can't be used; ``errors`` holds one ``file:line: path: message`` per problem."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("\n".join(errors))
-        self.errors = errors
-
-
-class _Section(BaseModel):
-    # Unknown keys are errors (a typo must not silently fall back to a default); frozen because the
-    # config is shared read-only by every thread.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _resolve_path(value: Path, info: ValidationInfo) -> Path:
-    """Make a relative path relative to the config file's directory (passed in the validation context)."""
-    value = value.expanduser()
-    context = info.context
-    if value.is_absolute() or not isinstance(context, Mapping) or _CONTEXT_BASE_DIR not in context:
-        return value
-    # normpath, not resolve(): tidy '..' for the logs without following symlinks the user chose.
-    return Path(os.path.normpath(Path(context[_CONTEXT_BASE_DIR]) / value))
-
-
-# --- camera -----------------------------------------------------------------------------------------
-
-
-class _CameraBase(_Section):
-    retry_initial_s: float = Field(
-        default=1.0, gt=0, description="Seconds before reopening a failed camera; doubles on each failure."
-    )
-    retry_max_s: float = Field(
-        default=30.0,
-        gt=0,
-        validate_default=True,  # so the rule below also holds against a default
-        description="Longest wait between attempts to reopen the camera.",
-    )
-
-    @field_validator("retry_max_s")
-    @classmethod
-    def _max_not_below_initial(cls, value: float, info: ValidationInfo) -> float:
-        initial = info.data.get("retry_initial_s")  # absent when it failed its own validation
-        if initial is not None and value < initial:
-            raise ValueError(f"must be >= retry_initial_s ({initial:g}), got {value:g}")
-        return value
-
-
-class UsbCameraConfig(_CameraBase):
-    """A V4L2/USB webcam opened through OpenCV."""
-
-    kind: Literal["usb"] = Field(default="usb", description="Camera backend: a USB webcam through OpenCV.")
-    device: int | str = Field(
-        default=0, description="Camera index (0 = first) or a device path such as /dev/video0."
-    )
-    width: int = Field(default=640, gt=0, description="Requested capture width in pixels.")
-    height: int = Field(default=480, gt=0, description="Requested capture height in pixels.")
-    fps: float = Field(default=30.0, gt=0, description="Requested capture frame rate.")
-
-    @field_validator("device")
-    @classmethod
-    def _digit_string_is_index(cls, value: int | str) -> int | str:
-        # OpenCV takes "0" as a file name, not camera 0; a quoted number almost surely means the index.
-        if isinstance(value, str) and value.isdigit():
-            return int(value)
-        return value
-
-
-class Picamera2CameraConfig(_CameraBase):
-    """The Raspberry Pi camera through picamera2 (libcamera)."""
-
-    kind: Literal["picamera2"] = Field(
-        default="picamera2", description="Camera backend: the Pi camera through picamera2."
-    )
-    width: int = Field(default=640, gt=0, description="Capture width in pixels.")
-    height: int = Field(default=480, gt=0, description="Capture height in pixels.")
-    fps: float = Field(default=30.0, gt=0, description="Capture frame rate.")
-
-
-class FileCameraConfig(_CameraBase):
-    """A video file or a folder of images, replayed as if it were a camera (no hardware needed)."""
-
-    kind: Literal["file"] = Field(
-        default="file", description="Camera backend: replay a video file or a folder of images."
-    )
-    path: Path = Field(
-        description="Video file or folder of images; a relative path is relative to the config file."
-    )
-    loop: bool = Field(default=True, description="At the end, start again instead of stopping.")
-    pace: Literal["realtime", "fast"] = Field(
-        default="realtime",
-        description="'realtime' hands out frames at the frame rate, 'fast' as fast as they are read.",
-    )
-    fps: float | None = Field(
-        default=None,
-        gt=0,
-        description="Frame rate for an image folder or to override a video's (None: the video's own, 10).",
-    )
-
-    @field_validator("path")
-    @classmethod
-    def _relative_to_config(cls, value: Path, info: ValidationInfo) -> Path:
-        return _resolve_path(value, info)
-
-
-CameraConfig = UsbCameraConfig | Picamera2CameraConfig | FileCameraConfig
-"""Any camera section; ``kind`` says which."""
-
-
-# --- pipeline ---------------------------------------------------------------------------------------
-
-
-class AnalysisConfig(_Section):
-    """How often frames are analysed and which faces count."""
-
-    fps: float = Field(
-        default=5.0, gt=0, le=30, description="Frames analysed per second, independent of the camera rate."
-    )
-    faces: Literal["largest", "all"] = Field(
-        default="largest", description="Classify only the largest face, or average over all faces."
-    )
-
-
-class DetectionConfig(_Section):
-    """The Haar-cascade face detector."""
-
-    scale_factor: float = Field(
-        default=1.1, gt=1.0, le=2, description="Haar pyramid step; smaller finds more faces, slower."
-    )
-    min_neighbors: int = Field(
-        default=5, ge=0, description="Overlapping hits needed to accept a face; higher means fewer."
-    )
-    min_face_px: int = Field(
-        default=30, ge=10, description="Smallest face side to detect, in full-frame pixels."
-    )
-    detect_width: int = Field(
-        default=320, ge=80, description="Width the frame is downscaled to for the full-frame scan."
-    )
-    full_scan_interval_s: float = Field(
-        default=2.0,
-        gt=0,
-        description="Seconds between full-frame scans; in between, only near the last faces.",
-    )
-
-
-class ModelConfig(_Section):
-    """The emotion classifier model."""
-
-    path: Path = Field(
-        default=DEFAULT_MODEL_PATH,
-        description="The int8 TFLite model; a relative path is relative to the config file.",
-    )
-    num_threads: int = Field(default=1, ge=1, le=4, description="CPU threads for the TFLite interpreter.")
-    flip_average: bool = Field(
-        default=True,
-        description="Also classify each face's mirror image and average: more accurate, twice the inference.",
-    )
-
-    @field_validator("path")
-    @classmethod
-    def _relative_to_config(cls, value: Path, info: ValidationInfo) -> Path:
-        return _resolve_path(value, info)
-
-
-class SmoothingConfig(_Section):
-    """Turning jittery per-frame scores into a stable mood."""
-
-    window_s: float = Field(default=5.0, gt=0, description="Seconds of scores averaged to decide the mood.")
-    margin: float = Field(
-        default=0.15,
-        ge=0,
-        le=1,
-        description="How far a new emotion must lead the current one over the window.",
-    )
-    dwell_s: float = Field(
-        default=1.0,
-        ge=0,
-        validate_default=True,  # so the rule below also holds against a default
-        description="How long the new emotion must stay the leader before the mood changes.",
-    )
-    absent_after_s: float = Field(
-        default=3.0, gt=0, description="Seconds with no face before the mood becomes 'absent'."
-    )
-
-    @field_validator("dwell_s")
-    @classmethod
-    def _dwell_inside_window(cls, value: float, info: ValidationInfo) -> float:
-        window = info.data.get("window_s")  # absent when it failed its own validation
-        if window is not None and value >= window:
-            raise ValueError(f"must be less than window_s ({window:g}), got {value:g}")
-        return value
-
-
-class PolicyConfig(_Section):
-    """What music to ask for given the mood."""
-
-    mode: Literal["match", "shift", "off"] = Field(
-        default="match", description="'match' the mood, 'shift' it step by step toward target, or 'off'."
-    )
-    target: str = Field(
-        default="calm", description="Mood that 'shift' steers toward: " + ", ".join(TARGET_MOODS) + "."
-    )
-    step: float = Field(
-        default=0.25, gt=0, le=2, description="How far (circumplex units) each shift step moves."
-    )
-    step_interval_s: float = Field(default=120.0, gt=0, description="Seconds between shift steps.")
-
-    @field_validator("target")
-    @classmethod
-    def _known_target(cls, value: str) -> str:
-        if value not in TARGET_MOODS:
-            raise ValueError(
-                f"unknown target {value!r}{_did_you_mean(value, TARGET_MOODS)}; "
-                f"expected one of {_quoted(TARGET_MOODS)}"
-            )
-        return value
-
-
-# --- player -----------------------------------------------------------------------------------------
-
-
-class _PlayerBase(_Section):
-    min_interval_s: float = Field(
-        default=5.0, ge=0, description="Never change the music more often than once in this many seconds."
-    )
-
-
-class DryRunPlayerConfig(_PlayerBase):
-    """Logs what it would play instead of playing; needs no account."""
-
-    kind: Literal["dry-run"] = Field(
-        default="dry-run", description="Player backend: log each intent, play nothing."
-    )
-
-
-# A new player is one class and one member here (``DryRunPlayerConfig | SpotifyPlayerConfig``);
-# Config.player's discriminator does the rest.
-PlayerConfig = DryRunPlayerConfig
-"""Any player section; ``kind`` says which."""
-
-
-class LoggingConfig(_Section):
-    """Log output."""
-
-    level: Literal["debug", "info", "warning", "error"] = Field(
-        default="info", description="Lowest level that is logged."
-    )
-
-
-class Config(_Section):
-    """The whole configuration file; every section is optional."""
-
-    camera: CameraConfig = Field(
-        default_factory=UsbCameraConfig, discriminator="kind", description="Where frames come from."
-    )
-    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig, description="Analysis rate and faces.")
-    detection: DetectionConfig = Field(default_factory=DetectionConfig, description="Face detector tuning.")
-    model: ModelConfig = Field(default_factory=ModelConfig, description="Emotion classifier model.")
-    smoothing: SmoothingConfig = Field(default_factory=SmoothingConfig, description="Mood smoothing.")
-    policy: PolicyConfig = Field(default_factory=PolicyConfig, description="From mood to music.")
-    player: PlayerConfig = Field(
-        default_factory=DryRunPlayerConfig, discriminator="kind", description="What plays the music."
-    )
-    logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Log output.")
 
 
 # --- loading ----------------------------------------------------------------------------------------
@@ -349,7 +75,7 @@ def load_config(path: str | Path) -> Config:
     located.extend(_duplicate_keys(name, root))
     config: Config | None = None
     try:
-        config = Config.model_validate(data, context={_CONTEXT_BASE_DIR: path.absolute().parent})
+        config = Config.model_validate(data, context={CONTEXT_BASE_DIR: path.absolute().parent})
     except ValidationError as exc:
         secret_locs = {loc for loc, _ in secrets}
         for error in exc.errors():
@@ -438,13 +164,6 @@ def _dotted(loc: Loc) -> str:
     return text
 
 
-def _quoted(names: Iterable[object]) -> str:
-    return ", ".join(repr(name) for name in names)
-
-
-def _did_you_mean(word: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _line(root: yaml.Node | None, loc: Loc) -> int | None:
@@ -588,7 +307,7 @@ def _describe(error: ErrorDetails, loc: Loc, owner: type[BaseModel] | None) -> t
     kind = error["type"]
     if kind == "extra_forbidden":
         known = owner.model_fields if owner is not None else {}
-        return loc, "unknown key" + _did_you_mean(str(loc[-1]), known)
+        return loc, "unknown key" + did_you_mean(str(loc[-1]), known)
     if kind in ("union_tag_invalid", "union_tag_not_found") and owner is not None:
         return _describe_kind(error, loc, owner)
     if kind == "invalid_key":
@@ -610,29 +329,10 @@ def _describe(error: ErrorDetails, loc: Loc, owner: type[BaseModel] | None) -> t
 def _describe_kind(error: ErrorDetails, loc: Loc, owner: type[BaseModel]) -> tuple[Loc, str]:
     """A bad or missing ``kind`` of a discriminated union: point at the key and list the choices."""
     tags = _tagged_members(owner, str(loc[-1]))
-    expected = f"expected one of {_quoted(tags)}"
+    expected = f"expected one of {quoted(tags)}"
     if error["type"] == "union_tag_not_found":
         return (*loc, "kind"), f"missing; {expected}"
     tag = str(error.get("ctx", {}).get("tag", ""))
-    return (*loc, "kind"), f"unknown kind {tag!r}{_did_you_mean(tag, tags)}; {expected}"
+    return (*loc, "kind"), f"unknown kind {tag!r}{did_you_mean(tag, tags)}; {expected}"
 
 
-__all__ = [
-    "EXIT_CONFIG",
-    "AnalysisConfig",
-    "CameraConfig",
-    "Config",
-    "ConfigError",
-    "DetectionConfig",
-    "DryRunPlayerConfig",
-    "FileCameraConfig",
-    "LoggingConfig",
-    "ModelConfig",
-    "Picamera2CameraConfig",
-    "PlayerConfig",
-    "PolicyConfig",
-    "SmoothingConfig",
-    "UsbCameraConfig",
-    "load_config",
-    "read_secret",
-]

@@ -1,0 +1,256 @@
+"""The core's config sections (camera, analysis, detection, model, smoothing, policy, player, logging)
+and the root :class:`Config`. Areas with sections of their own (Spotify, MQTT, ...) keep them in their
+own module of this package; the root model lists them all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from soulsyncd.config.base import Section, did_you_mean, quoted, resolve_path
+from soulsyncd.types import TARGET_MOODS
+from soulsyncd.vision.classifier import DEFAULT_MODEL_PATH
+
+# --- camera -----------------------------------------------------------------------------------------
+
+
+class _CameraBase(Section):
+    retry_initial_s: float = Field(
+        default=1.0, gt=0, description="Seconds before reopening a failed camera; doubles on each failure."
+    )
+    retry_max_s: float = Field(
+        default=30.0,
+        gt=0,
+        validate_default=True,  # so the rule below also holds against a default
+        description="Longest wait between attempts to reopen the camera.",
+    )
+
+    @field_validator("retry_max_s")
+    @classmethod
+    def _max_not_below_initial(cls, value: float, info: ValidationInfo) -> float:
+        initial = info.data.get("retry_initial_s")  # absent when it failed its own validation
+        if initial is not None and value < initial:
+            raise ValueError(f"must be >= retry_initial_s ({initial:g}), got {value:g}")
+        return value
+
+
+class UsbCameraConfig(_CameraBase):
+    """A V4L2/USB webcam opened through OpenCV."""
+
+    kind: Literal["usb"] = Field(default="usb", description="Camera backend: a USB webcam through OpenCV.")
+    device: int | str = Field(
+        default=0, description="Camera index (0 = first) or a device path such as /dev/video0."
+    )
+    width: int = Field(default=640, gt=0, description="Requested capture width in pixels.")
+    height: int = Field(default=480, gt=0, description="Requested capture height in pixels.")
+    fps: float = Field(default=30.0, gt=0, description="Requested capture frame rate.")
+
+    @field_validator("device")
+    @classmethod
+    def _digit_string_is_index(cls, value: int | str) -> int | str:
+        # OpenCV takes "0" as a file name, not camera 0; a quoted number almost surely means the index.
+        if isinstance(value, str) and value.isdigit():
+            return int(value)
+        return value
+
+
+class Picamera2CameraConfig(_CameraBase):
+    """The Raspberry Pi camera through picamera2 (libcamera)."""
+
+    kind: Literal["picamera2"] = Field(
+        default="picamera2", description="Camera backend: the Pi camera through picamera2."
+    )
+    width: int = Field(default=640, gt=0, description="Capture width in pixels.")
+    height: int = Field(default=480, gt=0, description="Capture height in pixels.")
+    fps: float = Field(default=30.0, gt=0, description="Capture frame rate.")
+
+
+class FileCameraConfig(_CameraBase):
+    """A video file or a folder of images, replayed as if it were a camera (no hardware needed)."""
+
+    kind: Literal["file"] = Field(
+        default="file", description="Camera backend: replay a video file or a folder of images."
+    )
+    path: Path = Field(
+        description="Video file or folder of images; a relative path is relative to the config file."
+    )
+    loop: bool = Field(default=True, description="At the end, start again instead of stopping.")
+    pace: Literal["realtime", "fast"] = Field(
+        default="realtime",
+        description="'realtime' hands out frames at the frame rate, 'fast' as fast as they are read.",
+    )
+    fps: float | None = Field(
+        default=None,
+        gt=0,
+        description="Frame rate for an image folder or to override a video's (None: the video's own, 10).",
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _relative_to_config(cls, value: Path, info: ValidationInfo) -> Path:
+        return resolve_path(value, info)
+
+
+CameraConfig = UsbCameraConfig | Picamera2CameraConfig | FileCameraConfig
+"""Any camera section; ``kind`` says which."""
+
+
+# --- pipeline ---------------------------------------------------------------------------------------
+
+
+class AnalysisConfig(Section):
+    """How often frames are analysed and which faces count."""
+
+    fps: float = Field(
+        default=5.0, gt=0, le=30, description="Frames analysed per second, independent of the camera rate."
+    )
+    faces: Literal["largest", "all"] = Field(
+        default="largest", description="Classify only the largest face, or average over all faces."
+    )
+
+
+class DetectionConfig(Section):
+    """The Haar-cascade face detector."""
+
+    scale_factor: float = Field(
+        default=1.1, gt=1.0, le=2, description="Haar pyramid step; smaller finds more faces, slower."
+    )
+    min_neighbors: int = Field(
+        default=5, ge=0, description="Overlapping hits needed to accept a face; higher means fewer."
+    )
+    min_face_px: int = Field(
+        default=30, ge=10, description="Smallest face side to detect, in full-frame pixels."
+    )
+    detect_width: int = Field(
+        default=320, ge=80, description="Width the frame is downscaled to for the full-frame scan."
+    )
+    full_scan_interval_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="Seconds between full-frame scans; in between, only near the last faces.",
+    )
+
+
+class ModelConfig(Section):
+    """The emotion classifier model."""
+
+    path: Path = Field(
+        default=DEFAULT_MODEL_PATH,
+        description="The int8 TFLite model; a relative path is relative to the config file.",
+    )
+    num_threads: int = Field(default=1, ge=1, le=4, description="CPU threads for the TFLite interpreter.")
+    flip_average: bool = Field(
+        default=True,
+        description="Also classify each face's mirror image and average: more accurate, twice the inference.",
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _relative_to_config(cls, value: Path, info: ValidationInfo) -> Path:
+        return resolve_path(value, info)
+
+
+class SmoothingConfig(Section):
+    """Turning jittery per-frame scores into a stable mood."""
+
+    window_s: float = Field(default=5.0, gt=0, description="Seconds of scores averaged to decide the mood.")
+    margin: float = Field(
+        default=0.15,
+        ge=0,
+        le=1,
+        description="How far a new emotion must lead the current one over the window.",
+    )
+    dwell_s: float = Field(
+        default=1.0,
+        ge=0,
+        validate_default=True,  # so the rule below also holds against a default
+        description="How long the new emotion must stay the leader before the mood changes.",
+    )
+    absent_after_s: float = Field(
+        default=3.0, gt=0, description="Seconds with no face before the mood becomes 'absent'."
+    )
+
+    @field_validator("dwell_s")
+    @classmethod
+    def _dwell_inside_window(cls, value: float, info: ValidationInfo) -> float:
+        window = info.data.get("window_s")  # absent when it failed its own validation
+        if window is not None and value >= window:
+            raise ValueError(f"must be less than window_s ({window:g}), got {value:g}")
+        return value
+
+
+class PolicyConfig(Section):
+    """What music to ask for given the mood."""
+
+    mode: Literal["match", "shift", "off"] = Field(
+        default="match", description="'match' the mood, 'shift' it step by step toward target, or 'off'."
+    )
+    target: str = Field(
+        default="calm", description="Mood that 'shift' steers toward: " + ", ".join(TARGET_MOODS) + "."
+    )
+    step: float = Field(
+        default=0.25, gt=0, le=2, description="How far (circumplex units) each shift step moves."
+    )
+    step_interval_s: float = Field(default=120.0, gt=0, description="Seconds between shift steps.")
+
+    @field_validator("target")
+    @classmethod
+    def _known_target(cls, value: str) -> str:
+        if value not in TARGET_MOODS:
+            raise ValueError(
+                f"unknown target {value!r}{did_you_mean(value, TARGET_MOODS)}; "
+                f"expected one of {quoted(TARGET_MOODS)}"
+            )
+        return value
+
+
+# --- player -----------------------------------------------------------------------------------------
+
+
+class _PlayerBase(Section):
+    min_interval_s: float = Field(
+        default=5.0, ge=0, description="Never change the music more often than once in this many seconds."
+    )
+
+
+class DryRunPlayerConfig(_PlayerBase):
+    """Logs what it would play instead of playing; needs no account."""
+
+    kind: Literal["dry-run"] = Field(
+        default="dry-run", description="Player backend: log each intent, play nothing."
+    )
+
+
+# A new player is one class and one member here (``DryRunPlayerConfig | SpotifyPlayerConfig``);
+# Config.player's discriminator does the rest.
+PlayerConfig = DryRunPlayerConfig
+"""Any player section; ``kind`` says which."""
+
+
+class LoggingConfig(Section):
+    """Log output."""
+
+    level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Lowest level that is logged."
+    )
+
+
+class Config(Section):
+    """The whole configuration file; every section is optional."""
+
+    camera: CameraConfig = Field(
+        default_factory=UsbCameraConfig, discriminator="kind", description="Where frames come from."
+    )
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig, description="Analysis rate and faces.")
+    detection: DetectionConfig = Field(default_factory=DetectionConfig, description="Face detector tuning.")
+    model: ModelConfig = Field(default_factory=ModelConfig, description="Emotion classifier model.")
+    smoothing: SmoothingConfig = Field(default_factory=SmoothingConfig, description="Mood smoothing.")
+    policy: PolicyConfig = Field(default_factory=PolicyConfig, description="From mood to music.")
+    player: PlayerConfig = Field(
+        default_factory=DryRunPlayerConfig, discriminator="kind", description="What plays the music."
+    )
+    logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Log output.")
+
+

@@ -1,0 +1,1 @@
+"""Seeing the listener: frame sources, the face detector and the emotion classifier."""
