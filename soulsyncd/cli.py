@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -35,7 +37,15 @@ def _parser() -> argparse.ArgumentParser:
                      help="stop after this many seconds (default: until SIGINT/SIGTERM)")
     check = sub.add_parser("check-config", help="validate a config file: prints 'ok' or the errors")
     check.add_argument("config", type=Path)
+    for module_name in AREA_COMMANDS:
+        importlib.import_module(module_name).add_commands(sub)
     return parser
+
+
+# Each area with commands of its own (spotify-login, library, mqtt-discovery, ...) has a module with
+# ``add_commands(subparsers)``: it adds its sub-parsers and sets ``handler=function(args) -> int`` on
+# each. Those modules import their heavy dependencies inside the handlers, so ``--help`` stays fast.
+AREA_COMMANDS: tuple[str, ...] = ()
 
 
 def _setup_logging(level: str) -> None:
@@ -123,7 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check-config":
         return check_config(args.config)
-    return run(args.config, args.for_seconds)
+    if args.command == "run":
+        return run(args.config, args.for_seconds)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from soulsyncd.types import FaceBox, Frame, PlayIntent
+from soulsyncd.types import FaceBox, Frame, PlayerState, PlayIntent, Track
+
+if TYPE_CHECKING:
+    from soulsyncd.core.commands import Command
+    from soulsyncd.core.progress import Progress
+    from soulsyncd.core.state import DaemonState, Subscriber
 
 
 class Clock(Protocol):
@@ -53,8 +58,80 @@ class Classifier(Protocol):
 
 
 class Player(Protocol):
+    """Turns intents into music. Every method returns at once: network work runs on the player's own
+    thread (or behind :class:`soulsyncd.player.PlayerWorker`), so the analysis loop never waits on it,
+    and the player's errors become :class:`PlayerState`, never exceptions."""
+
     def apply(self, intent: PlayIntent) -> None:
-        """Make playback follow the intent; errors are the player's to log and survive."""
+        """Make playback follow the intent (the newest intent wins over any not yet acted on)."""
         ...
 
-    def close(self) -> None: ...
+    def skip(self) -> None:
+        """Go to the next track (the engine's next choice)."""
+        ...
+
+    def state(self) -> PlayerState:
+        """The newest snapshot of playback."""
+        ...
+
+    def close(self) -> None:
+        """Stop the player's thread; the music itself is left as it is."""
+        ...
+
+
+class TrackPicker(Protocol):
+    """Chooses concrete tracks for an intent (the mood engine); players call it at track boundaries.
+
+    Called from the player's thread; implementations keep their own lock.
+    """
+
+    def pick(self, intent: PlayIntent) -> Track | None:
+        """The next track for this intent, or None when the catalog has nothing for it."""
+        ...
+
+    def finished(self, track: Track, listened_s: float, skipped: bool) -> None:
+        """How a chosen track ended: played for ``listened_s``, skipped by the listener or not."""
+        ...
+
+
+class CoreHandle(Protocol):
+    """What adapters around the core (MQTT, systemd, a future web page) may use: the command queue
+    in, state snapshots and events out, and the progress the watchdog trusts."""
+
+    def submit(self, command: Command) -> bool:
+        """Queue a command for the analysis loop's thread; never blocks; False if dropped."""
+        ...
+
+    def latest(self) -> DaemonState:
+        """The newest state snapshot."""
+        ...
+
+    def subscribe(self, name: str, callback: Subscriber) -> None:
+        """Receive every event on a thread of the subscriber's own."""
+        ...
+
+    def progress(self) -> Progress:
+        """Proof of life for the watchdog."""
+        ...
+
+
+class Service(Protocol):
+    """A network or system adapter around the core, with threads of its own (MQTT bridge, watchdog).
+
+    ``start`` must return promptly even when the service's far end is down (it retries in the
+    background and reports that as state); ``stop`` must return within about a second.
+    """
+
+    def start(self, core: CoreHandle) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class Lifecycle(Protocol):
+    """Told by the app when the daemon is ready, reloading or stopping (systemd's sd_notify)."""
+
+    def ready(self, status: str) -> None: ...
+
+    def reloading(self) -> None: ...
+
+    def stopping(self) -> None: ...

@@ -103,6 +103,12 @@ class PlayIntent:
     valence: float = 0.5
     energy: float = 0.5
     reason: str = ""
+    # For the mood engine: which mode asked, the listener's emotion, and (shift) the target's name.
+    # In match mode (valence, energy) is the point to match; in shift mode the listener's own point,
+    # from which the engine plans its steps toward the target, re-planned at every track boundary.
+    mode: str = "match"
+    emotion: str | None = None
+    target: str | None = None
 
 
 # Named points on the same circumplex that the shift policy can steer toward ("calm" has no FER
@@ -113,3 +119,65 @@ TARGET_MOODS: dict[str, tuple[float, float]] = {
     "energetic": (0.5, 0.8),
     "neutral": (0.0, 0.0),
 }
+
+
+# --- what the player and the core report --------------------------------------------------------
+
+
+class PlayerStatus(enum.StrEnum):
+    """How playback stands, in words a dashboard can show as they are."""
+
+    IDLE = "idle"  # nothing asked of the player yet, or paused because nobody is there
+    OK = "ok"  # playing (or paused) as asked
+    DRY_RUN = "dry run"  # the dry-run player: nothing really plays
+    NO_DEVICE = "no device"  # the configured speaker is not visible
+    PREMIUM_REQUIRED = "premium required"
+    LOGIN_REQUIRED = "login required"
+    LISTENER_IN_CONTROL = "listener in control"  # someone took over playback; hands off for a while
+    RATE_LIMITED = "rate limited"  # waiting out a 429 until retry_at
+    OFFLINE = "offline"  # the service is unreachable; retrying with back-off
+
+
+@dataclass(frozen=True)
+class Track:
+    """A track the player can play, with the features the mood engine chose it by (None: unknown)."""
+
+    uri: str
+    name: str
+    artists: tuple[str, ...] = ()
+    duration_s: float = 0.0
+    valence: float | None = None
+    energy: float | None = None
+
+    @property
+    def artist_text(self) -> str:
+        return ", ".join(self.artists) if self.artists else "unknown artist"
+
+
+@dataclass(frozen=True)
+class PlayerState:
+    """A snapshot of the player, safe to hand to any thread.
+
+    ``retry_at`` is wall-clock (epoch) seconds, so it can be shown as "retry at 12:04".
+    """
+
+    status: PlayerStatus = PlayerStatus.IDLE
+    device: str | None = None
+    track: Track | None = None
+    playing: bool = False
+    progress_s: float = 0.0
+    volume: int | None = None
+    last_error: str | None = None
+    retry_at: float | None = None
+    detail: str = ""  # e.g. "shift step 2 of 5 toward happy"
+
+
+class CameraStatus(enum.StrEnum):
+    """How the frame source stands."""
+
+    STARTING = "starting"
+    OK = "ok"
+    ABSENT = "absent"  # no device (unplugged, not found); retrying with back-off
+    DISABLED = "disabled"  # turned off by the privacy switch: the device is released
+    ERROR = "error"  # capture failed; retrying with back-off
+    ENDED = "ended"  # a file source without loop reached its end

@@ -1,0 +1,106 @@
+"""The one way into the core: commands on a thread-safe queue, drained on the analysis loop's thread.
+
+Outside threads (MQTT callbacks, signal handlers, the player's network thread) never touch the
+loop's objects. They call :meth:`CommandQueue.submit` with one of the value types below; the loop
+takes them off at the start of every tick and runs each through its table of command -> handler
+(Frigate's dispatcher). A command that cannot be applied is logged and reported in the state's
+``last_error``; it never raises into the caller or the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from dataclasses import dataclass
+from typing import Literal
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["off", "match", "shift"]
+MODES: tuple[Mode, ...] = ("off", "match", "shift")
+
+
+@dataclass(frozen=True)
+class SetMode:
+    """Match the mood, shift it toward the target, or leave the music alone."""
+
+    mode: Mode
+
+
+@dataclass(frozen=True)
+class SetTarget:
+    """The mood that shift mode steers toward, by name (see ``soulsyncd.types.TARGET_MOODS``)."""
+
+    target: str
+
+
+@dataclass(frozen=True)
+class Pause:
+    """The listener paused: pause the music and ask for none until :class:`Resume`."""
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Undo :class:`Pause`: the mood decides the music again."""
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Go to the next track now."""
+
+
+@dataclass(frozen=True)
+class SetCamera:
+    """The privacy switch: off stops capture and releases the camera device; on opens it again."""
+
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class SetDevice:
+    """Play on the Spotify Connect speaker of this name from now on."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class SetVolume:
+    """Speaker volume in percent (0-100)."""
+
+    percent: int
+
+
+Command = SetMode | SetTarget | Pause | Resume | Skip | SetCamera | SetDevice | SetVolume
+"""Anything the core accepts from outside. (Reloading the config is the app's job: it rebuilds.)"""
+
+
+class CommandQueue:
+    """Thread-safe, bounded, never blocks a producer.
+
+    A flood of commands (a broken automation, a fuzzer) must not grow memory or stall the MQTT thread:
+    when the queue is full the new command is dropped and counted.
+    """
+
+    def __init__(self, maxsize: int = 256) -> None:
+        self._queue: queue.Queue[Command] = queue.Queue(maxsize=maxsize)
+        self.dropped = 0
+
+    def submit(self, command: Command) -> bool:
+        """Queue ``command`` for the analysis loop; False if it was dropped because the queue is full."""
+        try:
+            self._queue.put_nowait(command)
+        except queue.Full:
+            self.dropped += 1
+            log.warning("command queue full; dropped %s", command)
+            return False
+        return True
+
+    def drain(self, limit: int = 64) -> list[Command]:
+        """Up to ``limit`` queued commands, oldest first (called by the loop each tick)."""
+        commands: list[Command] = []
+        while len(commands) < limit:
+            try:
+                commands.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return commands
