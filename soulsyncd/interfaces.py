@@ -70,6 +70,10 @@ class Player(Protocol):
         """Go to the next track (the engine's next choice)."""
         ...
 
+    def set_output(self, device: str | None = None, volume: int | None = None) -> None:
+        """Play on the speaker of this name from now on and/or set its volume (percent); None: unchanged."""
+        ...
+
     def state(self) -> PlayerState:
         """The newest snapshot of playback."""
         ...

@@ -18,6 +18,7 @@ from soulsyncd.config.sections import (
     PlayerConfig,
     PolicyConfig,
     SmoothingConfig,
+    StateConfig,
     UsbCameraConfig,
 )
 
@@ -36,6 +37,7 @@ __all__ = [
     "PlayerConfig",
     "PolicyConfig",
     "SmoothingConfig",
+    "StateConfig",
     "UsbCameraConfig",
     "load_config",
     "read_secret",

@@ -4,6 +4,7 @@ own module of this package; the root model lists them all."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -229,6 +230,30 @@ PlayerConfig = DryRunPlayerConfig
 """Any player section; ``kind`` says which."""
 
 
+def default_state_dir() -> Path:
+    """systemd's ``$STATE_DIRECTORY`` (StateDirectory=) when set, else ``$XDG_STATE_HOME/soulsyncd``
+    (``~/.local/state/soulsyncd``)."""
+    state_directory = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    if state_directory:
+        return Path(state_directory)
+    xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(xdg) / "soulsyncd"
+
+
+class StateConfig(Section):
+    """Where the daemon keeps what must survive a restart (token cache, track catalog, what it learned)."""
+
+    dir: Path = Field(
+        default_factory=default_state_dir,
+        description="State directory (default: $STATE_DIRECTORY under systemd, else ~/.local/state/soulsyncd).",
+    )
+
+    @field_validator("dir")
+    @classmethod
+    def _relative_to_config(cls, value: Path, info: ValidationInfo) -> Path:
+        return resolve_path(value, info)
+
+
 class LoggingConfig(Section):
     """Log output."""
 
@@ -251,6 +276,7 @@ class Config(Section):
     player: PlayerConfig = Field(
         default_factory=DryRunPlayerConfig, discriminator="kind", description="What plays the music."
     )
+    state: StateConfig = Field(default_factory=StateConfig, description="Where persistent state lives.")
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Log output.")
 
 
