@@ -109,6 +109,9 @@ class PlayIntent:
     mode: str = "match"
     emotion: str | None = None
     target: str | None = None
+    # True when the listener asked for this (a mode set on the dashboard): the player takes playback
+    # back even if someone else took over a moment ago.
+    claim: bool = False
 
 
 # Named points on the same circumplex that the shift policy can steer toward ("calm" has no FER

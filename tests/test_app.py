@@ -15,7 +15,7 @@ from soulsyncd.app import SoulSync, build
 from soulsyncd.config import load_config
 from soulsyncd.mood.policy import MoodPolicy
 from soulsyncd.mood.smoother import MoodSmoother
-from soulsyncd.player import ThrottledPlayer
+from soulsyncd.core.playback import ThrottledPlayer
 from soulsyncd.testing import ManualClock, RecordingPlayer, ReplaySource
 from soulsyncd.vision.classifier import EmotionClassifier
 from soulsyncd.vision.detector import HaarFaceDetector

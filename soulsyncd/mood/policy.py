@@ -168,6 +168,11 @@ class MoodPolicy:
             self._steps = 0
             self._holding = False
 
+    def restart(self) -> None:
+        """Forget the music asked for, so the next :meth:`decide` issues a fresh intent (after a
+        listener's pause is lifted, or the camera comes back)."""
+        self._forget_music()
+
     def decide(self, mood: Mood, now: float) -> PlayIntent | None:
         """Return a new intent when the music should change for this mood, else None.
 
