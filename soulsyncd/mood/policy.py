@@ -21,6 +21,10 @@ from soulsyncd.types import TARGET_MOODS, Mood, PlayIntent
 Mode = Literal["match", "shift", "off"]
 MODES: tuple[Mode, ...] = ("match", "shift", "off")
 
+# The parameters' limits, declared once: the config's fields use these same constants.
+STEP_MAX = 2.0  # the circumplex is [-1, 1] on each axis: a longer step would jump past any target
+STEP_INTERVAL_S_MAX = 3600.0  # a shift that steps less than hourly never gets anywhere in an evening
+
 Position = tuple[float, float]  # (valence, arousal) on the circumplex, both in [-1, 1]
 
 # Float noise from repeated steps must not turn "exactly at the limit" into "over it".
@@ -90,8 +94,9 @@ class MoodPolicy:
         Args:
             mode: "match", "shift" or "off".
             target: a name in :data:`~soulsyncd.types.TARGET_MOODS`, the shift mode's goal.
-            step: the largest move of one shift step, circumplex units (> 0).
-            step_interval_s: seconds between shift steps (> 0).
+            step: the largest move of one shift step, circumplex units (0 < step <= :data:`STEP_MAX`).
+            step_interval_s: seconds between shift steps (0 < step_interval_s <=
+                :data:`STEP_INTERVAL_S_MAX`).
             match_hysteresis: how far (circumplex units, >= 0) the mood may drift in match mode
                 before the music follows without a label change.
             max_lead: how far (circumplex units) the shift may lead the listener's mood; defaults
@@ -101,10 +106,12 @@ class MoodPolicy:
             ValueError: an unknown mode or target, or a parameter out of range; the message names
                 it and, for names, the allowed values.
         """
-        if not step > 0:
-            raise ValueError(f"step must be > 0, got {step}")
-        if not step_interval_s > 0:
-            raise ValueError(f"step_interval_s must be > 0, got {step_interval_s}")
+        if not 0 < step <= STEP_MAX:
+            raise ValueError(f"step must be in (0, {STEP_MAX:g}], got {step}")
+        if not 0 < step_interval_s <= STEP_INTERVAL_S_MAX:
+            raise ValueError(
+                f"step_interval_s must be in (0, {STEP_INTERVAL_S_MAX:g}], got {step_interval_s}"
+            )
         if not match_hysteresis >= 0:
             raise ValueError(f"match_hysteresis must be >= 0, got {match_hysteresis}")
         lead = 2 * step if max_lead is None else max_lead

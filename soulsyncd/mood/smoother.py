@@ -20,6 +20,11 @@ from soulsyncd.types import CIRCUMPLEX, Emotion, FaceBox, Mood, Scores
 
 NUM_CLASSES = len(Emotion)
 
+# The parameters' limits, declared once: the config's fields use these same constants.
+WINDOW_S_MAX = 60.0  # a longer window lags minutes behind the face, and update() walks the whole window
+MARGIN_MAX = 1.0  # exclusive: no mean probability can lead another by a whole 1, so nothing would change
+ABSENT_AFTER_S_MAX = 3600.0  # an hour without a face is "gone" whatever the setting
+
 # Circumplex coordinates in class-index order, so the valence/arousal estimate is a plain dot product.
 _VALENCE = tuple(CIRCUMPLEX[emotion][0] for emotion in Emotion)
 _AROUSAL = tuple(CIRCUMPLEX[emotion][1] for emotion in Emotion)
@@ -110,26 +115,28 @@ class MoodSmoother:
         """Set the smoothing parameters.
 
         Args:
-            window_s: length of the sliding window of face frames, seconds (> 0).
-            margin: how far (in mean probability, 0 <= margin < 1) a new emotion must lead the
-                current one before it replaces it.
+            window_s: length of the sliding window of face frames, seconds (0 < window_s <=
+                :data:`WINDOW_S_MAX`).
+            margin: how far (in mean probability, 0 <= margin < :data:`MARGIN_MAX`) a new emotion
+                must lead the current one before it replaces it.
             dwell_s: how long (seconds, >= 0) the current emotion must have been out-led before a
                 new one replaces it.
-            absent_after_s: seconds without a face after which the listener counts as gone (> 0).
+            absent_after_s: seconds without a face after which the listener counts as gone
+                (0 < absent_after_s <= :data:`ABSENT_AFTER_S_MAX`).
             min_evidence_s: seconds of face frames needed before the first emotion (>= 0).
             min_frames: face frames needed before the first emotion (>= 1).
 
         Raises:
             ValueError: a parameter is out of range; the message names it.
         """
-        if not window_s > 0:
-            raise ValueError(f"window_s must be > 0, got {window_s}")
-        if not 0 <= margin < 1:
-            raise ValueError(f"margin must be in [0, 1), got {margin}")
+        if not 0 < window_s <= WINDOW_S_MAX:
+            raise ValueError(f"window_s must be in (0, {WINDOW_S_MAX:g}], got {window_s}")
+        if not 0 <= margin < MARGIN_MAX:
+            raise ValueError(f"margin must be in [0, {MARGIN_MAX:g}), got {margin}")
         if not dwell_s >= 0:
             raise ValueError(f"dwell_s must be >= 0, got {dwell_s}")
-        if not absent_after_s > 0:
-            raise ValueError(f"absent_after_s must be > 0, got {absent_after_s}")
+        if not 0 < absent_after_s <= ABSENT_AFTER_S_MAX:
+            raise ValueError(f"absent_after_s must be in (0, {ABSENT_AFTER_S_MAX:g}], got {absent_after_s}")
         if not min_evidence_s >= 0:
             raise ValueError(f"min_evidence_s must be >= 0, got {min_evidence_s}")
         if min_frames < 1:

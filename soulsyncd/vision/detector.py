@@ -55,6 +55,16 @@ ROI_FACE_PX = 64
 
 FaceMode = Literal["largest", "all"]
 
+# The options' limits, declared once: the config's fields use these same constants.
+SCALE_FACTOR_MIN = 1.01  # closer to 1 the pyramid has thousands of scales and a scan never ends
+SCALE_FACTOR_MAX = 2.0  # coarser steps skip face sizes between scales
+MIN_NEIGHBORS_MAX = 100
+MIN_FACE_PX_MIN = 10  # smaller crops carry no expression the 48x48 classifier can read
+MIN_FACE_PX_MAX = 4096
+DETECT_WIDTH_MIN = 80  # narrower, a face at a few metres is below the cascade's 24 px window
+DETECT_WIDTH_MAX = 4096
+FULL_SCAN_INTERVAL_S_MAX = 60.0  # a newcomer must be noticed within about a minute
+
 
 class DetectorError(RuntimeError):
     """The Haar cascade file is missing or cannot be loaded; the message names the path."""
@@ -134,7 +144,7 @@ class HaarFaceDetector:
         """Load the cascade.
 
         Args:
-            scale_factor: Ratio between successive cascade scales (> 1; smaller is slower and finer).
+            scale_factor: Ratio between successive cascade scales (smaller is slower and finer).
             min_neighbors: Overlapping hits a detection needs (higher: fewer false faces).
             min_face_px: Smallest face to report, in full-frame pixels (see the module docstring
                 for the floor the downscaled full scan imposes).
@@ -147,18 +157,18 @@ class HaarFaceDetector:
 
         Raises:
             DetectorError: The cascade file is missing or is not a cascade.
-            ValueError: An option is out of range.
+            ValueError: An option is outside its bounds (this module's ``*_MIN``/``*_MAX``
+                constants, the same the config enforces).
         """
-        for option, value, lowest in (
-            ("min_neighbors", min_neighbors, 0),
-            ("min_face_px", min_face_px, 1),
-            ("detect_width", detect_width, 24),
-            ("full_scan_interval_s", full_scan_interval_s, 0),
+        for option, value, lowest, highest in (
+            ("min_neighbors", min_neighbors, 0, MIN_NEIGHBORS_MAX),
+            ("min_face_px", min_face_px, MIN_FACE_PX_MIN, MIN_FACE_PX_MAX),
+            ("detect_width", detect_width, DETECT_WIDTH_MIN, DETECT_WIDTH_MAX),
+            ("full_scan_interval_s", full_scan_interval_s, 0, FULL_SCAN_INTERVAL_S_MAX),
+            ("scale_factor", scale_factor, SCALE_FACTOR_MIN, SCALE_FACTOR_MAX),
         ):
-            if value < lowest:
-                raise ValueError(f"{option} must be at least {lowest}, got {value}")
-        if scale_factor <= 1.0:
-            raise ValueError(f"scale_factor must be greater than 1, got {scale_factor}")
+            if not lowest <= value <= highest:
+                raise ValueError(f"{option} must be in [{lowest}, {highest}], got {value}")
         if faces not in ("largest", "all"):
             raise ValueError(f"faces must be 'largest' or 'all', got {faces!r}")
         path = cascade_path or default_cascade_path()
