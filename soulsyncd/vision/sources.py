@@ -38,6 +38,44 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
 DEFAULT_FILE_FPS = 10.0  # for folders of images, and videos whose header has no usable rate
 STOP_TIMEOUT_S = 1.0
 
+# The sources' limits, declared once: the config's fields use these same constants. The sources
+# themselves enforce only what they need not to break (tests drive them with tiny retry delays and
+# very high file rates); the config also keeps values inside the sensible range.
+RETRY_S_MIN = 0.01  # config floor: shorter, a missing camera is reopened in a busy loop
+RETRY_S_MAX = 3600.0  # a wait of 1e10 s overflows Event.wait and killed the capture thread
+FPS_MIN = 0.1  # a frame every 10 s; enforced by FileSource (1e-12 overflowed its pacing)
+FPS_MAX = 120.0  # config ceiling for capture and replay rates
+FRAME_SIDE_MIN = 16  # config bounds of a requested capture width or height, in pixels
+FRAME_SIDE_MAX = 8192
+DEVICE_INDEX_MAX = 99  # OpenCV reads index + 100 * n as "camera on backend n"
+
+
+def usb_device(device: int | str) -> int | str:
+    """The checked camera for OpenCV's VideoCapture: an index, an absolute device path or a URL.
+
+    A string of digits is an index (OpenCV would open ``"0"`` as a file). Negative indexes are
+    refused because OpenCV crashes on them (a segfault, not an error), and a string must be an
+    absolute path such as ``/dev/video0`` or a stream URL (``rtsp://...``), not a bare word.
+
+    Raises:
+        ValueError: Anything else; the message says what is accepted.
+    """
+    if isinstance(device, str) and device.isascii() and device.isdigit():
+        device = int(device)
+    if isinstance(device, bool):  # YAML's yes/no/true are bools, and bools are ints
+        raise ValueError(f"expected a camera index or a device path, got {device!r}")
+    if isinstance(device, int):
+        if not 0 <= device <= DEVICE_INDEX_MAX:
+            raise ValueError(f"a camera index must be in [0, {DEVICE_INDEX_MAX}], got {device}")
+        return device
+    looks_like_url = "://" in device and device.split("://", 1)[0].isalpha()
+    printable = device.isprintable() and device == device.strip()
+    if not (printable and (device.startswith("/") or looks_like_url)):
+        raise ValueError(
+            f"expected a camera index, a device path such as /dev/video0 or a URL, got {device!r}"
+        )
+    return device
+
 
 class SourceError(RuntimeError):
     """A source cannot be started at all (missing file, missing camera library); says what to do."""
@@ -88,9 +126,10 @@ class CaptureSource(abc.ABC):
         retry_max_s: float = 30.0,
         clock: Clock | None = None,
     ) -> None:
-        if retry_initial_s <= 0 or retry_max_s < retry_initial_s:
+        if not 0 < retry_initial_s <= retry_max_s <= RETRY_S_MAX:
             raise ValueError(
-                f"need 0 < retry_initial_s <= retry_max_s, got {retry_initial_s} and {retry_max_s}"
+                f"need 0 < retry_initial_s <= retry_max_s <= {RETRY_S_MAX:g}, "
+                f"got {retry_initial_s} and {retry_max_s}"
             )
         self.name = name
         self.finished = threading.Event()
@@ -284,7 +323,7 @@ class UsbCameraSource(CaptureSource):
 
         Args:
             device: Camera index (``0`` is ``/dev/video0``), a device path, or a stream URL. A
-                string of digits is taken as an index.
+                string of digits is taken as an index; see :func:`usb_device` (ValueError).
             width: Requested frame width; the camera may choose the nearest size it supports.
             height: Requested frame height.
             fps: Requested frame rate.
@@ -296,7 +335,7 @@ class UsbCameraSource(CaptureSource):
             name=f"USB camera {device}", retry_initial_s=retry_initial_s, retry_max_s=retry_max_s,
             clock=clock,
         )
-        self._device: int | str = int(device) if isinstance(device, str) and device.isdigit() else device
+        self._device: int | str = usb_device(device)
         self._width = width
         self._height = height
         self._fps = fps
@@ -434,8 +473,8 @@ class FileSource(CaptureSource):
         """
         if pace not in ("realtime", "fast"):
             raise ValueError(f"pace must be 'realtime' or 'fast', got {pace!r}")
-        if fps is not None and not fps > 0:
-            raise ValueError(f"fps must be positive, got {fps}")
+        if fps is not None and not FPS_MIN <= fps < math.inf:
+            raise ValueError(f"fps must be at least {FPS_MIN:g} and finite, got {fps}")
         super().__init__(name=f"file {path}", clock=clock)
         self._path = Path(path)
         self._loop = loop
