@@ -1,18 +1,23 @@
-"""The one place that wires soulsyncd together and owns start and stop.
+"""The one place that wires soulsyncd together and owns start, reload and stop.
 
-Data moves one way: frame source -> face detector -> classifier -> smoother -> policy -> player.
-:class:`SoulSync` is the core loop over those edges (all Protocols, so tests pass doubles);
-:func:`build` makes the real adapters from a :class:`~soulsyncd.config.Config`.
+:func:`build` makes the core (:class:`~soulsyncd.core.loop.SoulSync`) and its adapters from a
+:class:`~soulsyncd.config.Config`; :func:`build_services` the adapters around it (MQTT, systemd).
+:class:`Daemon` owns the stop event, the signals, the run timer and reloading: it runs the core on a
+thread of its own and keeps the main thread for signals. Start order: core (source, player), then
+services; stop order is the reverse.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
+from soulsyncd import __version__
 from soulsyncd.config import (
     Config,
     DryRunPlayerConfig,
@@ -20,175 +25,43 @@ from soulsyncd.config import (
     Picamera2CameraConfig,
     UsbCameraConfig,
 )
-from soulsyncd.interfaces import Classifier, Clock, FaceDetector, FrameSource, Player, SystemClock
+from soulsyncd.core.loop import RunStats, SoulSync
+from soulsyncd.interfaces import FrameSource, Lifecycle, Player, Service
 from soulsyncd.mood.policy import MoodPolicy
-from soulsyncd.mood.smoother import MoodSmoother, aggregate_faces
-from soulsyncd.player import ThrottledPlayer, describe
-from soulsyncd.types import Mood, PlayIntent, Scores
-from soulsyncd.vision.detector import crop_faces
+from soulsyncd.mood.smoother import MoodSmoother
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class MoodChange:
-    """One entry of the mood timeline: when (seconds since start), what, how sure."""
-
-    at_s: float
-    mood: Mood
-
-
-@dataclass
-class RunStats:
-    """Counters the daemon keeps for its log, its benchmark and (later) its published state."""
-
-    frames_analysed: int = 0
-    frames_with_face: int = 0
-    timeline: list[MoodChange] = field(default_factory=list)
-    decisions: list[tuple[float, PlayIntent]] = field(default_factory=list)
+# sysexits.h codes; systemd's RestartPreventExitStatus=78 keeps a broken config from restart-looping.
+EXIT_OK = 0
+EXIT_NOINPUT = 66  # a file camera's file is missing
+EXIT_UNAVAILABLE = 69  # the camera stack is missing (picamera2 not installed)
+MAX_RUN_S = 365 * 24 * 3600.0  # --for beyond a year is a typo (and inf would break the timer)
+STOP_JOIN_S = 5.0
 
 
-class SoulSync:
-    """The analysis loop: one tick takes the newest frame through every stage.
-
-    Args:
-        source: where frames come from; started and stopped by :meth:`run`.
-        detector: finds faces; None disables analysis (every frame counts as "no face").
-        classifier: turns face crops into probabilities; None likewise disables analysis.
-        smoother: turns per-frame scores into a stable mood.
-        policy: decides what music the mood calls for.
-        player: acts on the policy's intents; None means nobody listens (analysis only).
-        player_min_interval_s: the player hears of a change at most this often (see
-            :class:`~soulsyncd.player.ThrottledPlayer`); 0 passes every intent on at once.
-        clock: monotonic time for the loop and the smoother.
-        analysis_fps: how many frames per second to analyse, independent of the camera's rate.
-        on_mood: called with every mood change (the MQTT publisher will hang here).
-    """
-
-    def __init__(
-        self,
-        *,
-        source: FrameSource,
-        detector: FaceDetector | None,
-        classifier: Classifier | None,
-        smoother: MoodSmoother,
-        policy: MoodPolicy,
-        player: Player | None = None,
-        player_min_interval_s: float = 0.0,
-        clock: Clock | None = None,
-        analysis_fps: float = 5.0,
-        on_mood: Callable[[Mood], None] | None = None,
-    ) -> None:
-        self.source = source
-        self.detector = detector
-        self.classifier = classifier
-        self.smoother = smoother
-        self.policy = policy
-        self.clock = clock or SystemClock()
-        self.player = None if player is None else ThrottledPlayer(player, player_min_interval_s, self.clock)
-        self.interval_s = 1.0 / analysis_fps
-        self.on_mood = on_mood
-        self.stats = RunStats()
-        self._started_at = self.clock.monotonic()
-        self._last_label: str | None = None
-
-    def tick(self) -> Mood | None:
-        """Analyse the newest frame, if there is one, and act on the mood. Returns the mood."""
-        if self.player is not None:
-            self.player.flush()  # an intent held back by the interval goes out when due
-        frame = self.source.latest()
-        if frame is None:
-            return None
-        probabilities = None
-        faces = 0
-        if self.detector is not None and self.classifier is not None:
-            boxes = self.detector.detect(frame)
-            if boxes:
-                crops = crop_faces(frame.image, boxes)
-                probabilities = aggregate_faces(self.classifier.classify(crops), boxes)
-                faces = len(boxes)
-        scores = Scores(timestamp=frame.timestamp, probabilities=probabilities, faces=faces)
-        mood = self.smoother.update(scores)
-        self.stats.frames_analysed += 1
-        self.stats.frames_with_face += faces > 0
-        if mood.label != self._last_label:
-            self._last_label = mood.label
-            self._report(mood, faces)
-        intent = self.policy.decide(mood, frame.timestamp)
-        if intent is not None:
-            self.stats.decisions.append((frame.timestamp - self._started_at, intent))
-            log.info("decision: %s", describe(intent))
-            if self.player is not None:
-                self.player.apply(intent)
-        return mood
-
-    def _report(self, mood: Mood, faces: int) -> None:
-        at = mood.since - self._started_at
-        self.stats.timeline.append(MoodChange(at_s=at, mood=mood))
-        if mood.absent:
-            log.info("mood at %5.1f s: absent (no face)", at)
-        else:
-            log.info(
-                "mood at %5.1f s: %s (confidence %.2f, valence %+.2f, arousal %+.2f, %d face%s)",
-                at, mood.label, mood.confidence, mood.valence, mood.arousal, faces, "" if faces == 1 else "s",
-            )
-        if self.on_mood is not None:
-            try:
-                self.on_mood(mood)
-            except Exception:  # a listener's bug must not stop the analysis
-                log.exception("mood listener failed")
-
-    def run(self, stop: threading.Event, finished: threading.Event | None = None) -> RunStats:
-        """Start the source, tick at the analysis rate until ``stop`` (or ``finished``) is set, stop all.
-
-        Components stop in the reverse of their start order.
-        """
-        self.source.start()
-        try:
-            next_tick = self.clock.monotonic()
-            while not stop.wait(max(0.0, next_tick - self.clock.monotonic())):
-                next_tick += self.interval_s
-                # After a stall (a slow frame), don't try to catch up with a burst of ticks.
-                next_tick = max(next_tick, self.clock.monotonic())
-                # Read "finished" before the tick: the file's last frame may land in between.
-                input_ended = finished is not None and finished.is_set()
-                try:
-                    mood = self.tick()
-                except Exception:  # a bad frame must not end the daemon; the wiring decides that
-                    log.exception("analysis tick failed")
-                    mood = None
-                if input_ended and mood is None:
-                    log.info("input finished")
-                    break
-        finally:
-            self.source.stop()
-            if self.player is not None:
-                self.player.close()
-        return self.stats
-
-
-def build_source(config: Config) -> tuple[FrameSource, threading.Event | None]:
-    """The frame source for ``camera.kind``, and the event it sets when a file ends (else None)."""
+def build_source(config: Config) -> FrameSource:
+    """A fresh frame source for ``camera.kind`` (not started)."""
     from soulsyncd.vision import sources
 
     camera = config.camera
     if isinstance(camera, FileCameraConfig):
-        file_source = sources.FileSource(camera.path, loop=camera.loop, pace=camera.pace, fps=camera.fps)
-        return file_source, file_source.finished
+        return sources.FileSource(camera.path, loop=camera.loop, pace=camera.pace, fps=camera.fps)
     if isinstance(camera, UsbCameraConfig):
         return sources.UsbCameraSource(
             camera.device, width=camera.width, height=camera.height, fps=camera.fps,
             retry_initial_s=camera.retry_initial_s, retry_max_s=camera.retry_max_s,
-        ), None
+        )
     if isinstance(camera, Picamera2CameraConfig):
         return sources.PiCameraSource(
             width=camera.width, height=camera.height, fps=camera.fps,
             retry_initial_s=camera.retry_initial_s, retry_max_s=camera.retry_max_s,
-        ), None
+        )
     raise AssertionError(f"unhandled camera kind {camera.kind}")
 
 
 def build_player(config: Config) -> Player:
+    # --- music (engine + player) ---
     player_config = config.player
     if isinstance(player_config, DryRunPlayerConfig):
         from soulsyncd.player import DryRunPlayer
@@ -197,8 +70,13 @@ def build_player(config: Config) -> Player:
     raise AssertionError(f"unhandled player kind {player_config.kind}")
 
 
-def build(config: Config) -> tuple[SoulSync, threading.Event | None]:
-    """Make every adapter from the config. Raises ModelError / SourceError for what cannot start."""
+def build(config: Config) -> SoulSync:
+    """Make the core and its adapters from the config.
+
+    Raises:
+        ModelError: the model or its metadata cannot be loaded.
+        DetectorError: the Haar cascade cannot be loaded.
+    """
     import cv2
 
     from soulsyncd.vision.classifier import ClassifierOptions, EmotionClassifier
@@ -218,10 +96,12 @@ def build(config: Config) -> tuple[SoulSync, threading.Event | None]:
         full_scan_interval_s=detection.full_scan_interval_s,
         faces=config.analysis.faces,
     )
-    source, finished = build_source(config)
+    source = build_source(config)
     smoothing = config.smoothing
-    app = SoulSync(
+    return SoulSync(
         source=source,
+        source_factory=lambda: build_source(config),
+        finished=getattr(source, "finished", None),
         detector=detector,
         classifier=classifier,
         smoother=MoodSmoother(window_s=smoothing.window_s, margin=smoothing.margin,
@@ -232,4 +112,163 @@ def build(config: Config) -> tuple[SoulSync, threading.Event | None]:
         player_min_interval_s=config.player.min_interval_s,
         analysis_fps=config.analysis.fps,
     )
-    return app, finished
+
+
+def build_services(config: Config) -> list[Service]:
+    """The adapters around the core, in start order (each owns its threads and back-off)."""
+    services: list[Service] = []
+    # --- services ---
+    return services
+
+
+def build_lifecycle() -> Lifecycle | None:
+    """Who hears "ready", "reloading" and "stopping" (systemd, when run under it); None: nobody."""
+    return None
+
+
+@dataclass
+class RunOutcome:
+    """How a :meth:`Daemon.run` ended: the exit status and the last run's statistics."""
+
+    status: int
+    stats: RunStats | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+class Daemon:
+    """Owns the process: signals, the stop event, the run timer, reload, and start/stop order.
+
+    SIGINT/SIGTERM stop cleanly. SIGHUP re-reads the config file: a bad new config is logged and the
+    running one kept; a good one replaces the whole pipeline (camera, model, player, services) in
+    place, without a new process.
+    """
+
+    def __init__(self, config_path: Path, config: Config, *,
+                 load: Callable[[Path], Config], lifecycle: Lifecycle | None = None) -> None:
+        self.config_path = config_path
+        self.config = config
+        self._load = load
+        self.lifecycle = lifecycle if lifecycle is not None else build_lifecycle()
+        self.stop = threading.Event()
+        self._reload = threading.Event()
+        self._wake = threading.Event()
+        self.core: SoulSync | None = None
+
+    def install_signals(self) -> None:
+        """SIGINT/SIGTERM stop, SIGHUP reloads. Call from the main thread."""
+        signal.signal(signal.SIGINT, self._on_stop_signal)
+        signal.signal(signal.SIGTERM, self._on_stop_signal)
+        signal.signal(signal.SIGHUP, self._on_reload_signal)
+
+    def _on_stop_signal(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        self.request_stop()
+
+    def _on_reload_signal(self, _signum: int, _frame: FrameType | None) -> None:
+        log.info("received SIGHUP, reloading %s", self.config_path)
+        self._reload.set()
+        self._wake.set()
+
+    def request_stop(self) -> None:
+        self.stop.set()
+        self._wake.set()
+
+    def run(self, for_seconds: float | None = None) -> RunOutcome:
+        """Run until stopped, the timer expires or a non-looping input ends; reload on SIGHUP.
+
+        Raises:
+            SourceError: the camera can never work as configured (the CLI maps it to 66/69).
+        """
+        timer = None
+        if for_seconds is not None:
+            timer = threading.Timer(min(for_seconds, MAX_RUN_S), self.request_stop)
+            timer.daemon = True
+            timer.start()
+        try:
+            stats = None
+            config = self.config
+            while True:
+                stats, reload_requested = self._run_once(config)
+                if not reload_requested or self.stop.is_set():
+                    break
+                config = self._reloaded_config(config)
+            return RunOutcome(status=EXIT_OK, stats=stats)
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if self.lifecycle is not None:
+                self.lifecycle.stopping()
+
+    def _reloaded_config(self, current: Config) -> Config:
+        from soulsyncd.config import ConfigError
+
+        try:
+            new = self._load(self.config_path)
+        except ConfigError as exc:
+            log.error("reload rejected, keeping the running config:\n%s", exc)
+            return current
+        log.info("reloaded %s", self.config_path)
+        self.config = new
+        return new
+
+    def _run_once(self, config: Config) -> tuple[RunStats, bool]:
+        """Build, start, serve until stop/reload/end, tear down. Returns (stats, reload requested)."""
+        core = build(config)
+        self.core = core
+        services = build_services(config)
+        core_stop = threading.Event()
+        outcome: dict[str, object] = {}
+
+        def run_core() -> None:
+            try:
+                outcome["stats"] = core.run(core_stop)
+            except BaseException as exc:  # handed to the main thread, which decides the exit
+                outcome["error"] = exc
+            finally:
+                self._wake.set()
+
+        thread = threading.Thread(target=run_core, name="analysis", daemon=True)
+        thread.start()
+        started: list[Service] = []
+        try:
+            for service in services:
+                try:
+                    service.start(core)
+                    started.append(service)
+                except Exception:  # a service that cannot start is logged; the mood side goes on
+                    log.exception("service %s failed to start", type(service).__name__)
+            announced = False
+            while True:
+                if not announced and (core.ready.is_set() or not thread.is_alive()):
+                    announced = True
+                    if self.lifecycle is not None:
+                        self.lifecycle.ready(_status_line(core))
+                    log.info("soulsyncd %s ready: camera %s, player %s, policy %s", __version__,
+                             config.camera.kind, config.player.kind, config.policy.mode)
+                if self.stop.is_set() or self._reload.is_set() or not thread.is_alive():
+                    break
+                self._wake.wait(0.2 if not announced else 1.0)
+                self._wake.clear()
+            reload_requested = self._reload.is_set() and not self.stop.is_set()
+            self._reload.clear()
+            if reload_requested and self.lifecycle is not None:
+                self.lifecycle.reloading()
+        finally:
+            core_stop.set()
+            for service in reversed(started):
+                try:
+                    service.stop()
+                except Exception:
+                    log.exception("service %s failed to stop", type(service).__name__)
+            thread.join(STOP_JOIN_S)
+        if "error" in outcome:
+            raise outcome["error"]  # type: ignore[misc]
+        stats = outcome.get("stats")
+        assert isinstance(stats, RunStats) or stats is None
+        return stats or core.stats, reload_requested
+
+
+def _status_line(core: SoulSync) -> str:
+    state = core.latest()
+    mood = state.mood.label if state.mood is not None else "unknown"
+    return f"mood {mood}, camera {state.camera.value}, {state.stats.analysis_fps:.1f} frames/s"

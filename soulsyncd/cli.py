@@ -17,7 +17,7 @@ from soulsyncd import __version__
 from soulsyncd.config import EXIT_CONFIG
 
 if TYPE_CHECKING:
-    from soulsyncd.app import RunStats
+    from soulsyncd.core.loop import RunStats
 
 # sysexits.h: systemd's RestartPreventExitStatus can list these so a broken config is not retried.
 EXIT_OK = 0
@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the daemon")
     run.add_argument("--config", "-c", type=Path, required=True, help="YAML config file")
-    run.add_argument("--for", dest="for_seconds", type=float, default=None, metavar="SECONDS",
+    run.add_argument("--for", dest="for_seconds", type=_run_seconds, default=None, metavar="SECONDS",
                      help="stop after this many seconds (default: until SIGINT/SIGTERM)")
     check = sub.add_parser("check-config", help="validate a config file: prints 'ok' or the errors")
     check.add_argument("config", type=Path)
@@ -58,6 +58,19 @@ def _setup_logging(level: str) -> None:
     )
 
 
+def _run_seconds(text: str) -> float:
+    """``--for``: a finite, positive number of seconds (at most a year)."""
+    from soulsyncd.app import MAX_RUN_S
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= MAX_RUN_S:  # also false for nan and inf
+        raise argparse.ArgumentTypeError(f"must be > 0 and <= {MAX_RUN_S:.0f} seconds, got {text!r}")
+    return value
+
+
 def check_config(path: Path) -> int:
     from soulsyncd.config import ConfigError, load_config
 
@@ -70,10 +83,16 @@ def check_config(path: Path) -> int:
     return EXIT_OK
 
 
-def run(path: Path, for_seconds: float | None) -> int:
-    from soulsyncd.app import build
+def run(path: Path, for_seconds: float | None, early_stop: threading.Event | None = None) -> int:
+    """``soulsyncd run``: load, build, serve until stopped; the exit status for systemd.
+
+    78: bad config, model or cascade (don't restart); 66: a file camera's file is missing;
+    69: the camera stack is missing; 0: a clean stop.
+    """
+    from soulsyncd.app import Daemon
     from soulsyncd.config import ConfigError, load_config
     from soulsyncd.vision.classifier import ModelError
+    from soulsyncd.vision.detector import DetectorError
     from soulsyncd.vision.sources import SourceError
 
     try:
@@ -82,61 +101,90 @@ def run(path: Path, for_seconds: float | None) -> int:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     _setup_logging(config.logging.level)
+    daemon = Daemon(path, config, load=load_config)
+    daemon.install_signals()
+    if early_stop is not None and early_stop.is_set():
+        return EXIT_OK  # stopped before we were even running: nothing to clean up
     try:
-        app, finished = build(config)
-    except ModelError as exc:
+        outcome = daemon.run(for_seconds)
+    except (ModelError, DetectorError) as exc:
         log.error("%s", exc)
         return EXIT_CONFIG
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    timer = None
-    if for_seconds is not None:
-        timer = threading.Timer(for_seconds, stop.set)
-        timer.daemon = True
-        timer.start()
-    log.info("soulsyncd %s starting: camera %s, player %s, policy %s", __version__,
-             config.camera.kind, config.player.kind, config.policy.mode)
-    try:
-        stats = app.run(stop, finished)
     except SourceError as exc:
         log.error("%s", exc)
         return EXIT_NOINPUT if config.camera.kind == "file" else EXIT_UNAVAILABLE
-    finally:
-        if timer is not None:
-            timer.cancel()
-    print_summary(stats)
-    return EXIT_OK
+    if outcome.stats is not None:
+        print_summary(outcome.stats)
+    return outcome.status
+
+
+SUMMARY_LINES = 40  # the exit summary shows at most this many of each list
 
 
 def print_summary(stats: RunStats) -> None:
-    """The mood timeline and the player's decisions, for a person reading the terminal."""
-    from soulsyncd.player import describe
+    """The mood timeline and the player's decisions, for a person reading the terminal (bounded)."""
+    from soulsyncd.core.playback import describe
 
     lines = [f"analysed {stats.frames_analysed} frames, a face in {stats.frames_with_face}", "mood timeline:"]
-    for change in stats.timeline:
+    timeline = list(stats.timeline)
+    if stats.mood_changes > SUMMARY_LINES:
+        lines.append(f"  ... {stats.mood_changes - SUMMARY_LINES} earlier changes")
+    for change in timeline[-SUMMARY_LINES:]:
         mood = change.mood
         detail = "" if mood.absent else f"  confidence {mood.confidence:.2f}"
         lines.append(f"  {change.at_s:6.1f} s  {mood.label:<9}{detail}")
     lines.append("player decisions:")
-    for at, intent in stats.decisions:
+    decisions = list(stats.decisions)
+    if stats.decisions_made > SUMMARY_LINES:
+        lines.append(f"  ... {stats.decisions_made - SUMMARY_LINES} earlier decisions")
+    for at, intent in decisions[-SUMMARY_LINES:]:
         lines.append(f"  {at:6.1f} s  {describe(intent)}")
-    print("\n".join(lines))
+    print("\n".join(lines), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "check-config":
-        return check_config(args.config)
-    if args.command == "run":
-        return run(args.config, args.for_seconds)
-    handler: Callable[[argparse.Namespace], int] = args.handler
-    return handler(args)
+    # Ctrl-C or SIGTERM during start-up (imports, model load) must end quietly, not with a traceback:
+    # until the daemon installs its own handlers, a signal just records that we should stop.
+    early_stop = threading.Event()
+
+    def stop_early(signum: int, _frame: FrameType | None) -> None:
+        early_stop.set()
+        raise _StopBeforeStart(signum)
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, stop_early)
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "check-config":
+            return _quiet_stdout(check_config(args.config))
+        if args.command == "run":
+            return _quiet_stdout(run(args.config, args.for_seconds, early_stop))
+        handler: Callable[[argparse.Namespace], int] = args.handler
+        return _quiet_stdout(handler(args))
+    except _StopBeforeStart:
+        return EXIT_OK
+    except BrokenPipeError:
+        return _quiet_stdout(EXIT_OK)
+
+
+class _StopBeforeStart(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """A stop signal arrived before the daemon was running."""
+
+
+def _quiet_stdout(status: int) -> int:
+    """Flush stdout now; if the reader has gone (``| head``, a closed terminal), say nothing more.
+
+    Python would otherwise report the broken pipe at exit with a traceback and status 1.
+    """
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return status
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Players: what turns a PlayIntent into music. For now the dry-run player, which only logs.
 
 The Spotify Connect player arrives with its own issue and plugs in behind the same
-:class:`soulsyncd.interfaces.Player` protocol; :class:`soulsyncd.core.playback.PlayerWorker` runs either off the analysis thread.
+:class:`soulsyncd.interfaces.Player` protocol; :class:`soulsyncd.core.playback.PlayerWorker` runs
+either off the analysis thread.
 """
 
 from __future__ import annotations

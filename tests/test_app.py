@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from soulsyncd.app import SoulSync, build
+from soulsyncd.app import build
 from soulsyncd.config import load_config
+from soulsyncd.core.loop import SoulSync
+from soulsyncd.core.playback import ThrottledPlayer
 from soulsyncd.mood.policy import MoodPolicy
 from soulsyncd.mood.smoother import MoodSmoother
-from soulsyncd.core.playback import ThrottledPlayer
 from soulsyncd.testing import ManualClock, RecordingPlayer, ReplaySource
 from soulsyncd.vision.classifier import EmotionClassifier
 from soulsyncd.vision.detector import HaarFaceDetector
@@ -52,9 +53,11 @@ def make_app(frames: list[np.ndarray], clock: ManualClock, *, mode: str = "match
 
 
 def drive(app: SoulSync, clock: ManualClock, ticks: int) -> None:
+    """Tick ``ticks`` times, letting the player's thread take each intent before the clock moves on."""
     for _ in range(ticks):
         clock.advance(TICK_S)
         app.tick()
+        assert app.wait_player_idle(5.0)
 
 
 def test_sustained_change_of_expression_reaches_the_player_within_window_plus_one_second(
@@ -154,7 +157,7 @@ def test_build_makes_the_real_adapters_and_never_imports_tensorflow(
     video = render_scene(tmp_path / "clip.avi", fps=10.0, size=(320, 240), timeline=[(1.0, "happy")])
     config_path = tmp_path / "c.yaml"
     config_path.write_text(f"camera:\n  kind: file\n  path: {video}\n  loop: false\n  pace: fast\n")
-    app, finished = build(load_config(config_path))
-    assert finished is not None
+    app = build(load_config(config_path))
+    assert app.finished is not None
     assert isinstance(app.classifier, EmotionClassifier)
     assert "tensorflow" not in sys.modules

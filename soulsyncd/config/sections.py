@@ -11,19 +11,33 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from soulsyncd.config.base import Section, did_you_mean, quoted, resolve_path
+from soulsyncd.config.spotify import MusicConfig, SpotifyPlayerConfig
+from soulsyncd.mood import policy, smoother
 from soulsyncd.types import TARGET_MOODS
+from soulsyncd.vision import detector, sources
 from soulsyncd.vision.classifier import DEFAULT_MODEL_PATH
+
+# Every bound below is the component's own constant (smoother.WINDOW_S_MAX, sources.RETRY_S_MAX, ...),
+# so what check-config accepts is what the components run with. The analysis rate and the player
+# interval belong to the core loop, which takes them from here.
+ANALYSIS_FPS_MIN = 0.1  # one frame in 10 s still sees a face within the smoothing window's reach
+ANALYSIS_FPS_MAX = 60.0  # beyond any camera here; 1 / fps must stay a sane tick interval
+PLAYER_MIN_INTERVAL_S_MAX = 3600.0
 
 # --- camera -----------------------------------------------------------------------------------------
 
 
 class _CameraBase(Section):
     retry_initial_s: float = Field(
-        default=1.0, gt=0, description="Seconds before reopening a failed camera; doubles on each failure."
+        default=1.0,
+        ge=sources.RETRY_S_MIN,
+        le=sources.RETRY_S_MAX,
+        description="Seconds before reopening a failed camera; doubles on each failure.",
     )
     retry_max_s: float = Field(
         default=30.0,
-        gt=0,
+        ge=sources.RETRY_S_MIN,
+        le=sources.RETRY_S_MAX,
         validate_default=True,  # so the rule below also holds against a default
         description="Longest wait between attempts to reopen the camera.",
     )
@@ -44,17 +58,31 @@ class UsbCameraConfig(_CameraBase):
     device: int | str = Field(
         default=0, description="Camera index (0 = first) or a device path such as /dev/video0."
     )
-    width: int = Field(default=640, gt=0, description="Requested capture width in pixels.")
-    height: int = Field(default=480, gt=0, description="Requested capture height in pixels.")
-    fps: float = Field(default=30.0, gt=0, description="Requested capture frame rate.")
+    width: int = Field(
+        default=640, ge=sources.FRAME_SIDE_MIN, le=sources.FRAME_SIDE_MAX,
+        description="Requested capture width in pixels.",
+    )
+    height: int = Field(
+        default=480, ge=sources.FRAME_SIDE_MIN, le=sources.FRAME_SIDE_MAX,
+        description="Requested capture height in pixels.",
+    )
+    fps: float = Field(
+        default=30.0, ge=sources.FPS_MIN, le=sources.FPS_MAX, description="Requested capture frame rate."
+    )
+
+    @field_validator("device", mode="before")
+    @classmethod
+    def _not_a_bool(cls, value: object) -> object:
+        # YAML reads yes/no/true as bools, and pydantic would take True as camera 1.
+        if isinstance(value, bool):
+            raise ValueError(f"expected a camera index or a device path such as /dev/video0, got {value!r}")
+        return value
 
     @field_validator("device")
     @classmethod
-    def _digit_string_is_index(cls, value: int | str) -> int | str:
-        # OpenCV takes "0" as a file name, not camera 0; a quoted number almost surely means the index.
-        if isinstance(value, str) and value.isdigit():
-            return int(value)
-        return value
+    def _usable_device(cls, value: int | str) -> int | str:
+        # The source's own check: "0" is camera 0, no negative index (OpenCV segfaults), paths absolute.
+        return sources.usb_device(value)
 
 
 class Picamera2CameraConfig(_CameraBase):
@@ -63,9 +91,17 @@ class Picamera2CameraConfig(_CameraBase):
     kind: Literal["picamera2"] = Field(
         default="picamera2", description="Camera backend: the Pi camera through picamera2."
     )
-    width: int = Field(default=640, gt=0, description="Capture width in pixels.")
-    height: int = Field(default=480, gt=0, description="Capture height in pixels.")
-    fps: float = Field(default=30.0, gt=0, description="Capture frame rate.")
+    width: int = Field(
+        default=640, ge=sources.FRAME_SIDE_MIN, le=sources.FRAME_SIDE_MAX,
+        description="Capture width in pixels.",
+    )
+    height: int = Field(
+        default=480, ge=sources.FRAME_SIDE_MIN, le=sources.FRAME_SIDE_MAX,
+        description="Capture height in pixels.",
+    )
+    fps: float = Field(
+        default=30.0, ge=sources.FPS_MIN, le=sources.FPS_MAX, description="Capture frame rate."
+    )
 
 
 class FileCameraConfig(_CameraBase):
@@ -78,13 +114,14 @@ class FileCameraConfig(_CameraBase):
         description="Video file or folder of images; a relative path is relative to the config file."
     )
     loop: bool = Field(default=True, description="At the end, start again instead of stopping.")
-    pace: Literal["realtime", "fast"] = Field(
+    pace: sources.Pace = Field(
         default="realtime",
         description="'realtime' hands out frames at the frame rate, 'fast' as fast as they are read.",
     )
     fps: float | None = Field(
         default=None,
-        gt=0,
+        ge=sources.FPS_MIN,
+        le=sources.FPS_MAX,
         description="Frame rate for an image folder or to override a video's (None: the video's own, 10).",
     )
 
@@ -105,9 +142,12 @@ class AnalysisConfig(Section):
     """How often frames are analysed and which faces count."""
 
     fps: float = Field(
-        default=5.0, gt=0, le=30, description="Frames analysed per second, independent of the camera rate."
+        default=5.0,
+        ge=ANALYSIS_FPS_MIN,
+        le=ANALYSIS_FPS_MAX,
+        description="Frames analysed per second, independent of the camera rate.",
     )
-    faces: Literal["largest", "all"] = Field(
+    faces: detector.FaceMode = Field(
         default="largest", description="Classify only the largest face, or average over all faces."
     )
 
@@ -116,20 +156,33 @@ class DetectionConfig(Section):
     """The Haar-cascade face detector."""
 
     scale_factor: float = Field(
-        default=1.1, gt=1.0, le=2, description="Haar pyramid step; smaller finds more faces, slower."
+        default=1.1,
+        ge=detector.SCALE_FACTOR_MIN,
+        le=detector.SCALE_FACTOR_MAX,
+        description="Haar pyramid step; smaller finds more faces, slower.",
     )
     min_neighbors: int = Field(
-        default=5, ge=0, description="Overlapping hits needed to accept a face; higher means fewer."
+        default=5,
+        ge=0,
+        le=detector.MIN_NEIGHBORS_MAX,
+        description="Overlapping hits needed to accept a face; higher means fewer.",
     )
     min_face_px: int = Field(
-        default=30, ge=10, description="Smallest face side to detect, in full-frame pixels."
+        default=30,
+        ge=detector.MIN_FACE_PX_MIN,
+        le=detector.MIN_FACE_PX_MAX,
+        description="Smallest face side to detect, in full-frame pixels.",
     )
     detect_width: int = Field(
-        default=320, ge=80, description="Width the frame is downscaled to for the full-frame scan."
+        default=320,
+        ge=detector.DETECT_WIDTH_MIN,
+        le=detector.DETECT_WIDTH_MAX,
+        description="Width the frame is downscaled to for the full-frame scan.",
     )
     full_scan_interval_s: float = Field(
         default=2.0,
-        gt=0,
+        ge=0,
+        le=detector.FULL_SCAN_INTERVAL_S_MAX,
         description="Seconds between full-frame scans; in between, only near the last faces.",
     )
 
@@ -156,11 +209,16 @@ class ModelConfig(Section):
 class SmoothingConfig(Section):
     """Turning jittery per-frame scores into a stable mood."""
 
-    window_s: float = Field(default=5.0, gt=0, description="Seconds of scores averaged to decide the mood.")
+    window_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=smoother.WINDOW_S_MAX,
+        description="Seconds of scores averaged to decide the mood.",
+    )
     margin: float = Field(
         default=0.15,
         ge=0,
-        le=1,
+        lt=smoother.MARGIN_MAX,
         description="How far a new emotion must lead the current one over the window.",
     )
     dwell_s: float = Field(
@@ -170,7 +228,10 @@ class SmoothingConfig(Section):
         description="How long the new emotion must stay the leader before the mood changes.",
     )
     absent_after_s: float = Field(
-        default=3.0, gt=0, description="Seconds with no face before the mood becomes 'absent'."
+        default=3.0,
+        gt=0,
+        le=smoother.ABSENT_AFTER_S_MAX,
+        description="Seconds with no face before the mood becomes 'absent'.",
     )
 
     @field_validator("dwell_s")
@@ -185,16 +246,23 @@ class SmoothingConfig(Section):
 class PolicyConfig(Section):
     """What music to ask for given the mood."""
 
-    mode: Literal["match", "shift", "off"] = Field(
+    mode: policy.Mode = Field(
         default="match", description="'match' the mood, 'shift' it step by step toward target, or 'off'."
     )
     target: str = Field(
-        default="calm", description="Mood that 'shift' steers toward: " + ", ".join(TARGET_MOODS) + "."
+        default="calm",
+        examples=list(TARGET_MOODS),  # the choices, for tools that draw configs from the schema
+        description="Mood that 'shift' steers toward: " + ", ".join(TARGET_MOODS) + ".",
     )
     step: float = Field(
-        default=0.25, gt=0, le=2, description="How far (circumplex units) each shift step moves."
+        default=0.25,
+        gt=0,
+        le=policy.STEP_MAX,
+        description="How far (circumplex units) each shift step moves.",
     )
-    step_interval_s: float = Field(default=120.0, gt=0, description="Seconds between shift steps.")
+    step_interval_s: float = Field(
+        default=120.0, gt=0, le=policy.STEP_INTERVAL_S_MAX, description="Seconds between shift steps."
+    )
 
     @field_validator("target")
     @classmethod
@@ -212,7 +280,10 @@ class PolicyConfig(Section):
 
 class _PlayerBase(Section):
     min_interval_s: float = Field(
-        default=5.0, ge=0, description="Never change the music more often than once in this many seconds."
+        default=5.0,
+        ge=0,
+        le=PLAYER_MIN_INTERVAL_S_MAX,
+        description="Never change the music more often than once in this many seconds.",
     )
 
 
@@ -226,7 +297,7 @@ class DryRunPlayerConfig(_PlayerBase):
 
 # A new player is one class and one member here (``DryRunPlayerConfig | SpotifyPlayerConfig``);
 # Config.player's discriminator does the rest.
-PlayerConfig = DryRunPlayerConfig
+PlayerConfig = DryRunPlayerConfig | SpotifyPlayerConfig
 """Any player section; ``kind`` says which."""
 
 
@@ -245,7 +316,8 @@ class StateConfig(Section):
 
     dir: Path = Field(
         default_factory=default_state_dir,
-        description="State directory (default: $STATE_DIRECTORY under systemd, else ~/.local/state/soulsyncd).",
+        description="State directory (default: $STATE_DIRECTORY under systemd, else "
+        "~/.local/state/soulsyncd).",
     )
 
     @field_validator("dir")
@@ -276,6 +348,7 @@ class Config(Section):
     player: PlayerConfig = Field(
         default_factory=DryRunPlayerConfig, discriminator="kind", description="What plays the music."
     )
+    music: MusicConfig = Field(default_factory=MusicConfig, description="The mood playlists.")
     state: StateConfig = Field(default_factory=StateConfig, description="Where persistent state lives.")
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Log output.")
 

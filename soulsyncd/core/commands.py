@@ -95,6 +95,9 @@ class CommandQueue:
             return False
         return True
 
+    def empty(self) -> bool:
+        return self._queue.empty()
+
     def drain(self, limit: int = 64) -> list[Command]:
         """Up to ``limit`` queued commands, oldest first (called by the loop each tick)."""
         commands: list[Command] = []

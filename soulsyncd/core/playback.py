@@ -9,6 +9,7 @@ intents.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -44,6 +45,7 @@ class PlayerWorker:
         self._intent: PlayIntent | None = None
         self._operations: list[Callable[[], None]] = []
         self._closing = False
+        self._in_call = False
         self._state = PlayerState()
         self._last_error: str | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -52,7 +54,7 @@ class PlayerWorker:
     def apply(self, intent: PlayIntent) -> None:
         with self._lock:
             self._intent = intent
-            self._lock.notify()
+            self._lock.notify_all()
 
     def skip(self) -> None:
         self._queue(self._player.skip)
@@ -63,17 +65,16 @@ class PlayerWorker:
     def state(self) -> PlayerState:
         return self._state
 
-    @property
-    def busy(self) -> bool:
-        """True while something handed over has not reached the player yet (for tests and tools)."""
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Wait until everything handed over has reached the player (for tests and tools)."""
         with self._lock:
-            return self._intent is not None or bool(self._operations)
+            return self._lock.wait_for(lambda: not self._pending_work(), timeout_s)
 
     def close(self) -> None:
         """Stop the thread (waiting about a second for a call in progress), then close the player."""
         with self._lock:
             self._closing = True
-            self._lock.notify()
+            self._lock.notify_all()
         self._thread.join(CLOSE_TIMEOUT_S)
         if self._thread.is_alive():
             log.warning("player still busy after %.0f s; leaving it to finish on its own", CLOSE_TIMEOUT_S)
@@ -84,22 +85,31 @@ class PlayerWorker:
         with self._lock:
             if len(self._operations) < 32:  # a flood of skips must not grow without bound
                 self._operations.append(operation)
-            self._lock.notify()
+            self._lock.notify_all()
 
     def _run(self) -> None:
         while True:
             with self._lock:
-                self._lock.wait_for(lambda: self._closing or self._intent is not None or bool(self._operations),
-                                    STATE_REFRESH_S)
+                self._lock.wait_for(self._has_work, STATE_REFRESH_S)
                 if self._closing:
                     return
                 intent, self._intent = self._intent, None
                 operations, self._operations = self._operations, []
+                self._in_call = intent is not None or bool(operations)
             if intent is not None:
-                self._call(lambda: self._player.apply(intent), describe(intent))
+                self._call(functools.partial(self._player.apply, intent), describe(intent))
             for operation in operations:
                 self._call(operation, "command")
             self._refresh_state()
+            with self._lock:
+                self._in_call = False
+                self._lock.notify_all()
+
+    def _has_work(self) -> bool:
+        return self._closing or self._pending_work()
+
+    def _pending_work(self) -> bool:
+        return self._intent is not None or bool(self._operations) or self._in_call
 
     def _call(self, function: Callable[[], None], what: str) -> None:
         try:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from soulsyncd.types import Frame, PlayIntent
+from soulsyncd.types import Frame, PlayerState, PlayerStatus, PlayIntent
 
 
 class ManualClock:
@@ -62,11 +62,23 @@ class RecordingPlayer:
         self._clock = clock
         self.intents: list[PlayIntent] = []
         self.times: list[float] = []
+        self.skips = 0
+        self.outputs: list[tuple[str | None, int | None]] = []
         self.closed = False
 
     def apply(self, intent: PlayIntent) -> None:
         self.intents.append(intent)
         self.times.append(self._clock.monotonic() if self._clock else 0.0)
+
+    def skip(self) -> None:
+        self.skips += 1
+
+    def set_output(self, device: str | None = None, volume: int | None = None) -> None:
+        self.outputs.append((device, volume))
+
+    def state(self) -> PlayerState:
+        playing = bool(self.intents) and self.intents[-1].action == "play"
+        return PlayerState(status=PlayerStatus.OK, playing=playing)
 
     def close(self) -> None:
         self.closed = True

@@ -1,0 +1,465 @@
+"""The analysis loop: one tick takes the newest frame through every stage and acts on the mood.
+
+Data moves one way: frame source -> face detector -> classifier -> smoother -> policy -> player.
+The loop is the only thread that touches those objects. Everything from outside comes in as a
+command (:meth:`SoulSync.submit`, drained at the start of every tick through one table of
+command -> handler) and everything going out leaves as an immutable :class:`DaemonState` snapshot
+and :class:`Event` (:meth:`SoulSync.latest`, :meth:`SoulSync.subscribe`). The player is called
+through a :class:`~soulsyncd.core.playback.PlayerWorker`, so a slow or failing player never
+delays a tick.
+
+Tests drive :meth:`SoulSync.tick` directly with a manual clock; the daemon calls :meth:`run`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import statistics
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from soulsyncd.core.commands import (
+    Command,
+    CommandQueue,
+    Pause,
+    Resume,
+    SetCamera,
+    SetDevice,
+    SetMode,
+    SetTarget,
+    SetVolume,
+    Skip,
+)
+from soulsyncd.core.playback import PlayerWorker, ThrottledPlayer, describe
+from soulsyncd.core.progress import Progress
+from soulsyncd.core.state import Broadcaster, DaemonState, EventKind, ShiftProgress, Stats, Subscriber
+from soulsyncd.interfaces import Classifier, Clock, FaceDetector, FrameSource, Player, SystemClock
+from soulsyncd.mood.policy import MoodPolicy
+from soulsyncd.mood.smoother import MoodSmoother, aggregate_faces
+from soulsyncd.types import CameraStatus, Mood, PlayIntent, Scores
+from soulsyncd.vision.detector import crop_faces
+
+log = logging.getLogger(__name__)
+
+HISTORY = 500  # mood changes and decisions kept for the exit summary and the state (ring buffers)
+TIMING_WINDOW = 50  # ticks over which the diagnostics' medians are taken
+STATS_INTERVAL_S = 5.0  # how often a STATS event goes out
+ERROR_REPORT_INTERVAL_S = 60.0  # a repeated identical error is logged once per this, with a count
+
+
+@dataclass(frozen=True)
+class MoodChange:
+    """One entry of the mood timeline: when (seconds since start), what, how sure."""
+
+    at_s: float
+    mood: Mood
+
+
+@dataclass
+class RunStats:
+    """Counters the daemon keeps for its exit summary; the histories are bounded."""
+
+    frames_analysed: int = 0
+    frames_with_face: int = 0
+    timeline: deque[MoodChange] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    decisions: deque[tuple[float, PlayIntent]] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    mood_changes: int = 0  # including those that fell out of the ring buffer
+    decisions_made: int = 0
+
+
+class RepeatedErrorLog:
+    """Logs the first occurrence of an error with its traceback, then only a count per interval.
+
+    A fault that hits every tick (5 a second) would otherwise write 430,000 tracebacks a day.
+    """
+
+    def __init__(self, clock: Clock, interval_s: float = ERROR_REPORT_INTERVAL_S) -> None:
+        self._clock = clock
+        self._interval_s = interval_s
+        self._last_message: str | None = None
+        self._repeats = 0
+        self._last_report = 0.0
+
+    def error(self, what: str, exc: BaseException) -> str:
+        """Report ``exc`` (raised while doing ``what``); returns the one-line message."""
+        message = f"{what}: {type(exc).__name__}: {exc}"
+        now = self._clock.monotonic()
+        if message != self._last_message:
+            self.flush()
+            self._last_message, self._repeats, self._last_report = message, 0, now
+            log.error("%s", message, exc_info=exc)
+        else:
+            self._repeats += 1
+            if now - self._last_report >= self._interval_s:
+                self.flush()
+                self._last_report = now
+        return message
+
+    def flush(self) -> None:
+        if self._repeats:
+            log.error("%s (repeated %d more times)", self._last_message, self._repeats)
+            self._repeats = 0
+
+    def clear(self) -> None:
+        """The fault has passed: report any repeats still counted, and log the next one in full."""
+        self.flush()
+        self._last_message = None
+
+
+class SoulSync:
+    """The analysis loop and the core's one way in and out.
+
+    Args:
+        source: where frames come from; started and stopped by :meth:`run`.
+        detector: finds faces; None disables analysis (every frame counts as "no face").
+        classifier: turns face crops into probabilities; None likewise disables analysis.
+        smoother: turns per-frame scores into a stable mood.
+        policy: decides what music the mood calls for.
+        player: acts on the policy's intents; None means nobody listens (analysis only). It is run
+            on a :class:`PlayerWorker` thread, behind a :class:`ThrottledPlayer`.
+        player_min_interval_s: the player hears of a change at most this often; 0 passes every
+            intent on at once.
+        clock: monotonic time for the loop and the smoother.
+        analysis_fps: how many frames per second to analyse, independent of the camera's rate.
+        source_factory: makes a fresh source when the privacy switch turns the camera back on
+            (a stopped source is never restarted); None: the switch can only turn it off.
+        finished: set by a file source that ended for good; :meth:`run` then returns.
+        shift_progress: the mood engine's "step k of n toward target", read for the state.
+        on_mood: called with every mood change on the loop's thread (kept for tests; publishers
+            subscribe to events instead).
+    """
+
+    def __init__(
+        self,
+        *,
+        source: FrameSource,
+        detector: FaceDetector | None,
+        classifier: Classifier | None,
+        smoother: MoodSmoother,
+        policy: MoodPolicy,
+        player: Player | None = None,
+        player_min_interval_s: float = 0.0,
+        clock: Clock | None = None,
+        analysis_fps: float = 5.0,
+        source_factory: Callable[[], FrameSource] | None = None,
+        finished: threading.Event | None = None,
+        shift_progress: Callable[[], ShiftProgress | None] | None = None,
+        on_mood: Callable[[Mood], None] | None = None,
+    ) -> None:
+        self.source: FrameSource | None = source
+        self.detector = detector
+        self.classifier = classifier
+        self.smoother = smoother
+        self.policy = policy
+        self.clock = clock or SystemClock()
+        self._worker = None if player is None else PlayerWorker(player)
+        self.player = None if self._worker is None else ThrottledPlayer(
+            self._worker, player_min_interval_s, self.clock)
+        self.interval_s = 1.0 / analysis_fps
+        self.finished = finished
+        self._source_factory = source_factory
+        self._shift_progress = shift_progress
+        self.on_mood = on_mood
+        self.stats = RunStats()
+        self.commands = CommandQueue()
+        self._events = Broadcaster(DaemonState(mode=policy.mode, target=policy.target))
+        self._errors = RepeatedErrorLog(self.clock)
+        self.ready = threading.Event()  # the first frame was analysed, or the camera is known absent
+        self._started_at = self.clock.monotonic()
+        self._last_label: str | None = None
+        self._last_tick_at: float | None = None
+        self._last_frame_at: float | None = None
+        self._last_stats_at = self._started_at
+        self._tick_times: deque[float] = deque(maxlen=TIMING_WINDOW)
+        self._detect_ms: deque[float] = deque(maxlen=TIMING_WINDOW)
+        self._infer_ms: deque[float] = deque(maxlen=TIMING_WINDOW)
+        self._handlers: dict[type, Callable[[Command], None]] = {
+            SetMode: self._on_set_mode,
+            SetTarget: self._on_set_target,
+            Pause: self._on_pause,
+            Resume: self._on_resume,
+            Skip: self._on_skip,
+            SetCamera: self._on_set_camera,
+            SetDevice: self._on_set_output,
+            SetVolume: self._on_set_output,
+        }
+
+    # --- the one way in and out (safe from any thread) ------------------------------------------
+
+    def submit(self, command: Command) -> bool:
+        """Queue a command for the loop's thread; never blocks; False if the queue was full."""
+        return self.commands.submit(command)
+
+    def latest(self) -> DaemonState:
+        """The newest state snapshot."""
+        return self._events.latest()
+
+    def subscribe(self, name: str, callback: Subscriber) -> None:
+        """Call ``callback(event)`` for every event from now on, on a thread of its own."""
+        self._events.subscribe(name, callback)
+
+    def progress(self) -> Progress:
+        """Proof of life for the watchdog (see :class:`Progress`)."""
+        camera = self._events.latest().camera
+        alive = bool(getattr(self.source, "alive", True)) if self.source is not None else True
+        frames_expected = camera in (CameraStatus.OK, CameraStatus.STARTING)
+        return Progress(last_tick_at=self._last_tick_at, last_frame_at=self._last_frame_at,
+                        capture_alive=alive, frames_expected=frames_expected)
+
+    # --- the loop -------------------------------------------------------------------------------
+
+    def tick(self) -> Mood | None:
+        """Apply queued commands, analyse the newest frame (if any) and act on the mood."""
+        for command in self.commands.drain():
+            self._handle(command)
+        if self.player is not None:
+            self.player.flush()  # an intent held back by the interval goes out when due
+        self._check_camera()
+        self._check_player()
+        now = self.clock.monotonic()
+        self._last_tick_at = now
+        self._tick_times.append(now)
+        if now - self._last_stats_at >= STATS_INTERVAL_S:
+            self._last_stats_at = now
+            self._emit(EventKind.STATS)
+        frame = self.source.latest() if self.source is not None else None
+        if frame is None:
+            return None
+        self._last_frame_at = now
+        probabilities = None
+        faces = 0
+        if self.detector is not None and self.classifier is not None:
+            started = time.perf_counter()
+            boxes = self.detector.detect(frame)
+            detected = time.perf_counter()
+            self._detect_ms.append((detected - started) * 1000)
+            if boxes:
+                crops = crop_faces(frame.image, boxes)
+                probabilities = aggregate_faces(self.classifier.classify(crops), boxes)
+                faces = len(boxes)
+                self._infer_ms.append((time.perf_counter() - detected) * 1000)
+        scores = Scores(timestamp=frame.timestamp, probabilities=probabilities, faces=faces)
+        mood = self.smoother.update(scores)
+        self.stats.frames_analysed += 1
+        self.stats.frames_with_face += faces > 0
+        if not self.ready.is_set():
+            self.ready.set()
+        changed = mood.label != self._last_label
+        state = self._state(mood=mood, faces=faces, probabilities=probabilities)
+        if changed:
+            self._last_label = mood.label
+            self._report(mood, faces)
+            self._events.publish(EventKind.MOOD, state)
+        else:
+            self._events.set_latest(state)
+        if not self.latest().paused:
+            intent = self.policy.decide(mood, frame.timestamp)
+            if intent is not None:
+                self._act(intent)
+        return mood
+
+    def run(self, stop: threading.Event) -> RunStats:
+        """Start the source, tick at the analysis rate until ``stop`` (or the input ends), stop all.
+
+        Raises:
+            SourceError: the source can never work as configured (see the sources' ``start``).
+        """
+        if self.source is not None:
+            self.source.start()
+        try:
+            next_tick = self.clock.monotonic()
+            while not stop.wait(max(0.0, next_tick - self.clock.monotonic())):
+                next_tick += self.interval_s
+                # After a stall (a slow frame), don't try to catch up with a burst of ticks.
+                next_tick = max(next_tick, self.clock.monotonic())
+                # Read "finished" before the tick: the file's last frame may land in between.
+                input_ended = self.finished is not None and self.finished.is_set()
+                try:
+                    mood = self.tick()
+                except Exception as exc:  # a bad frame must not end the daemon; the wiring decides that
+                    message = self._errors.error("analysis tick failed", exc)
+                    failed = dataclasses.replace(self.latest(), last_error=message)
+                    self._events.publish(EventKind.ERROR, failed)
+                    mood = None
+                else:
+                    self._errors.clear()
+                if input_ended and mood is None and self.commands_idle():
+                    log.info("input finished")
+                    break
+        finally:
+            self.close()
+        return self.stats
+
+    def wait_player_idle(self, timeout_s: float = 2.0) -> bool:
+        """Wait until every intent handed to the player has reached it (for tests and tools)."""
+        if self.player is not None:
+            self.player.flush()
+        return self._worker is None or self._worker.wait_idle(timeout_s)
+
+    def commands_idle(self) -> bool:
+        """No command is waiting (so a finished input may end the run without losing one)."""
+        return self.commands.empty()
+
+    def close(self) -> None:
+        """Stop the source and the player (reverse of start) and the event threads."""
+        self._errors.flush()
+        if self.source is not None:
+            self.source.stop()
+        if self.player is not None:
+            self.player.close()
+        self._events.close()
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _act(self, intent: PlayIntent) -> None:
+        at = self.clock.monotonic() - self._started_at
+        self.stats.decisions.append((at, intent))
+        self.stats.decisions_made += 1
+        log.info("decision: %s", describe(intent))
+        if self.player is not None:
+            self.player.apply(intent)
+        self._events.publish(EventKind.DECISION, dataclasses.replace(self.latest(), last_intent=intent))
+
+    def _report(self, mood: Mood, faces: int) -> None:
+        at = mood.since - self._started_at
+        self.stats.timeline.append(MoodChange(at_s=at, mood=mood))
+        self.stats.mood_changes += 1
+        if mood.absent:
+            log.info("mood at %5.1f s: absent (no face)", at)
+        else:
+            log.info(
+                "mood at %5.1f s: %s (confidence %.2f, valence %+.2f, arousal %+.2f, %d face%s)",
+                at, mood.label, mood.confidence, mood.valence, mood.arousal, faces, "" if faces == 1 else "s",
+            )
+        if self.on_mood is not None:
+            try:
+                self.on_mood(mood)
+            except Exception:  # a listener's bug must not stop the analysis
+                log.exception("mood listener failed")
+
+    def _state(self, **changes: object) -> DaemonState:
+        """The latest snapshot with ``changes`` and the current figures."""
+        now = self.clock.monotonic()
+        ticks = self._tick_times
+        fps = (len(ticks) - 1) / (ticks[-1] - ticks[0]) if len(ticks) > 1 and ticks[-1] > ticks[0] else 0.0
+        stats = Stats(
+            frames_analysed=self.stats.frames_analysed,
+            frames_with_face=self.stats.frames_with_face,
+            analysis_fps=round(fps, 2),
+            inference_ms=round(statistics.median(self._infer_ms), 2) if self._infer_ms else 0.0,
+            detector_ms=round(statistics.median(self._detect_ms), 2) if self._detect_ms else 0.0,
+            uptime_s=round(now - self._started_at, 1),
+            commands_dropped=self.commands.dropped,
+        )
+        shift = self._shift_progress() if self._shift_progress is not None else None
+        return dataclasses.replace(self.latest(), stats=stats, shift=shift, **changes)  # type: ignore[arg-type]
+
+    def _emit(self, kind: EventKind, **changes: object) -> None:
+        self._events.publish(kind, self._state(**changes))
+
+    def _check_camera(self) -> None:
+        if self.source is None:
+            return  # off by the privacy switch; the status says so already
+        state = getattr(self.source, "state", "ok")
+        status = {"starting": CameraStatus.STARTING, "ok": CameraStatus.OK,
+                  "ended": CameraStatus.ENDED}.get(state, CameraStatus.ABSENT)
+        detail = str(getattr(self.source, "last_error", None) or "")
+        if status is CameraStatus.ABSENT and detail and "open" not in detail.lower():
+            status = CameraStatus.ERROR  # it opened once and then failed, rather than never appearing
+        current = self.latest()
+        if status != current.camera or detail != current.camera_detail:
+            if status in (CameraStatus.ABSENT, CameraStatus.ERROR, CameraStatus.ENDED):
+                self.ready.set()  # systemd should not wait for a camera that isn't there
+            log.info("camera: %s%s", status.value, f" ({detail})" if detail else "")
+            self._emit(EventKind.CAMERA, camera=status, camera_detail=detail)
+
+    def _check_player(self) -> None:
+        if self._worker is None:
+            return
+        player_state = self._worker.state()
+        if player_state != self.latest().player:
+            self._emit(EventKind.PLAYER, player=player_state)
+
+    def _handle(self, command: Command) -> None:
+        handler = self._handlers.get(type(command))
+        try:
+            if handler is None:
+                raise ValueError(f"unknown command {command!r}")
+            handler(command)
+        except Exception as exc:  # a bad value from outside, a camera that won't reopen: reported
+            message = f"command {command} rejected: {exc}"
+            log.warning("%s", message)
+            self._emit(EventKind.ERROR, last_error=message)
+
+    def _on_set_mode(self, command: Command) -> None:
+        assert isinstance(command, SetMode)
+        self.policy.set_mode(command.mode)
+        self.policy.restart()  # the listener chose: ask for music now, and take playback back
+        log.info("mode set to %s", command.mode)
+        self._emit(EventKind.CONTROL, mode=self.policy.mode)
+        self._decide_now(claim=True)
+
+    def _on_set_target(self, command: Command) -> None:
+        assert isinstance(command, SetTarget)
+        self.policy.set_target(command.target)
+        log.info("shift target set to %s", command.target)
+        self._emit(EventKind.CONTROL, target=self.policy.target)
+        self._decide_now(claim=False)
+
+    def _on_pause(self, command: Command) -> None:
+        if self.latest().paused:
+            return
+        log.info("paused by the listener")
+        self._emit(EventKind.CONTROL, paused=True)
+        self._act(PlayIntent(action="pause", reason="paused by the listener", claim=True))
+
+    def _on_resume(self, command: Command) -> None:
+        if not self.latest().paused:
+            return
+        log.info("resumed by the listener")
+        self.policy.restart()
+        self._emit(EventKind.CONTROL, paused=False)
+        self._decide_now(claim=True)
+
+    def _on_skip(self, command: Command) -> None:
+        if self.player is not None:
+            log.info("skip requested")
+            self.player.skip()
+
+    def _on_set_output(self, command: Command) -> None:
+        if isinstance(command, SetVolume):
+            if not 0 <= command.percent <= 100:
+                raise ValueError(f"volume must be 0..100, got {command.percent}")
+            if self.player is not None:
+                self.player.set_output(volume=command.percent)
+        elif isinstance(command, SetDevice) and self.player is not None:
+            self.player.set_output(device=command.name)
+
+    def _on_set_camera(self, command: Command) -> None:
+        assert isinstance(command, SetCamera)
+        if not command.enabled and self.source is not None:
+            log.info("camera off (privacy switch): releasing the device")
+            self.source.stop()
+            self.source = None
+            self._emit(EventKind.CAMERA, camera=CameraStatus.DISABLED, camera_detail="privacy switch")
+        elif command.enabled and self.source is None:
+            if self._source_factory is None:
+                raise ValueError("this camera cannot be reopened")
+            log.info("camera on (privacy switch): opening the device")
+            source = self._source_factory()
+            source.start()
+            self.source = source
+            self._emit(EventKind.CAMERA, camera=CameraStatus.STARTING, camera_detail="")
+
+    def _decide_now(self, *, claim: bool) -> None:
+        """Let the policy answer a control change at once rather than at the next mood change."""
+        mood = self.smoother.mood
+        if mood is None or self.latest().paused:
+            return
+        intent = self.policy.decide(mood, self.clock.monotonic())
+        if intent is not None:
+            self._act(dataclasses.replace(intent, claim=claim))
