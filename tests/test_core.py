@@ -1,0 +1,390 @@
+"""The core's one way in (commands) and one way out (snapshots, events), and its player worker."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+from soulsyncd.core.commands import (
+    CommandQueue,
+    Pause,
+    Resume,
+    SetCamera,
+    SetDevice,
+    SetMode,
+    SetTarget,
+    SetVolume,
+    Skip,
+)
+from soulsyncd.core.loop import HISTORY, RepeatedErrorLog, SoulSync
+from soulsyncd.core.playback import PlayerWorker
+from soulsyncd.core.progress import Progress
+from soulsyncd.core.state import Broadcaster, DaemonState, Event, EventKind
+from soulsyncd.mood.policy import MoodPolicy
+from soulsyncd.mood.smoother import MoodSmoother
+from soulsyncd.testing import ManualClock, RecordingPlayer, ReplaySource
+from soulsyncd.types import CameraStatus, Emotion, FaceBox, Frame, PlayerState, PlayIntent
+
+TICK_S = 0.2
+
+
+class FixedDetector:
+    """One face in the middle of every non-blank frame (a blank frame: nobody there)."""
+
+    def detect(self, frame: Frame) -> list[FaceBox]:
+        return [] if not frame.image.any() else [FaceBox(8, 8, 48, 48)]
+
+
+class FixedClassifier:
+    """Always the same emotion, with certainty."""
+
+    def __init__(self, emotion: Emotion = Emotion.HAPPY) -> None:
+        self.emotion = emotion
+
+    def classify(self, faces: Sequence[np.ndarray]) -> np.ndarray:
+        probabilities = np.zeros((len(faces), 7), np.float32)
+        probabilities[:, int(self.emotion)] = 1.0
+        return probabilities
+
+
+FACE = np.full((64, 64, 3), 128, np.uint8)
+EMPTY = np.zeros((64, 64, 3), np.uint8)
+
+
+def make_core(frames: list[np.ndarray], clock: ManualClock, *, player: object | None = None,
+              mode: str = "match", factory: object | None = None) -> SoulSync:
+    return SoulSync(
+        source=ReplaySource(frames, clock),
+        detector=FixedDetector(),
+        classifier=FixedClassifier(),
+        smoother=MoodSmoother(),
+        policy=MoodPolicy(mode=mode),
+        player=player if player is not None else RecordingPlayer(clock),  # type: ignore[arg-type]
+        clock=clock,
+        source_factory=factory,  # type: ignore[arg-type]
+    )
+
+
+def drive(core: SoulSync, clock: ManualClock, ticks: int, *, wait_player: bool = True) -> None:
+    for _ in range(ticks):
+        clock.advance(TICK_S)
+        core.tick()
+        if wait_player:
+            assert core.wait_player_idle(5.0)
+
+
+class BlockingPlayer(RecordingPlayer):
+    """A player whose every apply() blocks until released: a Spotify call under load, or worse."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.entered = threading.Event()
+
+    def apply(self, intent: PlayIntent) -> None:
+        self.entered.set()
+        self.release.wait(30)
+        super().apply(intent)
+
+
+def test_a_player_that_blocks_never_slows_the_analysis_or_fakes_a_pause() -> None:
+    """With the player stuck in a call, every frame is still analysed and no false pause goes out."""
+    clock = ManualClock()
+    player = BlockingPlayer()
+    core = make_core([FACE] * 100, clock, player=player)
+    drive(core, clock, 20, wait_player=False)
+    assert player.entered.wait(5)  # the first play is stuck inside the player
+    drive(core, clock, 80, wait_player=False)
+    assert core.stats.frames_analysed == 100  # 100 % of the analysis rate
+    assert core.stats.frames_with_face == 100
+    assert [intent.action for _, intent in core.stats.decisions] == ["play"]
+    player.release.set()
+    assert core.wait_player_idle(5)
+    assert [intent.action for intent in player.intents] == ["play"]
+    core.close()
+
+
+def test_player_errors_become_state_not_exceptions() -> None:
+    class FailingPlayer(RecordingPlayer):
+        def apply(self, intent: PlayIntent) -> None:
+            raise ConnectionError("speaker unreachable")
+
+    clock = ManualClock()
+    core = make_core([FACE] * 20, clock, player=FailingPlayer())
+    drive(core, clock, 20)
+    drive(core, clock, 1)  # the tick after the failure reads the worker's state
+    assert core.latest().player.last_error == "player failed to play music with valence 0.90, energy 0.70 " \
+        "(match happy): speaker unreachable"
+    core.close()
+
+
+def test_commands_from_other_threads_never_race_the_policy() -> None:
+    """Mode and target changes hammered from four threads while the loop ticks: no error, last wins."""
+    clock = ManualClock()
+    core = make_core([FACE] * 400, clock)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def hammer(seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        try:
+            while not stop.is_set():
+                if rng.random() < 0.5:
+                    core.submit(SetMode(rng.choice(["match", "shift", "off"])))
+                else:
+                    core.submit(SetTarget(rng.choice(["happy", "calm", "energetic", "neutral"])))
+        except BaseException as exc:  # pragma: no cover - would fail the test below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=hammer, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        drive(core, clock, 400, wait_player=False)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert not errors
+    assert core.latest().last_error is None
+    core.submit(SetMode("shift"))
+    core.submit(SetTarget("energetic"))
+    drive(core, clock, 1)
+    assert (core.latest().mode, core.latest().target) == ("shift", "energetic")
+    assert (core.policy.mode, core.policy.target) == ("shift", "energetic")
+    core.close()
+
+
+def test_a_bad_command_is_rejected_reported_and_changes_nothing() -> None:
+    clock = ManualClock()
+    core = make_core([FACE] * 10, clock)
+    seen: list[Event] = []
+    got_error = threading.Event()
+
+    def listener(event: Event) -> None:
+        seen.append(event)
+        if event.kind is EventKind.ERROR:
+            got_error.set()
+
+    core.subscribe("test", listener)
+    core.submit(SetTarget("ecstatic"))
+    core.submit(SetVolume(140))
+    drive(core, clock, 1)
+    assert got_error.wait(5)
+    assert "ecstatic" in str(core.latest().last_error) or "volume" in str(core.latest().last_error)
+    assert core.latest().target == "calm"
+    core.close()
+
+
+def test_pause_resume_skip_device_and_volume_reach_the_player() -> None:
+    clock = ManualClock()
+    player = RecordingPlayer(clock)
+    core = make_core([FACE] * 60, clock, player=player)
+    drive(core, clock, 20)
+    assert [i.action for i in player.intents] == ["play"]
+    core.submit(Pause())
+    drive(core, clock, 10)
+    assert player.intents[-1].action == "pause"
+    assert core.latest().paused
+    assert len(player.intents) == 2  # while paused, the mood asks for nothing
+    core.submit(Resume())
+    core.submit(Skip())
+    core.submit(SetDevice("Kitchen"))
+    core.submit(SetVolume(35))
+    drive(core, clock, 1)
+    assert player.intents[-1].action == "play"
+    assert player.intents[-1].claim  # the listener asked: take playback back
+    assert not core.latest().paused
+    assert player.skips == 1
+    assert player.outputs == [("Kitchen", None), (None, 35)]
+    core.close()
+
+
+def test_set_mode_is_applied_at_once_and_claims_playback() -> None:
+    clock = ManualClock()
+    player = RecordingPlayer(clock)
+    core = make_core([FACE] * 30, clock, player=player, mode="off")
+    drive(core, clock, 20)
+    assert player.intents == []
+    core.submit(SetMode("match"))
+    drive(core, clock, 1)
+    assert len(player.intents) == 1
+    assert player.intents[0].claim
+    assert core.latest().mode == "match"
+    core.close()
+
+
+class TrackedSource(ReplaySource):
+    instances: ClassVar[list[TrackedSource]] = []
+
+    def __init__(self, images: Sequence[np.ndarray | None], clock: ManualClock) -> None:
+        super().__init__(images, clock)
+        TrackedSource.instances.append(self)
+
+
+def test_camera_off_releases_the_source_and_on_opens_a_fresh_one() -> None:
+    clock = ManualClock()
+    TrackedSource.instances = []
+    core = make_core([], clock, factory=lambda: TrackedSource([FACE] * 10, clock))
+    first = TrackedSource([FACE] * 50, clock)
+    core.source = first
+    drive(core, clock, 5)
+    core.submit(SetCamera(enabled=False))
+    drive(core, clock, 3)
+    assert first.stopped
+    assert core.source is None
+    assert core.latest().camera is CameraStatus.DISABLED
+    analysed = core.stats.frames_analysed
+    drive(core, clock, 5)
+    assert core.stats.frames_analysed == analysed  # nothing is captured while off
+    assert core.progress().frames_expected is False
+    core.submit(SetCamera(enabled=True))
+    drive(core, clock, 3)
+    second = TrackedSource.instances[-1]
+    assert second is not first
+    assert second.started
+    assert core.stats.frames_analysed > analysed
+    core.close()
+    assert second.stopped
+
+
+def test_events_reach_subscribers_and_a_failing_or_slow_one_stalls_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = ManualClock()
+    core = make_core([EMPTY] * 20 + [FACE] * 30, clock)
+    blocked = threading.Event()
+    moods: list[str] = []
+    got_happy = threading.Event()
+
+    def slow(event: Event) -> None:
+        blocked.wait(30)
+
+    def failing(event: Event) -> None:
+        raise RuntimeError("subscriber bug")
+
+    def good(event: Event) -> None:
+        if event.kind is EventKind.MOOD and event.state.mood is not None:
+            moods.append(event.state.mood.label)
+            if event.state.mood.label == "happy":
+                got_happy.set()
+
+    core.subscribe("slow", slow)
+    core.subscribe("failing", failing)
+    core.subscribe("good", good)
+    with caplog.at_level(logging.ERROR):
+        drive(core, clock, 50)
+        assert got_happy.wait(5)
+    assert core.stats.frames_analysed == 50
+    assert moods == ["absent", "happy"]
+    assert "event subscriber failing failed" in caplog.text
+    blocked.set()
+    core.close()
+
+
+def test_snapshots_carry_the_mood_faces_and_figures() -> None:
+    clock = ManualClock()
+    core = make_core([FACE] * 30, clock)
+    drive(core, clock, 30)
+    state = core.latest()
+    assert state.mood is not None
+    assert state.mood.label == "happy"
+    assert state.faces == 1
+    assert state.stats.frames_analysed == 30
+    assert state.stats.analysis_fps == pytest.approx(5.0, rel=0.05)
+    assert state.last_intent is not None
+    assert state.last_intent.action == "play"
+    core.close()
+
+
+def test_progress_is_healthy_only_while_frames_flow() -> None:
+    clock = ManualClock()
+    core = make_core([FACE] * 5, clock)
+    assert not core.progress().healthy(clock.monotonic(), 2.0)  # never ticked
+    drive(core, clock, 5)
+    assert core.progress().healthy(clock.monotonic(), 2.0)
+    drive(core, clock, 15)  # the source has nothing more: the loop ticks, but no frame arrives
+    assert not core.progress().healthy(clock.monotonic(), 2.0)
+    stuck = Progress(last_tick_at=10.0, last_frame_at=10.0, capture_alive=False, frames_expected=True)
+    assert not stuck.healthy(10.5, 2.0)
+    disabled = Progress(last_tick_at=10.0, last_frame_at=1.0, capture_alive=True, frames_expected=False)
+    assert disabled.healthy(10.5, 2.0)
+    core.close()
+
+
+def test_histories_are_bounded() -> None:
+    clock = ManualClock()
+    frames = ([FACE] * 20 + [EMPTY] * 20) * 40  # 80 mood changes ...
+    core = make_core(frames, clock)
+    for intent_number in range(HISTORY + 100):  # ... and more decisions than the ring holds
+        core._act(PlayIntent("play", reason=str(intent_number)))
+    drive(core, clock, len(frames), wait_player=False)
+    assert len(core.stats.decisions) == HISTORY
+    assert core.stats.decisions_made > HISTORY
+    assert core.stats.mood_changes == 81  # the first "absent" and 80 changes
+    assert core.stats.timeline.maxlen == HISTORY
+    core.close()
+
+
+def test_a_repeated_error_is_logged_once_then_counted(caplog: pytest.LogCaptureFixture) -> None:
+    clock = ManualClock()
+    errors = RepeatedErrorLog(clock, interval_s=60)
+    with caplog.at_level(logging.ERROR):
+        for _ in range(300):  # a minute of a fault on every tick at 5 per second
+            errors.error("analysis tick failed", ValueError("bad frame"))
+            clock.advance(0.2)
+        errors.error("analysis tick failed", ValueError("bad frame"))
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert len(tracebacks) == 1
+    assert any("repeated 300 more times" in r.getMessage() for r in caplog.records)
+
+
+def test_the_command_queue_drops_a_flood_instead_of_growing() -> None:
+    queue = CommandQueue(maxsize=10)
+    accepted = [queue.submit(Skip()) for _ in range(50)]
+    assert accepted.count(True) == 10
+    assert queue.dropped == 40
+    assert len(queue.drain()) == 10
+
+
+def test_the_broadcaster_keeps_the_newest_for_a_slow_subscriber() -> None:
+    broadcaster = Broadcaster(queue_size=4)
+    gate = threading.Event()
+    received: list[int] = []
+    done = threading.Event()
+
+    def slow(event: Event) -> None:
+        gate.wait(10)
+        received.append(event.state.faces)
+        if event.state.faces == 99:
+            done.set()
+
+    broadcaster.subscribe("slow", slow)
+    for faces in range(100):
+        broadcaster.publish(EventKind.STATS, DaemonState(faces=faces))
+    gate.set()
+    assert done.wait(5)
+    assert received[-1] == 99
+    assert len(received) <= 6
+    assert broadcaster.dropped >= 90
+    broadcaster.close()
+
+
+def test_player_worker_hands_the_newest_intent_and_pauses_win() -> None:
+    player = BlockingPlayer()
+    worker = PlayerWorker(player)
+    worker.apply(PlayIntent("play", reason="first"))
+    assert player.entered.wait(5)
+    worker.apply(PlayIntent("play", reason="second"))
+    worker.apply(PlayIntent("pause", reason="listener left"))
+    player.release.set()
+    assert worker.wait_idle(5)
+    assert [i.reason for i in player.intents] == ["first", "listener left"]
+    assert isinstance(worker.state(), PlayerState)
+    worker.close()
+    assert player.closed
