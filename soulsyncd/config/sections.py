@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from soulsyncd.config.base import Section, did_you_mean, quoted, resolve_path
+from soulsyncd.config.catalog import CatalogConfig
 from soulsyncd.config.spotify import MusicConfig, SpotifyPlayerConfig
 from soulsyncd.mood import policy, smoother
 from soulsyncd.types import TARGET_MOODS
@@ -349,6 +350,7 @@ class Config(Section):
         default_factory=DryRunPlayerConfig, discriminator="kind", description="What plays the music."
     )
     music: MusicConfig = Field(default_factory=MusicConfig, description="The mood playlists.")
+    catalog: CatalogConfig = Field(default_factory=CatalogConfig, description="The track catalog.")
     state: StateConfig = Field(default_factory=StateConfig, description="Where persistent state lives.")
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Log output.")
 
