@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import sys
 from pathlib import Path
 
 import cv2
@@ -11,6 +12,9 @@ import pytest
 
 from soulsyncd.types import FaceBox, Frame
 from soulsyncd.vision.detector import DetectorError, HaarFaceDetector, crop_faces, to_gray
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+from make_sample import render_room, room_frame
 
 # The daemon analyses a few frames a second: this is the step between the frames it feeds.
 ANALYSIS_STEP_S = 0.2
@@ -84,11 +88,126 @@ def test_frame_without_a_face_gives_no_boxes() -> None:
     assert HaarFaceDetector().detect(Frame(image=image, timestamp=0.0, index=0)) == []
 
 
-def test_without_tracked_faces_every_frame_gets_a_full_scan() -> None:
+def test_without_the_change_check_every_frame_without_a_face_gets_a_full_scan() -> None:
+    clock = ManualClock()
+    detector = HaarFaceDetector(idle_scan_interval_s=0, idle_after_s=0, clock=clock)
+    run_in_order(detector, clock, [np.full((480, 640, 3), 90, np.uint8)] * 20)
+    assert (detector.stats.full_scans, detector.stats.roi_scans, detector.stats.idle_skips) == (20, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("idle_scan_interval_s", -1.0), ("idle_scan_interval_s", 1e9), ("idle_after_s", -0.1),
+     ("change_threshold", 0.5), ("change_threshold", 300.0), ("change_area", -0.1), ("change_area", 1.5)],
+)
+def test_change_check_options_out_of_bounds_are_rejected(option: str, value: float) -> None:
+    with pytest.raises(ValueError, match=option):
+        HaarFaceDetector(**{option: value})  # type: ignore[arg-type]
+
+
+# -- the empty room: rendered frames, the manual clock ------------------------------------------
+
+FPS = 1 / ANALYSIS_STEP_S
+
+
+@pytest.fixture(scope="module")
+def room() -> np.ndarray:
+    """An empty, cluttered 640x480 room (window, bookshelf, picture, plant, textures)."""
+    return render_room((640, 480), seed=3)
+
+
+@pytest.fixture(scope="module")
+def face() -> np.ndarray:
+    path = Path(__file__).resolve().parent.parent / "tools" / "sample" / "mean_neutral.png"
+    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    assert image is not None, f"{path} is missing"
+    return image
+
+
+def test_empty_room_with_sensor_noise_and_drifting_light_is_scanned_only_periodically(
+    room: np.ndarray,
+) -> None:
+    """After 2 s with nobody seen, 30 s of a noisy room whose light drifts (slowly, by 15 grey
+    levels, and once suddenly by 20) cost one full scan per 5 s, not one per frame."""
+    rng = np.random.default_rng(0)
     clock = ManualClock()
     detector = HaarFaceDetector(clock=clock)
-    run_in_order(detector, clock, [np.full((480, 640, 3), 90, np.uint8)] * 4)
-    assert (detector.stats.full_scans, detector.stats.roi_scans) == (4, 0)
+    count = int(30 * FPS)
+    lights = [15 * i / count + (20 if i > count // 2 else 0) for i in range(count)]
+    frames = [room_frame(room, rng, light=light) for light in lights]
+    results = run_in_order(detector, clock, frames)
+    assert not any(results)
+    stats = detector.stats
+    # The frames of the first 2 s (10, or 11 as the float clock rounds), then one per 5 s of
+    # the remaining 28 s (at most 6); the light must not add any.
+    assert stats.full_scans <= 11 + 6
+    assert stats.idle_skips == stats.frames - stats.full_scans == count - stats.full_scans
+
+
+@pytest.mark.parametrize("walk_in", [False, True], ids=["appears", "walks-in-from-the-side"])
+def test_a_face_that_enters_an_empty_room_is_found_within_one_second(
+    room: np.ndarray, face: np.ndarray, walk_in: bool
+) -> None:
+    rng = np.random.default_rng(1)
+    clock = ManualClock()
+    detector = HaarFaceDetector(clock=clock)
+    empty = [room_frame(room, rng) for _ in range(int(20 * FPS))]
+    run_in_order(detector, clock, empty)
+    assert detector.stats.idle_skips >= 0.8 * len(empty)  # the gate was closed when they came in
+    scans_before = detector.stats.full_scans
+    # From the side: 60 px a frame (a slow walk) until the face is where it stays.
+    xs = list(range(-160, 220, 60)) + [220] * int(FPS) if walk_in else [220] * int(FPS)
+    entering = [room_frame(room, rng, face, at=(x, 140)) for x in xs]
+    results = run_in_order(detector, clock, entering)
+    fully_in = next(i for i, x in enumerate(xs) if x >= 0)
+    found_at = next((i for i, boxes in enumerate(results) if boxes), None)
+    assert found_at is not None, f"face never found (stats {detector.stats})"
+    assert found_at - fully_in <= FPS  # within 1 s of frames at 5 frames/s
+    assert detector.stats.full_scans > scans_before
+    assert abs(results[-1][0].x - 220) < 25
+
+
+def test_after_a_face_is_lost_every_frame_is_scanned_for_idle_after_s(
+    room: np.ndarray, face: np.ndarray
+) -> None:
+    """A still listener the cascade misses once must be looked for again on the next frame, even
+    though the picture did not change."""
+    rng = np.random.default_rng(2)
+    clock = ManualClock()
+    detector = HaarFaceDetector(clock=clock, idle_after_s=2.0)
+    with_face = [room_frame(room, rng, face) for _ in range(5)]
+    gone = [room_frame(room, rng) for _ in range(int(5 * FPS))]
+    results = run_in_order(detector, clock, with_face + gone)
+    assert all(results[:5])
+    assert not any(results[5:])
+    stats = detector.stats
+    # Last seen at t=0.8 s: the frames at t=1.0 ... 2.6 s (9) are all scanned, later ones skipped.
+    assert stats.idle_skips == len(gone) - 9
+    detector.reset()
+    run_in_order(detector, clock, gone[:3])
+    assert stats.idle_skips == len(gone) - 9  # a reset starts over: scanned again
+
+
+def test_periodic_scan_while_tracking_looks_for_large_faces_and_falls_back_when_it_loses_one(
+    room: np.ndarray, face: np.ndarray
+) -> None:
+    """In "largest" mode the periodic scan is the cheap large-face one; a face that shrank past
+    it at that moment is still found, by the full scan in the same call."""
+    rng = np.random.default_rng(4)
+    clock = ManualClock()
+    detector = HaarFaceDetector(clock=clock, full_scan_interval_s=1.0)
+    big = [room_frame(room, rng, face, at=(220, 120), side=200) for _ in range(6)]
+    small = room_frame(room, rng, face, at=(260, 160), side=100)
+    results = run_in_order(detector, clock, [*big, small])
+    assert all(results)
+    stats = detector.stats
+    # frame 0 full; 1-4 regions; 5 (t=1.0) the large-face scan; 6 (t=1.2) a region miss -> full.
+    assert (stats.full_scans, stats.roi_scans, stats.large_scans, stats.large_misses) == (2, 5, 1, 0)
+    assert results[-1][0].w < 130
+    clock.now += 1.0  # the next periodic scan: the tracked face is small, the big one is gone
+    shrunk_again = room_frame(room, rng, face, at=(300, 200), side=60)
+    assert detector.detect(Frame(image=shrunk_again, timestamp=clock.now, index=7))
+    assert (stats.large_scans, stats.large_misses, stats.full_scans) == (2, 1, 3)
 
 
 def test_missing_cascade_file_is_a_clear_error_naming_it(tmp_path: Path) -> None:
@@ -162,7 +281,10 @@ def test_clip_faces_found_in_nine_of_ten_frames_mostly_by_cheap_tracking(
     stats = detector.stats
     tracked_frames = stats.roi_scans - stats.roi_misses
     assert tracked_frames >= 0.7 * len(frames)
-    assert stats.frames == stats.full_scans + tracked_frames
+    assert stats.large_scans >= 3  # the periodic scans look only for faces as large as hers
+    assert stats.frames == (
+        stats.full_scans + tracked_frames + stats.large_scans - stats.large_misses + stats.idle_skips
+    )
 
 
 @pytest.mark.e2e

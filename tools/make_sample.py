@@ -88,6 +88,118 @@ def render_frame(
     return np.asarray(cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR))
 
 
+def render_room(size: tuple[int, int] = (640, 480), seed: int = 0) -> np.ndarray:
+    """A cluttered, lived-in room with nobody in it (BGR): the empty-room case the detector must make cheap.
+
+    Not a flat grey frame: a window with bars, a bookshelf of many small spines, a framed picture,
+    a plant, a lamp, a textured floor and a fine static texture everywhere give the Haar cascade
+    the edges and corners a real room has, which is what makes a whole-frame scan expensive.
+    """
+    import cv2
+
+    width, height = size
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0:height, 0:width]
+    wall = 150 + 25 * np.sin(xs / 160.0) - 20 * (ys / height)
+    room = np.dstack([wall * 0.92, wall, wall * 1.05]).astype(np.float32)
+    floor_y = int(height * 0.72)
+    grain = 70 + 18 * np.sin(xs[floor_y:] / 7.0 + 3 * np.sin(ys[floor_y:] / 23.0))
+    room[floor_y:] = np.dstack([grain * 0.6, grain * 0.8, grain])
+    # The window: bright sky with frame bars and a few "clouds".
+    wx0, wy0, wx1, wy1 = int(width * 0.06), int(height * 0.1), int(width * 0.32), int(height * 0.5)
+    room[wy0:wy1, wx0:wx1] = (235, 215, 190)
+    for _ in range(6):
+        centre = (int(rng.integers(wx0, wx1)), int(rng.integers(wy0, wy1)))
+        axes = (int(rng.integers(8, 30)), int(rng.integers(4, 12)))
+        cv2.ellipse(room, centre, axes, 0, 0, 360, (250, 250, 250), -1)
+    cv2.rectangle(room, (wx0, wy0), (wx1, wy1), (60, 70, 80), 6)
+    cv2.line(room, ((wx0 + wx1) // 2, wy0), ((wx0 + wx1) // 2, wy1), (60, 70, 80), 5)
+    cv2.line(room, (wx0, (wy0 + wy1) // 2), (wx1, (wy0 + wy1) // 2), (60, 70, 80), 5)
+    # The bookshelf: boards and rows of spines of random widths, heights and colours.
+    sx0, sx1 = int(width * 0.55), int(width * 0.95)
+    shelf_rows = [int(height * f) for f in (0.08, 0.25, 0.42, 0.59)]
+    for row_top, row_bottom in zip(shelf_rows, [*shelf_rows[1:], floor_y], strict=True):
+        cv2.rectangle(room, (sx0, row_bottom - 6), (sx1, row_bottom), (40, 60, 90), -1)
+        x = sx0 + 3
+        while x < sx1 - 6:
+            spine = int(rng.integers(4, 14))
+            top = row_bottom - 6 - int(rng.integers((row_bottom - row_top) // 2, row_bottom - row_top - 8))
+            colour = tuple(int(c) for c in rng.integers(20, 230, 3))
+            cv2.rectangle(room, (x, top), (min(sx1 - 3, x + spine), row_bottom - 7), colour, -1)
+            cv2.line(room, (x, top + 6), (min(sx1 - 3, x + spine), top + 6), (230, 230, 230), 1)
+            x += spine + int(rng.integers(0, 3))
+    cv2.rectangle(room, (sx0, shelf_rows[0]), (sx1, floor_y), (40, 60, 90), 5)
+    # A framed picture: random blobs, and a sofa-like block and a plant on the floor.
+    px0, py0 = int(width * 0.36), int(height * 0.14)
+    cv2.rectangle(room, (px0, py0), (px0 + 90, py0 + 70), (30, 30, 30), 4)
+    for _ in range(12):
+        cv2.circle(room, (px0 + int(rng.integers(8, 82)), py0 + int(rng.integers(8, 62))),
+                   int(rng.integers(3, 12)), tuple(int(c) for c in rng.integers(0, 255, 3)), -1)
+    cv2.rectangle(room, (int(width * 0.05), int(height * 0.6)), (int(width * 0.45), int(height * 0.85)),
+                  (80, 60, 120), -1)
+    cv2.rectangle(room, (int(width * 0.05), int(height * 0.52)), (int(width * 0.45), int(height * 0.62)),
+                  (95, 75, 140), -1)
+    for _ in range(20):
+        angle = float(rng.uniform(0, 180))
+        centre = (int(width * 0.49 + rng.normal(0, 12)), int(height * 0.55 + rng.normal(0, 20)))
+        cv2.ellipse(room, centre, (int(rng.integers(10, 24)), 4), angle, 0, 360, (40, 120, 50), -1)
+    cv2.rectangle(room, (int(width * 0.46), int(height * 0.62)), (int(width * 0.52), int(height * 0.74)),
+                  (50, 80, 150), -1)
+    # The lamp: a cone of light and its stand.
+    lx = int(width * 0.5)
+    cv2.line(room, (lx, int(height * 0.08)), (lx, int(height * 0.3)), (30, 30, 30), 3)
+    cv2.fillConvexPoly(room, np.array([[lx - 20, int(height * 0.3)], [lx + 20, int(height * 0.3)],
+                                       [lx + 10, int(height * 0.24)], [lx - 10, int(height * 0.24)]]),
+                       (180, 230, 240))
+    room += rng.normal(0, 6, room.shape).astype(np.float32)  # static texture: plaster, fabric, paper
+    room = cv2.GaussianBlur(room, (3, 3), 0)  # a lens is not a perfect pinhole
+    return np.clip(room, 0, 255).astype(np.uint8)
+
+
+def room_frame(
+    room: np.ndarray,
+    rng: np.random.Generator,
+    face: np.ndarray | None = None,
+    *,
+    at: tuple[int, int] = (220, 120),
+    side: int = 160,
+    light: float = 0.0,
+) -> np.ndarray:
+    """One camera frame of ``room``: sensor noise (sigma 3), a light level offset, and a face if given.
+
+    ``face`` is a grey image pasted ``side`` pixels square with its top-left corner at ``at``; the
+    part outside the frame is cut off (someone walking in from the side).
+    """
+    import cv2
+
+    frame = room.astype(np.float32) + light
+    if face is not None:
+        x, y = at
+        height, width = frame.shape[:2]
+        big = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+        x0, y0, x1, y1 = max(0, x), max(0, y), min(width, x + side), min(height, y + side)
+        if x1 > x0 and y1 > y0:
+            frame[y0:y1, x0:x1] = big[y0 - y : y1 - y, x0 - x : x1 - x, None]
+    frame += rng.normal(0, 3, frame.shape).astype(np.float32)
+    return np.clip(frame, 0, 255).astype(np.uint8)
+
+
+def render_room_video(out_path: Path, seconds: float = 20.0, fps: float = 30.0,
+                      size: tuple[int, int] = (640, 480)) -> Path:
+    """An empty cluttered room as an MJPG .avi, with sensor noise and a slow light drift (+-4 levels)."""
+    import cv2
+
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    room = render_room(size)
+    rng = np.random.default_rng(1)
+    writer = cv2.VideoWriter(str(out_path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    frames = int(seconds * fps)
+    for index in range(frames):
+        writer.write(room_frame(room, rng, light=4.0 * np.sin(2 * np.pi * index / frames)))
+    writer.release()
+    return out_path
+
+
 def render_video(out_path: Path, fps: float = 10.0, size: tuple[int, int] = (640, 480),
                  timeline: list[tuple[float, str | None]] | None = None) -> Path:
     """Write the timeline as an MJPG .avi; returns the path."""

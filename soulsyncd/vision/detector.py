@@ -1,7 +1,8 @@
 """Face detection with OpenCV's Haar cascade, made cheap enough to run on every analysed frame.
 
-A plain Haar scan of a whole 640x480 frame costs tens of milliseconds on one Pi-class core. Two
-things bring the typical frame down to a few milliseconds without losing faces:
+A plain Haar scan of a whole 640x480 frame costs tens of milliseconds on one Pi-class core. Four
+things bring the typical frame down to a few milliseconds (and an empty room to a fraction of one)
+without losing faces:
 
 * **Full scans run on a downscaled frame.** The grey frame is shrunk to ``detect_width`` pixels
   wide before the cascade sees it. The cascade cannot find anything smaller than its own 24x24 px
@@ -12,9 +13,24 @@ things bring the typical frame down to a few milliseconds without losing faces:
   64 px across, and searched only for faces between 0.8x and 1.25x the last size. That is a
   handful of cascade scales on a ~100 px image instead of the whole pyramid over the whole frame.
 
-A full scan still runs every ``full_scan_interval_s`` (so a newcomer is noticed) and whenever
-nothing is being tracked. When a region loses its face the whole frame is scanned again at once,
-in the same call, so a face that moved further than the margin is not reported missing.
+* **The periodic scan while tracking looks only for faces that matter.** Every
+  ``full_scan_interval_s`` the whole frame is scanned again so a newcomer is noticed. In
+  ``"largest"`` mode only a face at least 0.8x the tracked one's size could be reported, so that
+  scan looks for nothing smaller, on a frame shrunk until that size is just above the cascade's
+  window (a few milliseconds instead of a whole pyramid). In ``"all"`` mode it is a plain full scan.
+* **An empty room is not scanned on every frame.** Once nobody has been seen for
+  ``idle_after_s``, each frame is first shrunk to a 64 px wide grey thumbnail and compared with
+  the thumbnail taken at the last full scan: only when enough of it changed (``change_area`` of
+  its cells by more than ``change_threshold`` grey levels, after removing the change of the
+  whole picture's brightness, so sensor noise and light drifting do not count) is the frame
+  scanned, plus once every ``idle_scan_interval_s`` in case a face appeared without changing the
+  picture enough. Someone who walks in changes the picture, so they are scanned for on the frame
+  they appear in. Right after a face is lost, every frame is scanned for ``idle_after_s``, so a
+  listener who sits still and is missed once is found again on the next frame.
+
+When a region (or the periodic scan for large faces) loses its face the whole frame is scanned
+again at once, in the same call, so a face that moved further than the margin is not reported
+missing.
 
 Threads: OpenCV parallelises ``detectMultiScale`` over its own thread pool; how many threads it
 may use (``cv2.setNumThreads``) is the application's decision, not this module's.
@@ -52,6 +68,15 @@ ROI_MAX_SIZE_FACTOR = 1 / ROI_MIN_SIZE_FACTOR
 # the cascade's boxes come out 5-10 % larger than a full-resolution scan's (the crops handed to
 # the classifier would then be framed differently on tracked frames) and it loses faces more.
 ROI_FACE_PX = 64
+# The periodic scan for faces at least ROI_MIN_SIZE_FACTOR x the tracked one shrinks the frame
+# until that smallest size is this many pixels: just above the cascade's 24 px window, because
+# OpenCV slides the window in 1 px steps (not 2) at pyramid scales of 2 and more, so looking for
+# large faces with minSize on a big image costs more than on a small one (on woman2 at 320 px
+# wide, minSize 54: 20 ms; the same faces on a 160 px frame: 7 ms, the same box).
+LARGE_SCAN_MIN_FACE_PX = 28
+# The empty room's change check compares thumbnails this wide (10x10 px cells at 640x480): each
+# cell averages a hundred pixels, so sensor noise barely moves it while a face (36+ cells) does.
+CHANGE_THUMB_WIDTH = 64
 
 FaceMode = Literal["largest", "all"]
 
@@ -64,6 +89,12 @@ MIN_FACE_PX_MAX = 4096
 DETECT_WIDTH_MIN = 80  # narrower, a face at a few metres is below the cascade's 24 px window
 DETECT_WIDTH_MAX = 4096
 FULL_SCAN_INTERVAL_S_MAX = 60.0  # a newcomer must be noticed within about a minute
+IDLE_SCAN_INTERVAL_S_MAX = 60.0  # the empty room's safety-net scan, likewise
+IDLE_AFTER_S_MAX = 600.0
+CHANGE_THRESHOLD_MIN = 1.0  # grey levels; below it sensor noise alone would trigger scans
+CHANGE_THRESHOLD_MAX = 255.0
+CHANGE_AREA_MIN = 0.0  # 0: any changed cell triggers a scan
+CHANGE_AREA_MAX = 1.0
 
 
 class DetectorError(RuntimeError):
@@ -111,22 +142,28 @@ def crop_faces(image: np.ndarray, boxes: list[FaceBox]) -> list[np.ndarray]:
 class DetectorStats:
     """Counters of how the detector answered, for tests, benchmarks and the debug log.
 
-    ``frames == full_scans + roi_scans - roi_misses``: a frame whose region search lost a face is
-    counted both as a region search and (for its fallback) as a full scan.
+    ``frames == full_scans + roi_scans - roi_misses + large_scans - large_misses + idle_skips``:
+    a frame whose region search (or large-face scan) lost a face is counted both as that and
+    (for its fallback) as a full scan.
     """
 
     frames: int = 0
-    full_scans: int = 0  # whole-frame scans: periodic, nothing tracked, or fallback after a miss
+    full_scans: int = 0  # whole-frame scans for faces of any size: nothing tracked, periodic in
+    # "all" mode, or a fallback after a miss
     roi_scans: int = 0  # frames on which the regions around the tracked faces were searched first
     roi_misses: int = 0  # region searches that lost a face and fell back to a full scan
+    large_scans: int = 0  # periodic whole-frame scans for large faces only ("largest" mode)
+    large_misses: int = 0  # ... that found none and fell back to a full scan
+    idle_skips: int = 0  # frames of an empty room answered by the change check alone, unscanned
 
 
 class HaarFaceDetector:
     """Finds frontal faces in BGR frames, tracking them between periodic full scans.
 
     In ``"all"`` mode a face that enters while others are tracked is found at the next periodic
-    full scan, at most ``full_scan_interval_s`` later. Not thread-safe: one instance belongs to
-    the analysis thread, which feeds it frames in order.
+    full scan, at most ``full_scan_interval_s`` later. In an empty room a newcomer is scanned for
+    on the first frame that shows them (see the module docstring). Not thread-safe: one instance
+    belongs to the analysis thread, which feeds it frames in order.
     """
 
     def __init__(
@@ -138,6 +175,10 @@ class HaarFaceDetector:
         detect_width: int = 320,
         full_scan_interval_s: float = 2.0,
         faces: FaceMode = "largest",
+        idle_scan_interval_s: float = 5.0,
+        idle_after_s: float = 2.0,
+        change_threshold: float = 12.0,
+        change_area: float = 0.004,
         clock: Clock | None = None,
         cascade_path: Path | None = None,
     ) -> None:
@@ -152,6 +193,13 @@ class HaarFaceDetector:
                 are scanned as they are).
             full_scan_interval_s: Longest time between two whole-frame scans while tracking.
             faces: ``"largest"`` reports (and tracks) only the largest face; ``"all"`` every face.
+            idle_scan_interval_s: Longest time between two whole-frame scans of an empty room
+                whose picture does not change; 0 scans every frame (no change check).
+            idle_after_s: The change check starts once no face has been seen for this long (and
+                this long after the first frame).
+            change_threshold: Grey levels (0-255) a thumbnail cell must change by, beyond the
+                whole picture's change of brightness, to count as changed.
+            change_area: Fraction of the thumbnail's cells that must change for a scan.
             clock: Decides when the next full scan is due; the system clock by default.
             cascade_path: The Haar cascade XML; OpenCV's bundled frontal-face cascade by default.
 
@@ -166,6 +214,10 @@ class HaarFaceDetector:
             ("detect_width", detect_width, DETECT_WIDTH_MIN, DETECT_WIDTH_MAX),
             ("full_scan_interval_s", full_scan_interval_s, 0, FULL_SCAN_INTERVAL_S_MAX),
             ("scale_factor", scale_factor, SCALE_FACTOR_MIN, SCALE_FACTOR_MAX),
+            ("idle_scan_interval_s", idle_scan_interval_s, 0, IDLE_SCAN_INTERVAL_S_MAX),
+            ("idle_after_s", idle_after_s, 0, IDLE_AFTER_S_MAX),
+            ("change_threshold", change_threshold, CHANGE_THRESHOLD_MIN, CHANGE_THRESHOLD_MAX),
+            ("change_area", change_area, CHANGE_AREA_MIN, CHANGE_AREA_MAX),
         ):
             if not lowest <= value <= highest:
                 raise ValueError(f"{option} must be in [{lowest}, {highest}], got {value}")
@@ -187,51 +239,118 @@ class HaarFaceDetector:
         self._detect_width = detect_width
         self._full_scan_interval_s = full_scan_interval_s
         self._faces_mode: FaceMode = faces
+        self._idle_scan_interval_s = idle_scan_interval_s
+        self._idle_after_s = idle_after_s
+        self._change_threshold = change_threshold
+        self._change_area = change_area
         self._clock = clock or SystemClock()
         self._tracked: list[FaceBox] = []
         self._last_full_scan: float | None = None
+        # Until then every frame without a tracked face is scanned: after the first frame and
+        # after the last face seen. None: nothing seen yet since the start or a reset.
+        self._scan_all_until: float | None = None
+        self._reference: np.ndarray | None = None  # thumbnail at the last full scan that found nobody
         self.stats = DetectorStats()
 
     def reset(self) -> None:
-        """Forget the tracked faces, so the next frame gets a full scan (e.g. after a camera outage)."""
+        """Forget the tracked faces and the empty room, so the next frames get full scans (e.g. after
+        a camera outage)."""
         self._tracked = []
         self._last_full_scan = None
+        self._scan_all_until = None
+        self._reference = None
 
     def detect(self, frame: Frame) -> list[FaceBox]:
         """Face boxes in full-frame coordinates, largest first (only the largest in "largest" mode)."""
         self.stats.frames += 1
         now = self._clock.monotonic()
-        full_scan_due = (
-            not self._tracked
-            or self._last_full_scan is None
-            or now - self._last_full_scan >= self._full_scan_interval_s
-        )
-        if not full_scan_due:
+        if self._scan_all_until is None:
+            self._scan_all_until = now + self._idle_after_s
+        found = self._follow(frame, now) if self._tracked else self._scan_if_changed(frame, now)
+        if found:
+            self._scan_all_until = now + self._idle_after_s
+        self._tracked = found
+        return list(found)
+
+    def _follow(self, frame: Frame, now: float) -> list[FaceBox]:
+        """Find the tracked faces again: in their regions, or by the periodic or fallback scan."""
+        last = self._last_full_scan
+        periodic_due = last is None or now - last >= self._full_scan_interval_s
+        if not periodic_due:
             self.stats.roi_scans += 1
             found = self._search_tracked(frame.image)
             if found is not None:
-                self._tracked = found
-                return list(found)
+                return found
             self.stats.roi_misses += 1
             logger.debug("frame %d: a tracked face left its region; scanning the whole frame", frame.index)
+        elif self._faces_mode == "largest":
+            self.stats.large_scans += 1
+            self._last_full_scan = now
+            smallest = math.floor(max(self._tracked[0].w, self._tracked[0].h) * ROI_MIN_SIZE_FACTOR)
+            gray = to_gray(frame.image)
+            found = self._full_scan(gray, smallest_face_px=smallest)
+            if found:
+                return found
+            self.stats.large_misses += 1
+            logger.debug("frame %d: the periodic scan lost the tracked face; full scan", frame.index)
+            return self._scan(gray, now)
+        return self._scan(to_gray(frame.image), now)
+
+    def _scan_if_changed(self, frame: Frame, now: float) -> list[FaceBox]:
+        """Scan the whole frame, unless the room has been empty a while and its picture is unchanged."""
+        gray = to_gray(frame.image)
+        gated = (
+            self._idle_scan_interval_s > 0
+            and self._reference is not None
+            and self._last_full_scan is not None
+            and self._scan_all_until is not None
+            and now >= self._scan_all_until
+            and now - self._last_full_scan < self._idle_scan_interval_s
+        )
+        if gated and not self._changed(_thumbnail(gray)):
+            self.stats.idle_skips += 1
+            return []
+        return self._scan(gray, now)
+
+    def _scan(self, gray: np.ndarray, now: float) -> list[FaceBox]:
+        """A full scan for faces of any size; an empty result becomes the empty room's reference."""
         self.stats.full_scans += 1
         self._last_full_scan = now
-        self._tracked = self._full_scan(to_gray(frame.image))
-        return list(self._tracked)
+        found = self._full_scan(gray)
+        self._reference = None if found else _thumbnail(gray)
+        return found
+
+    def _changed(self, thumbnail: np.ndarray) -> bool:
+        """Whether the picture changed enough since the reference to be worth a full scan."""
+        reference = self._reference
+        if reference is None or reference.shape != thumbnail.shape:
+            return True
+        difference = thumbnail.astype(np.int16) - reference.astype(np.int16)
+        # The whole picture getting brighter or darker (a cloud, auto-exposure, dusk) is not a
+        # newcomer: only change beyond the typical cell's counts.
+        difference -= np.int16(np.median(difference))
+        changed = int(np.count_nonzero(np.abs(difference) > self._change_threshold))
+        return changed > 0 and changed >= self._change_area * difference.size
 
     def _keep(self, boxes: list[FaceBox]) -> list[FaceBox]:
         boxes = sorted(boxes, key=lambda box: box.area, reverse=True)
         return boxes[:1] if self._faces_mode == "largest" else boxes
 
-    def _full_scan(self, gray: np.ndarray) -> list[FaceBox]:
+    def _full_scan(self, gray: np.ndarray, smallest_face_px: int | None = None) -> list[FaceBox]:
+        """Faces in the whole grey frame; only those at least ``smallest_face_px`` across if given."""
         height, width = gray.shape
         scale = min(1.0, self._detect_width / width)
+        if smallest_face_px is not None and smallest_face_px > 0:
+            # Shrink further, until the smallest face looked for is just above the window.
+            scale = min(scale, LARGE_SCAN_MIN_FACE_PX / smallest_face_px)
         if scale < 1.0:
             small_size = (max(1, round(width * scale)), max(1, round(height * scale)))
             small = cv2.resize(gray, small_size, interpolation=cv2.INTER_AREA)
         else:
             small = gray
         min_px = max(self._window_px, math.ceil(self._min_face_px * scale))
+        if smallest_face_px is not None:
+            min_px = max(min_px, math.floor(smallest_face_px * scale))
         if min(small.shape) < min_px:
             return []
         hits = self._cascade.detectMultiScale(
@@ -290,6 +409,14 @@ class HaarFaceDetector:
         # The region can hold a neighbour's face too; the tracked one is the one nearest its old place.
         last_cx, last_cy = last.x + last.w / 2, last.y + last.h / 2
         return min(boxes, key=lambda b: (b.x + b.w / 2 - last_cx) ** 2 + (b.y + b.h / 2 - last_cy) ** 2)
+
+
+def _thumbnail(gray: np.ndarray) -> np.ndarray:
+    """The grey frame shrunk to CHANGE_THUMB_WIDTH wide, each cell the mean of the pixels it covers."""
+    height, width = gray.shape
+    thumb_width = min(CHANGE_THUMB_WIDTH, width)
+    thumb_height = max(1, round(height * thumb_width / width))
+    return cv2.resize(gray, (thumb_width, thumb_height), interpolation=cv2.INTER_AREA)
 
 
 def _scaled_box(
