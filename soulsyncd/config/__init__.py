@@ -21,6 +21,7 @@ from soulsyncd.config.sections import (
     StateConfig,
     UsbCameraConfig,
 )
+from soulsyncd.config.spotify import MusicConfig, PlaylistSpec, SpotifyPlayerConfig, TaggedPlaylist
 
 __all__ = [
     "EXIT_CONFIG",
@@ -33,11 +34,15 @@ __all__ = [
     "FileCameraConfig",
     "LoggingConfig",
     "ModelConfig",
+    "MusicConfig",
     "Picamera2CameraConfig",
     "PlayerConfig",
+    "PlaylistSpec",
     "PolicyConfig",
     "SmoothingConfig",
+    "SpotifyPlayerConfig",
     "StateConfig",
+    "TaggedPlaylist",
     "UsbCameraConfig",
     "load_config",
     "read_secret",
