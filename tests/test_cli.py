@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -53,10 +54,11 @@ def test_missing_model_exits_78_naming_the_file(tmp_path: Path) -> None:
 def test_run_for_exits_0_and_logs_a_mood(tmp_path: Path, render_scene: Callable[..., Path]) -> None:
     video = render_scene(tmp_path / "clip.avi", fps=10.0, timeline=[(3.0, "happy")])
     config = write_config(tmp_path / "c.yaml", f"camera:\n  kind: file\n  path: {video}\n  loop: true\n")
-    result = soulsyncd("run", "--config", str(config), "--for", "3")
+    result = soulsyncd("run", "--config", str(config), "--for", "4")
     assert result.returncode == 0, result.stderr
-    assert "mood at" in result.stderr
-    assert "mood timeline:" in result.stdout
+    # A real emotion from the face, not just the first "absent" line a blind detector would give.
+    assert re.search(r"mood at +[0-9.]+ s: happy \(confidence", result.stderr), result.stderr
+    assert re.search(r"^ +[0-9.]+ s +happy +confidence", result.stdout, re.MULTILINE), result.stdout
 
 
 def test_file_input_ending_stops_the_run(tmp_path: Path, render_scene: Callable[..., Path]) -> None:
@@ -110,3 +112,106 @@ def test_picamera2_off_a_pi_is_a_clear_error_not_a_traceback(tmp_path: Path) -> 
     assert result.returncode == 69
     assert "picamera2" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_missing_file_camera_exits_66(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.yaml", "camera:\n  kind: file\n  path: gone.mp4\n")
+    result = soulsyncd("run", "--config", str(config), "--for", "2")
+    assert result.returncode == 66
+    assert "gone.mp4" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_cascade_exits_78_naming_the_file(tmp_path: Path, render_scene: Callable[..., Path]) -> None:
+    """A broken OpenCV install (no Haar XML) is a configuration problem for systemd: exit 78, no traceback."""
+    video = render_scene(tmp_path / "clip.avi", fps=10.0, timeline=[(1.0, "happy")])
+    config = write_config(tmp_path / "c.yaml", f"camera:\n  kind: file\n  path: {video}\n")
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    # sitecustomize runs before soulsyncd: point OpenCV's data folder somewhere empty.
+    (shim / "sitecustomize.py").write_text("import cv2\ncv2.data.haarcascades = '/nonexistent/cascades/'\n")
+    env = {**os.environ, "PYTHONPATH": f"{shim}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    result = subprocess.run([sys.executable, "-m", "soulsyncd", "run", "--config", str(config), "--for", "2"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert result.returncode == 78, result.stderr
+    assert "/nonexistent/cascades/" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_for_must_be_finite(tmp_path: Path) -> None:
+    for bad in ("inf", "nan", "-1", "0", "1e300"):
+        result = soulsyncd("run", "--config", str(tmp_path / "c.yaml"), "--for", bad)
+        assert result.returncode == 2, bad
+        assert "--for" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_a_closed_stdout_after_a_clean_run_is_not_an_error(
+    tmp_path: Path, render_scene: Callable[..., Path],
+) -> None:
+    video = render_scene(tmp_path / "clip.avi", fps=10.0, timeline=[(1.0, "happy")])
+    config = write_config(tmp_path / "c.yaml", f"camera:\n  kind: file\n  path: {video}\n  loop: false\n")
+    process = subprocess.Popen([sys.executable, "-m", "soulsyncd", "run", "--config", str(config)],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    process.stdout.close()  # the reader went away (| head, a closed terminal)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert "BrokenPipe" not in stderr
+
+
+def _start(config: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "soulsyncd", "run", "--config", str(config), *extra],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_line(process: subprocess.Popen[str], needle: str) -> list[str]:
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if needle in line:
+            return seen
+    raise AssertionError(f"the daemon ended before logging {needle!r}:\n{''.join(seen)}")
+
+
+def test_ctrl_c_at_start_up_ends_quietly(tmp_path: Path, render_scene: Callable[..., Path]) -> None:
+    """SIGINT during imports and model loading: exit 0, no KeyboardInterrupt traceback."""
+    video = render_scene(tmp_path / "clip.avi", fps=10.0, timeline=[(1.0, "happy")])
+    config = write_config(tmp_path / "c.yaml", f"camera:\n  kind: file\n  path: {video}\n")
+    for delay_s in (0.1, 0.3, 0.6):
+        process = _start(config)
+        try:
+            process.wait(timeout=delay_s)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 0, stderr
+        assert "Traceback" not in stderr
+        assert "KeyboardInterrupt" not in stderr
+
+
+def test_sighup_reloads_a_good_config_and_keeps_running_on_a_bad_one(
+    tmp_path: Path, render_scene: Callable[..., Path],
+) -> None:
+    video = render_scene(tmp_path / "clip.avi", fps=10.0, timeline=[(2.0, "happy")])
+    config = write_config(tmp_path / "c.yaml", f"camera:\n  kind: file\n  path: {video}\npolicy:\n  mode: match\n")
+    process = _start(config)
+    try:
+        _wait_for_line(process, "ready")
+        config.write_text(f"camera:\n  kind: file\n  path: {video}\npolicy:\n  mode: shift\n")
+        process.send_signal(signal.SIGHUP)
+        _wait_for_line(process, "policy shift")
+        config.write_text("policy:\n  mode: sideways\n")
+        process.send_signal(signal.SIGHUP)
+        lines = _wait_for_line(process, "reload rejected")
+        lines += _wait_for_line(process, "policy.mode")
+        assert process.poll() is None  # still running on the old config
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+        assert process.returncode == 0
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
