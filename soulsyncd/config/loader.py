@@ -7,11 +7,18 @@ from the YAML; :func:`read_secret` reads them from a systemd credential or the e
 
 Line numbers come from composing the YAML into its node tree (which keeps each node's position)
 and constructing the plain data from that same tree, so the two can never disagree.
+
+Loading is total: whatever the file holds (binary, control characters, alias bombs, recursive
+aliases, deep nesting, bad tags, ``~nosuchuser`` paths, a directory, megabytes of junk), the only
+exception that leaves :func:`load_config` is :class:`ConfigError`, and a file of up to 64 KB is
+judged in well under a second. The limits that make this so (:data:`MAX_FILE_BYTES`,
+:data:`MAX_DEPTH`, :data:`MAX_NODES`) are far beyond what a real config needs.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import typing
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +28,18 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from soulsyncd.config.base import CONTEXT_BASE_DIR, ConfigError, Loc, did_you_mean, quoted
+from soulsyncd.config.base import CONTEXT_BASE_DIR, ConfigError, Loc, did_you_mean, quoted, shown
 from soulsyncd.config.sections import Config
+
+MAX_FILE_BYTES = 1_000_000
+"""A bigger file is refused unread: a full config is a few kilobytes."""
+MAX_DEPTH = 50
+"""Deepest nesting of collections, aliases expanded (the schema needs 3); deeper is refused."""
+MAX_NODES = 10_000
+"""Most YAML nodes a document may expand to through its aliases (a full config has a few hundred)."""
+MAX_REPORTED = 100
+"""Problems listed at most; the rest are counted."""
+_SHOWN_CHARS = 60  # keys and messages quoted from the file are cut to about this length
 
 # Key names that smell like a secret; matched as substrings of the lower-cased key with '-' as '_'.
 # No schema field matches these, so a hit is always a secret that belongs elsewhere.
@@ -51,13 +68,11 @@ def load_config(path: str | Path) -> Config:
     """
     path = Path(path)
     name = str(path)
+    text = _read(path, name)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{name}: cannot read config file: {exc.strerror or exc}"]) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError([f"{name}: cannot read config file: not UTF-8 text ({exc.reason})"]) from exc
-
+        base_dir = path.absolute().parent
+    except OSError:  # the current directory was deleted under us
+        base_dir = path.parent
     root, data = _parse(name, text)
     if data is None:
         data = {}
@@ -75,19 +90,26 @@ def load_config(path: str | Path) -> Config:
     located.extend(_duplicate_keys(name, root))
     config: Config | None = None
     try:
-        config = Config.model_validate(data, context={CONTEXT_BASE_DIR: path.absolute().parent})
+        config = Config.model_validate(data, context={CONTEXT_BASE_DIR: base_dir})
     except ValidationError as exc:
         secret_locs = {loc for loc, _ in secrets}
+        lines = _LineFinder(root)
         for error in exc.errors():
             loc, model = _data_path(error["loc"], data)
             if error["type"] == "extra_forbidden" and loc in secret_locs:
                 continue  # already reported as a secret, which says more than "unknown key"
             loc, message = _describe(error, loc, model)
-            line = _line(root, loc)
+            line = lines.line(loc)
             located.append((line or 0, _format(name, line, loc, message)))
+    except RecursionError as exc:  # bounded by MAX_DEPTH, so never expected; still a config error
+        raise ConfigError([f"{name}: too deeply nested to validate"]) from exc
     if located or config is None:
         # Stable sort by line keeps pydantic's field order among errors on the same line.
-        raise ConfigError([message for _, message in sorted(located, key=lambda item: item[0])])
+        messages = [message for _, message in sorted(located, key=lambda item: item[0])]
+        if len(messages) > MAX_REPORTED:
+            hidden = len(messages) - MAX_REPORTED
+            messages = [*messages[:MAX_REPORTED], f"{name}: ... and {hidden} more problems"]
+        raise ConfigError(messages)
     return config
 
 
@@ -130,22 +152,160 @@ def _env_name(name: str) -> str:
     return "SOULSYNC_" + name.upper().replace("-", "_")
 
 
+def _read(path: Path, name: str) -> str:
+    """The file's text; refuses what is not a regular file, too big, or not UTF-8."""
+    try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise ConfigError([f"{name}: cannot read config file: it is a directory"])
+        if not stat.S_ISREG(info.st_mode):
+            # A FIFO or a device could block the reader forever or never end.
+            raise ConfigError([f"{name}: cannot read config file: not a regular file"])
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError([f"{name}: cannot read config file: {exc.strerror or exc}"]) from exc
+    except ValueError as exc:  # e.g. a NUL byte in the path
+        raise ConfigError([f"{name}: cannot read config file: {exc}"]) from exc
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(
+            [f"{name}: cannot read config file: larger than {MAX_FILE_BYTES // 1000} kB, not a config file?"]
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError([f"{name}:{line}: cannot read config file: not UTF-8 text ({exc.reason})"]) from exc
+
+
+class _Refused(Exception):  # noqa: N818 - a verdict on the document, raised out of the YAML machinery
+    def __init__(self, message: str, mark: yaml.Mark | None) -> None:
+        super().__init__(message)
+        self.mark = mark
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with its unbounded corners closed.
+
+    Flow nesting is capped in the scanner (its simple-key bookkeeping is quadratic in the depth),
+    block nesting in the composer (which recurses), and a constructor that fails with a plain
+    Python error (``!!float x``, a 5,000-digit int) fails as a YAML error at that node's line.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:  # noqa: N803 - PyYAML's name
+        if self.flow_level >= MAX_DEPTH:
+            raise _Refused(f"brackets nested more than {MAX_DEPTH} deep", self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise _Refused(f"collections nested more than {MAX_DEPTH} deep", event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (yaml.YAMLError, _Refused, RecursionError):
+            raise
+        except Exception as exc:  # ValueError, OverflowError, AttributeError... from a bad scalar
+            tag = str(node.tag).rsplit(":", 1)[-1]
+            value = shown(node.value) if isinstance(node, yaml.ScalarNode) else "this value"
+            # A ValueError says why ("exceeds the limit of 4300 digits"); anything else is PyYAML's
+            # own stumble ("'NoneType' object has no attribute ...") and would only confuse.
+            why = f" ({_cut(str(exc))})" if isinstance(exc, ValueError | OverflowError) else ""
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{value} is not a valid !!{tag}{why}", node.start_mark
+            ) from exc
+
+
 def _parse(name: str, text: str) -> tuple[yaml.Node | None, Any]:
     """The node tree (for line numbers) and the data constructed from that same tree."""
-    loader = yaml.SafeLoader(text)
     try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
+        loader = _BoundedLoader(text)  # the reader already rejects control characters here
+        try:
+            root = loader.get_single_node()
+            if root is not None:
+                _check_expansion(root)
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
+    except _Refused as exc:
+        where = f"{name}:{exc.mark.line + 1}" if exc.mark is not None else name
+        raise ConfigError([f"{where}: refused: {exc}"]) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{name}:{mark.line + 1}" if mark is not None else name
         problem = "; ".join(part for part in (exc.context, exc.problem) if part)
         raise ConfigError([f"{where}: invalid YAML: {problem}"]) from exc
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        character = exc.character if isinstance(exc.character, int) else ord(exc.character or "\0")
+        raise ConfigError(
+            [f"{name}:{line}: invalid YAML: character #x{character:04x} is not allowed (control character?)"]
+        ) from exc
     except yaml.YAMLError as exc:
-        raise ConfigError([f"{name}: invalid YAML: {exc}"]) from exc
-    finally:
-        loader.dispose()
+        raise ConfigError([f"{name}: invalid YAML: {_cut(str(exc))}"]) from exc
+    except RecursionError as exc:  # bounded by MAX_DEPTH, so never expected; still a config error
+        raise ConfigError([f"{name}: refused: nested too deeply"]) from exc
+    except (ValueError, TypeError) as exc:  # PyYAML internals on inputs it did not foresee
+        raise ConfigError([f"{name}: invalid YAML: {_cut(str(exc))}"]) from exc
     return root, data
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse recursive aliases, and documents whose aliases expand past MAX_NODES or MAX_DEPTH.
+
+    Aliases make the node tree a graph: nine lines of nine aliases each stand for 9^9 nodes (an
+    "alias bomb"), and an alias inside its own anchor for an infinite tree. One iterative pass over
+    the graph, each node once, computes every node's expanded size and depth without expanding.
+    """
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    open_nodes: set[int] = set()  # on the current path from the root: meeting one again is a cycle
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            open_nodes.discard(key)
+            children = _children(node)
+            size[key] = 1 + sum(size[id(child)] for child in children)
+            depth[key] = 1 + max((depth[id(child)] for child in children), default=0)
+            if size[key] > MAX_NODES:
+                raise _Refused(f"aliases expand to more than {MAX_NODES} nodes", node.start_mark)
+            if depth[key] > MAX_DEPTH:
+                raise _Refused(f"aliases nest collections more than {MAX_DEPTH} deep", node.start_mark)
+            continue
+        if key in size:
+            continue
+        open_nodes.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in open_nodes:
+                raise _Refused("an alias refers to a collection that contains it", child.start_mark)
+            if id(child) not in size:
+                stack.append((child, False))
+
+
+def _cut(text: str, limit: int = _SHOWN_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _format(name: str, line: int | None, loc: Loc, message: str) -> str:
@@ -160,7 +320,8 @@ def _dotted(loc: Loc) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += f".{part}" if text else part
+            key = _cut(part)
+            text += f".{key}" if text else key
     return text
 
 
@@ -171,41 +332,77 @@ def _line(root: yaml.Node | None, loc: Loc) -> int | None:
 
     A mapping entry is located by its key's line (the value of a section starts on the next line).
     """
-    if root is None:
-        return None
-    node: yaml.Node = root
-    line = node.start_mark.line + 1
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
+    return _LineFinder(root).line(loc)
+
+
+class _LineFinder:
+    """:func:`_line` for many paths: each mapping's keys are indexed once, not scanned per error."""
+
+    def __init__(self, root: yaml.Node | None) -> None:
+        self._root = root
+        self._keys: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]] = {}
+
+    def _entry(self, mapping: yaml.MappingNode, part: str) -> tuple[yaml.Node, yaml.Node] | None:
+        index = self._keys.get(id(mapping))
+        if index is None:
             # The last duplicate wins in the constructed data, so it is the one to point at.
-            matches = [(key, value) for key, value in node.value if _key_text(key) == str(part)]
-            if not matches:
+            index = {
+                text: (key, value) for key, value in mapping.value if (text := _key_text(key)) is not None
+            }
+            self._keys[id(mapping)] = index
+        return index.get(part)
+
+    def line(self, loc: Loc) -> int | None:
+        if self._root is None:
+            return None
+        node: yaml.Node = self._root
+        line = node.start_mark.line + 1
+        for part in loc:
+            if isinstance(node, yaml.MappingNode):
+                entry = self._entry(node, str(part))
+                if entry is None:
+                    break
+                key, node = entry
+                line = key.start_mark.line + 1
+            elif isinstance(node, yaml.SequenceNode) and _in_range(part, node.value):
+                node = node.value[part]
+                line = node.start_mark.line + 1
+            else:
                 break
-            key, node = matches[-1]
-            line = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
+        return line
+
+
+def _in_range(part: str | int, items: list[Any]) -> bool:
+    return isinstance(part, int) and 0 <= part < len(items)
 
 
 def _key_text(node: yaml.Node) -> str | None:
     return node.value if isinstance(node, yaml.ScalarNode) else None
 
 
-def _walk_mappings(node: yaml.Node | None, loc: Loc = ()) -> Iterator[tuple[Loc, yaml.MappingNode]]:
-    """Every mapping node in the tree with its path (aliases are followed once, like the data)."""
-    if isinstance(node, yaml.MappingNode):
-        yield loc, node
-        for key, value in node.value:
-            text = _key_text(key)
-            if text is not None:
-                yield from _walk_mappings(value, (*loc, text))
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            yield from _walk_mappings(item, (*loc, index))
+def _walk_mappings(root: yaml.Node | None) -> Iterator[tuple[Loc, yaml.MappingNode]]:
+    """Every mapping node in the tree, each once, with the first path that reaches it.
+
+    An anchored mapping reached again through an alias is not walked again: re-walking aliases
+    made a 428-byte file take 26 s. Its problems are reported once, where it is defined.
+    """
+    seen: set[int] = set()
+    stack: list[tuple[Loc, yaml.Node | None]] = [((), root)]
+    while stack:
+        loc, node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            yield loc, node
+            children = [
+                ((*loc, text), value) for key, value in node.value if (text := _key_text(key)) is not None
+            ]
+        elif isinstance(node, yaml.SequenceNode):
+            children = [((*loc, index), item) for index, item in enumerate(node.value)]
+        else:
+            continue
+        stack.extend(reversed(children))  # document order, for errors on the same line
 
 
 def _secret_keys(root: yaml.Node | None) -> list[tuple[Loc, int]]:
@@ -318,11 +515,12 @@ def _describe(error: ErrorDetails, loc: Loc, owner: type[BaseModel] | None) -> t
     message = str(error["msg"])
     if kind == "value_error":
         # Our validators' own words; pydantic prefixes them with "Value error, ".
-        return loc, message.removeprefix("Value error, ")
+        # Our validators quote values through base.shown(); this only guards against a runaway message.
+        return loc, _cut(message.removeprefix("Value error, "), 5 * _SHOWN_CHARS)
     message = message[:1].lower() + message[1:]
     got = error.get("input")
     if (isinstance(got, str | int | float | bool) or got is None) and " got " not in message:
-        message += f", got {got!r}"
+        message += f", got {shown(got)}"
     return loc, message
 
 

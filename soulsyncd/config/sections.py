@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from soulsyncd.config.base import Section, did_you_mean, quoted, resolve_path
+from soulsyncd.config.base import Section, did_you_mean, quoted, resolve_path, shown
 from soulsyncd.config.catalog import CatalogConfig
 from soulsyncd.config.spotify import MusicConfig, SpotifyPlayerConfig
 from soulsyncd.mood import policy, smoother
@@ -270,7 +270,7 @@ class PolicyConfig(Section):
     def _known_target(cls, value: str) -> str:
         if value not in TARGET_MOODS:
             raise ValueError(
-                f"unknown target {value!r}{did_you_mean(value, TARGET_MOODS)}; "
+                f"unknown target {shown(value)}{did_you_mean(value, TARGET_MOODS)}; "
                 f"expected one of {quoted(TARGET_MOODS)}"
             )
         return value
@@ -308,7 +308,12 @@ def default_state_dir() -> Path:
     state_directory = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
     if state_directory:
         return Path(state_directory)
-    xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    xdg = os.environ.get("XDG_STATE_HOME")
+    if not xdg:
+        try:
+            xdg = str(Path.home() / ".local" / "state")
+        except RuntimeError:  # no $HOME and no passwd entry (a bare container): the system's place
+            return Path("/var/lib/soulsyncd")
     return Path(xdg) / "soulsyncd"
 
 
