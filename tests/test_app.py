@@ -151,7 +151,7 @@ def test_throttled_player_collapses_a_burst_into_the_newest_intent() -> None:
     assert inner.intents[-1].action == "pause"
 
 
-def test_build_makes_the_real_adapters_and_never_imports_tensorflow(
+def test_build_makes_the_real_adapters(
     tmp_path: Path, render_scene: Callable[..., Path],
 ) -> None:
     video = render_scene(tmp_path / "clip.avi", fps=10.0, size=(320, 240), timeline=[(1.0, "happy")])
