@@ -56,13 +56,15 @@ def test_a_non_editable_install_checks_and_runs_the_demo(
                    check=True, timeout=120, capture_output=True)
     # The dependencies (numpy, OpenCV, LiteRT, ...) come from the test venv's site-packages, added as a
     # plain path: its .pth files, and with them the editable install of this checkout, stay inactive.
-    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               capture_output=True, text=True, check=True).stdout.strip())
+    purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    site = Path(subprocess.run([str(python), "-c", purelib], capture_output=True, text=True,
+                               check=True).stdout.strip())
     (site / "zz_test_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
 
     video = render_scene(tmp_path / "clip.avi", fps=10.0, timeline=[(3.0, "happy")])
     config = tmp_path / "demo.yaml"
-    config.write_text(f"camera:\n  kind: file\n  path: {video}\n  loop: true\nstate:\n  dir: {tmp_path / 'state'}\n")
+    config.write_text(f"camera:\n  kind: file\n  path: {video}\n  loop: true\n"
+                      f"state:\n  dir: {tmp_path / 'state'}\n")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
 
@@ -87,7 +89,8 @@ def test_the_daemon_never_imports_tensorflow(tmp_path: Path, render_scene: Calla
         "os._exit(13)\n")
     video = render_scene(tmp_path / "clip.avi", fps=10.0, timeline=[(2.0, "happy")])
     config = tmp_path / "c.yaml"
-    config.write_text(f"camera:\n  kind: file\n  path: {video}\n  loop: true\nstate:\n  dir: {tmp_path / 'state'}\n")
+    config.write_text(f"camera:\n  kind: file\n  path: {video}\n  loop: true\n"
+                      f"state:\n  dir: {tmp_path / 'state'}\n")
     # The trap really works: importing tensorflow from there ends the process with 13.
     probe = subprocess.run([sys.executable, "-c", "import tensorflow"], env={"PYTHONPATH": str(trap)},
                            capture_output=True, text=True, timeout=60, check=False)
