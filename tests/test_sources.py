@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -99,16 +101,20 @@ def watch_log(caplog: pytest.LogCaptureFixture) -> Iterator[Callable[[str], LogW
         source_logger.removeHandler(watcher)
 
 
-@pytest.fixture
-def clip(tmp_path: Path) -> Path:
-    """A 20-frame MJPG video whose frame n is a flat grey of level_of(n)."""
-    path = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (64, 48))
+def write_clip(path: Path, positions: list[int], fps: float = 25.0) -> Path:
+    """An MJPG video whose frames are flat greys of level_of(position), one per position."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (64, 48))
     assert writer.isOpened()
-    for position in range(CLIP_FRAMES):
+    for position in positions:
         writer.write(flat_image(level_of(position)))
     writer.release()
     return path
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    """A 20-frame MJPG video whose frame n is a flat grey of level_of(n)."""
+    return write_clip(tmp_path / "clip.avi", list(range(CLIP_FRAMES)))
 
 
 @pytest.fixture
@@ -122,6 +128,24 @@ def folder(tmp_path: Path) -> Path:
     cv2.imwrite(str(folder / "d.png"), flat_image(level_of(3)))
     (folder / "notes.txt").write_text("ignored")
     return folder
+
+
+def take_until(source: CaptureSource, done: Callable[[Frame | None], bool], limit: int = 200) -> Frame | None:
+    """Take frames (or wait briefly for one) until ``done`` says so; fails after ``limit`` tries.
+
+    A "fast" file source reads its next frame only once the last was taken, so a test waiting
+    for something the capture thread does (notice a deleted file) must keep taking frames."""
+    for _ in range(limit):
+        frame = source.wait_latest(WAIT_S / limit)
+        if done(frame):
+            return frame
+    raise AssertionError(f"{source.name} never got there (state {source.state}, error {source.last_error})")
+
+
+def source_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage() for r in caplog.records if r.name == sources.__name__ and r.levelno >= logging.WARNING
+    ]
 
 
 def take(source: CaptureSource, count: int) -> list[Frame]:
@@ -220,7 +244,7 @@ def test_folder_of_only_unreadable_images_ends_saying_why(
     tmp_path: Path, run: Callable[..., FileSource]
 ) -> None:
     (tmp_path / "x.png").write_bytes(b"garbage")
-    source = run(FileSource(tmp_path, loop=True, pace="fast"))
+    source = run(FileSource(tmp_path, loop=False, pace="fast"))
     assert source.finished.wait(WAIT_S)
     assert source.state == "ended"
     assert "can be read" in (source.last_error or "")
@@ -231,11 +255,115 @@ def test_undecodable_video_is_skipped_with_a_warning_and_ends(
 ) -> None:
     broken = tmp_path / "broken.avi"
     broken.write_bytes(b"\x00not a video" * 100)
-    source = run(FileSource(broken, loop=True))
+    source = run(FileSource(broken, loop=False))
     assert source.finished.wait(WAIT_S)
     assert source.state == "ended"
     assert str(broken) in (source.last_error or "")
     assert any(str(broken) in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+
+# -- looping files live up to "loop: true": they never end, they wait for something to play -----
+
+
+@pytest.mark.parametrize("kind", ["folder of unreadable images", "undecodable video"])
+def test_looping_source_with_nothing_playable_retries_instead_of_ending(
+    tmp_path: Path, run: Callable[..., FileSource], watch_log: Callable[[str], LogWatcher], kind: str
+) -> None:
+    if kind == "undecodable video":
+        path = tmp_path / "broken.avi"
+        path.write_bytes(b"\x00not a video" * 100)
+    else:
+        path = tmp_path
+        (tmp_path / "x.png").write_bytes(b"garbage")
+    third_attempt = watch_log("(attempt 3)")
+    source = run(FileSource(path, loop=True, pace="fast", retry_initial_s=0.001, retry_max_s=0.004))
+    assert third_attempt.seen.wait(WAIT_S)
+    assert (source.state, source.finished.is_set(), source.alive) == ("retrying", False, True)
+    assert str(path) in (source.last_error or "")
+
+
+def test_looping_folder_plays_images_added_to_it_at_the_next_pass(
+    folder: Path, run: Callable[..., FileSource]
+) -> None:
+    source = run(FileSource(folder, loop=True, pace="fast"))
+    assert [position_of(f) for f in take(source, 3)] == [1, 2, 3]
+    cv2.imwrite(str(folder / "e.png"), flat_image(level_of(9)))
+    (folder / "a.png").unlink()
+    # The pass under way may finish with the old listing; the next one plays the new folder.
+    take_until(source, lambda frame: frame is not None and position_of(frame) == 9, limit=10)
+    assert [position_of(f) for f in take(source, 4)] == [2, 3, 9, 2]
+
+
+@pytest.mark.parametrize("how", ["images deleted", "folder removed"])
+def test_looping_folder_that_empties_retries_quietly_and_plays_again_when_refilled(
+    folder: Path,
+    run: Callable[..., FileSource],
+    watch_log: Callable[[str], LogWatcher],
+    caplog: pytest.LogCaptureFixture,
+    how: str,
+) -> None:
+    """No burst of warnings (one per image, 50 in 0.2 s), no end of the daemon: one line per
+    retry, "retrying" while empty, then frames again."""
+    source = run(FileSource(folder, loop=True, pace="fast", retry_initial_s=0.001, retry_max_s=0.004))
+    take(source, 2)
+    warnings_before = len(source_warnings(caplog))
+    if how == "folder removed":
+        shutil.rmtree(folder)
+    else:
+        for image in folder.glob("*.*"):
+            image.unlink()
+    fifth_attempt = watch_log("(attempt 5)")
+    take_until(source, lambda _: fifth_attempt.seen.is_set())
+    assert (source.state, source.finished.is_set(), source.alive) == ("retrying", False, True)
+    assert str(folder) in (source.last_error or "")
+    new_warnings = source_warnings(caplog)[warnings_before:]
+    assert len(new_warnings) == 1, new_warnings  # the outage; the repeats go to the debug log
+    attempts = [m for m in fifth_attempt.messages if "unavailable" in m]
+    assert len(attempts) == len(set(attempts))  # one line per back-off step, none twice
+
+    recovered = watch_log("recovered")
+    folder.mkdir(exist_ok=True)
+    cv2.imwrite(str(folder / "z.png"), flat_image(level_of(7)))
+    frame = take_until(source, lambda frame: frame is not None and position_of(frame) == 7)
+    assert recovered.seen.wait(WAIT_S)
+    assert frame is not None
+    assert (source.state, source.last_error) == ("ok", None)
+
+
+def test_looping_video_that_is_replaced_plays_the_new_file_from_its_next_pass(
+    clip: Path, tmp_path: Path, run: Callable[..., FileSource]
+) -> None:
+    source = run(FileSource(clip, loop=True, pace="fast"))
+    take(source, 3)
+    replacement = write_clip(tmp_path / "new.avi", [20, 20, 20])
+    os.replace(replacement, clip)
+    take_until(source, lambda frame: frame is not None and position_of(frame) == 20, limit=2 * CLIP_FRAMES)
+    assert [position_of(f) for f in take(source, 4)] == [20, 20, 20, 20]  # and it loops
+
+
+@pytest.mark.parametrize("how", ["deleted", "truncated"])
+def test_looping_video_that_is_deleted_or_truncated_retries_then_recovers(
+    clip: Path, run: Callable[..., FileSource], watch_log: Callable[[str], LogWatcher], how: str
+) -> None:
+    original = clip.read_bytes()
+    source = run(FileSource(clip, loop=True, pace="fast", retry_initial_s=0.001, retry_max_s=0.004))
+    take(source, 2)
+    failing = watch_log("(attempt 3)")
+    if how == "deleted":
+        clip.unlink()
+    else:
+        with clip.open("r+b") as file:
+            file.truncate(200)
+    take_until(source, lambda _: failing.seen.is_set(), limit=4 * CLIP_FRAMES)
+    assert (source.state, source.finished.is_set()) == ("retrying", False)
+    assert str(clip) in (source.last_error or "")
+    recovered = watch_log("recovered")
+    clip.write_bytes(original)
+    first = take_until(source, lambda frame: frame is not None)
+    assert first is not None
+    assert recovered.seen.wait(WAIT_S)
+    # From the start of the file (no stale frame from before the outage was left to take).
+    assert [position_of(f) for f in [first, *take(source, 2)]] == [0, 1, 2]
 
 
 def test_missing_file_is_a_source_error_naming_the_path(tmp_path: Path) -> None:
@@ -257,6 +385,85 @@ def test_a_source_starts_only_once(clip: Path, run: Callable[..., FileSource]) -
 
 
 # -- cameras ------------------------------------------------------------------------------------
+
+
+def test_usb_source_on_a_video_file_is_paced_at_the_files_frame_rate(
+    tmp_path: Path, run: Callable[..., UsbCameraSource]
+) -> None:
+    """A file read flat out would deliver all 20 frames in a few milliseconds and burn a core."""
+    path = write_clip(tmp_path / "camera.avi", list(range(CLIP_FRAMES)), fps=100.0)
+    started = time.monotonic()
+    source = run(UsbCameraSource(str(path), fps=1.0))
+    take_until(source, lambda frame: frame is not None and frame.index >= 15)
+    # Frame 15 is due 15 intervals of 10 ms after the first: the file's rate (at the requested
+    # 1 frame/s it would take 15 s).
+    assert 0.14 <= time.monotonic() - started < 3.0
+
+
+def test_alive_follows_the_capture_thread(clip: Path) -> None:
+    source = FileSource(clip, pace="fast")
+    assert not source.alive
+    source.start()
+    try:
+        assert source.alive
+    finally:
+        source.stop()
+    assert not source.alive
+    source.stop()  # a second stop is harmless
+
+
+def test_stop_joins_the_thread_and_releases_the_camera_so_a_fresh_source_can_open_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Camera off, camera on: the core stops one source and starts a new one on the same device.
+    The fake camera, like a real V4L2 device, can be held by one capture at a time."""
+    holders: list[object] = []
+    released = threading.Event()
+
+    class ExclusiveCamera:
+        def __init__(self, device: object) -> None:
+            self.opened = not holders
+            if self.opened:
+                holders.append(self)
+
+        def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+            return self.opened
+
+        def set(self, prop: int, value: float) -> bool:
+            return True
+
+        def get(self, prop: int) -> float:
+            return 0.0
+
+        def read(self) -> tuple[bool, np.ndarray | None]:
+            if released.wait(0.002):  # a real camera's frame period, so reading does not spin
+                return False, None
+            return True, flat_image(100)
+
+        def release(self) -> None:
+            if self in holders:
+                holders.remove(self)
+                released.set()
+
+    monkeypatch.setattr(sources.cv2, "VideoCapture", ExclusiveCamera)
+    first = UsbCameraSource(0, retry_initial_s=0.001, retry_max_s=0.004)
+    first.start()
+    assert first.wait_latest(WAIT_S) is not None
+    first.stop()
+    assert not first.alive
+    assert released.is_set()
+    assert holders == []
+    released.clear()
+    second = UsbCameraSource(0, retry_initial_s=0.001, retry_max_s=0.004)
+    second.start()
+    try:
+        frame = second.wait_latest(WAIT_S)
+        assert frame is not None
+        assert frame.index == 0
+        assert second.state == "ok"
+    finally:
+        second.stop()
+    assert holders == []
 
 
 def test_backoff_doubles_up_to_the_maximum() -> None:

@@ -7,7 +7,13 @@ memory only; nothing here writes them to disk or sends them anywhere.
 
 A camera that cannot be opened, or that stops delivering frames (unplugged, taken by another
 process), puts the source in state ``"retrying"``: it is closed and reopened with exponential
-backoff until it works again. Nothing is ever raised out of the capture thread.
+backoff until it works again, with one log line per attempt (a warning for the first and for a
+new kind of error, the repeats at debug level). A looping file source treats a deleted, replaced
+or truncated file the same way. Nothing is ever raised out of the capture thread.
+
+:meth:`CaptureSource.stop` really releases the device: it joins the capture thread (for about a
+second at most), and the thread closes the device on its way out, so a new source for the same
+camera can be started right after (turning the camera off and on builds a fresh source).
 
 Constructors take plain values; mapping the config onto them is the application's job.
 """
@@ -21,7 +27,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import cv2
 import numpy as np
@@ -97,6 +103,31 @@ def backoff_delays(initial_s: float, max_s: float) -> Iterator[float]:
         delay = min(delay * 2, max_s)
 
 
+class _Pacer:
+    """Spaces reads ``interval_s`` apart on the real clock, for sources that do not pace themselves."""
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self._next_due: float | None = None
+
+    def wait(self, stop: threading.Event) -> bool:
+        """Wait until the next read is due; True when ``stop`` was set meanwhile."""
+        now = time.monotonic()
+        due = now if self._next_due is None else self._next_due
+        # Keep to the schedule across small hiccups, but after a long stall (a slow decode, a
+        # suspended process, an outage) restart it rather than bursting frames to catch up.
+        if due < now - self.interval_s:
+            due = now
+        self._next_due = due + self.interval_s
+        return stop.wait(max(0.0, due - now))
+
+
+def _usable_fps(capture: cv2.VideoCapture) -> float | None:
+    """The frame rate a video's header gives, or None where it is 0, NaN or a timebase (1000)."""
+    fps = float(capture.get(cv2.CAP_PROP_FPS))
+    return fps if math.isfinite(fps) and 0 < fps <= 240 else None
+
+
 def _as_bgr(image: np.ndarray) -> np.ndarray:
     """Frames are always (h, w, 3) BGR, whatever the camera or file delivers."""
     if image.ndim == 2:
@@ -157,6 +188,13 @@ class CaptureSource(abc.ABC):
         """Why the source is ``"retrying"`` (or ended early); None while it delivers frames."""
         return self._last_error
 
+    @property
+    def alive(self) -> bool:
+        """Whether the capture thread runs: False before :meth:`start`, after :meth:`stop`, and once
+        the source has ended (state ``"ended"``). A watchdog reads a False while the source should
+        be running as a dead camera thread."""
+        return self._thread is not None and self._thread.is_alive()
+
     def start(self) -> None:
         """Check the source can work at all, then start capturing in the background.
 
@@ -173,7 +211,12 @@ class CaptureSource(abc.ABC):
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop capturing and wait (about a second at most) for the thread to close the device."""
+        """Stop capturing, and wait (about a second at most) for the thread to close the device.
+
+        Safe to call more than once, and before :meth:`start`. When it returns, the device is
+        closed and :attr:`alive` is False, unless a driver call blocked for longer than the wait
+        (logged); the thread then closes the device as soon as that call returns.
+        """
         self._stop.set()
         with self._handover:
             self._handover.notify_all()
@@ -340,6 +383,7 @@ class UsbCameraSource(CaptureSource):
         self._height = height
         self._fps = fps
         self._capture: cv2.VideoCapture | None = None
+        self._pacer: _Pacer | None = None
 
     def _open(self) -> None:
         capture = cv2.VideoCapture(self._device)
@@ -352,6 +396,15 @@ class UsbCameraSource(CaptureSource):
         # The driver's own queue would otherwise hand us frames that are several reads old.
         capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
         self._capture = capture
+        # A camera's read blocks until its next frame; a video file's returns at once, so a
+        # "camera" that is a file would otherwise be decoded flat out, a core's worth of CPU.
+        is_file = isinstance(self._device, str) and Path(self._device).is_file()
+        self._pacer = _Pacer(1.0 / (_usable_fps(capture) or self._fps)) if is_file else None
+
+    def _wait_before_next_read(self) -> bool:
+        if self._pacer is not None:
+            return self._pacer.wait(self._stop)
+        return self._stop.is_set()
 
     def _read(self) -> np.ndarray:
         assert self._capture is not None
@@ -440,8 +493,15 @@ class PiCameraSource(CaptureSource):
 class FileSource(CaptureSource):
     """A video file or a folder of images, played like a camera: for demos, tests and replays.
 
-    A file that cannot be decoded ends the source (state ``"ended"`` with ``last_error`` set)
-    instead of being retried: waiting will not make it readable.
+    Looping (the default) lives up to its name: a folder is listed again at the start of every
+    pass, so images added to it are played and deleted ones dropped; a video is reopened at every
+    pass, so a replaced file plays its new content. When there is nothing to play (the file or
+    folder is gone, the video cannot be decoded, no image can be read), the source is
+    ``"retrying"`` with back-off, like an unplugged camera, and plays again once there is. It
+    never ends while looping.
+
+    Without looping the source ends at the end of the file (state ``"ended"``, ``finished`` set),
+    or earlier, with ``last_error`` saying why, when the file cannot be decoded or disappears.
 
     Pacing:
         ``"realtime"`` delivers frames at the file's frame rate, so the daemon sees what a camera
@@ -458,6 +518,8 @@ class FileSource(CaptureSource):
         loop: bool = True,
         pace: Pace = "realtime",
         fps: float | None = None,
+        retry_initial_s: float = 1.0,
+        retry_max_s: float = 30.0,
         clock: Clock | None = None,
     ) -> None:
         """Describe the file; nothing is opened until :meth:`start`.
@@ -468,6 +530,9 @@ class FileSource(CaptureSource):
             loop: Start again at the end; otherwise end (state ``"ended"``, ``finished`` set).
             pace: ``"realtime"`` or ``"fast"`` (see the class docstring).
             fps: Frame rate for realtime pacing; default the video's own rate, or 10 for a folder.
+            retry_initial_s: First delay before trying again when a looping file has nothing to
+                play; doubles each retry.
+            retry_max_s: Longest delay between those attempts.
             clock: Stamps the frames; the system clock by default. Realtime pacing always
                 follows real time, so a manual clock does not stall it.
         """
@@ -475,13 +540,15 @@ class FileSource(CaptureSource):
             raise ValueError(f"pace must be 'realtime' or 'fast', got {pace!r}")
         if fps is not None and not FPS_MIN <= fps < math.inf:
             raise ValueError(f"fps must be at least {FPS_MIN:g} and finite, got {fps}")
-        super().__init__(name=f"file {path}", clock=clock)
+        super().__init__(
+            name=f"file {path}", retry_initial_s=retry_initial_s, retry_max_s=retry_max_s, clock=clock
+        )
         self._path = Path(path)
         self._loop = loop
         self._pace: Pace = pace
         self._fps_override = fps
-        self._interval_s = 1.0 / (fps or DEFAULT_FILE_FPS)
-        self._next_due: float | None = None
+        self._pacer = _Pacer(1.0 / (fps or DEFAULT_FILE_FPS))
+        self._is_video = False
         self._images: list[Path] = []
         self._position = 0
         self._unreadable: set[Path] = set()
@@ -489,40 +556,56 @@ class FileSource(CaptureSource):
         self._frames_this_pass = 0
 
     def _prepare(self) -> None:
+        # What cannot work from the start is a configuration error, reported by start(); what
+        # goes missing later is an outage the capture thread rides out.
         if not self._path.exists():
             raise SourceError(f"camera file not found: {self._path}")
-        if self._path.is_file() and self._path.suffix.lower() in IMAGE_EXTENSIONS:
-            self._images = [self._path]  # a still photo plays as a one-image folder
-        elif self._path.is_dir():
-            self._images = sorted(
-                p for p in self._path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-            )
-            if not self._images:
-                extensions = ", ".join(sorted(IMAGE_EXTENSIONS))
-                raise SourceError(f"no images ({extensions}) in folder {self._path}")
+        self._is_video = not (self._path.is_dir() or self._path.suffix.lower() in IMAGE_EXTENSIONS)
+        if self._path.is_dir() and not self._list_images():
+            extensions = ", ".join(sorted(IMAGE_EXTENSIONS))
+            raise SourceError(f"no images ({extensions}) in folder {self._path}")
+
+    def _list_images(self) -> list[Path]:
+        """The images to play, in name order; empty when there are none (or the path is gone)."""
+        if not self._path.is_dir():
+            return [self._path] if self._path.is_file() else []  # a still photo: a one-image folder
+        try:
+            entries = list(self._path.iterdir())
+        except OSError as exc:  # removed or made unreadable between the check and the listing
+            logger.debug("cannot list %s: %s", self._path, exc)
+            return []
+        return sorted(p for p in entries if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+
+    def _nothing_to_play(self, reason: str) -> NoReturn:
+        """Retry later when looping (the file may come back); otherwise end, saying why."""
+        if self._loop:
+            raise SourceError(reason)
+        logger.warning("%s; the file source ends", reason)
+        raise _EndOfStream(reason)
 
     def _open(self) -> None:
-        if self._images:
+        if self._is_video:
+            self._capture = self._open_video()
             return
-        self._capture = self._open_video()
-        if self._fps_override is None:
-            video_fps = float(self._capture.get(cv2.CAP_PROP_FPS))
-            # Some containers report 0, NaN or a timebase (1000) instead of a frame rate.
-            usable = math.isfinite(video_fps) and 0 < video_fps <= 240
-            self._interval_s = 1.0 / (video_fps if usable else DEFAULT_FILE_FPS)
+        self._images = self._list_images()
+        self._position = 0
+        if not self._images:
+            self._nothing_to_play(f"no images in {self._path}")
 
     def _open_video(self) -> cv2.VideoCapture:
+        if not self._path.is_file():
+            self._nothing_to_play(f"camera file not found: {self._path}")
         capture = cv2.VideoCapture(str(self._path))
         if not capture.isOpened():
             capture.release()
-            reason = f"cannot decode video {self._path}"
-            logger.warning("%s; skipping it", reason)
-            raise _EndOfStream(reason)
+            self._nothing_to_play(f"cannot decode video {self._path}")
+        if self._fps_override is None:  # read at every opening: a replaced video may differ
+            self._pacer.interval_s = 1.0 / (_usable_fps(capture) or DEFAULT_FILE_FPS)
         self._frames_this_pass = 0
         return capture
 
     def _read(self) -> np.ndarray:
-        return self._read_folder() if self._images else self._read_video()
+        return self._read_video() if self._is_video else self._read_folder()
 
     def _read_video(self) -> np.ndarray:
         assert self._capture is not None
@@ -530,39 +613,51 @@ class FileSource(CaptureSource):
         if not ok:
             # OpenCV cannot tell a truncated or corrupt tail from the end: both end the pass.
             if self._frames_this_pass == 0:
-                reason = f"cannot decode any frame of video {self._path}"
-                logger.warning("%s; skipping it", reason)
-                raise _EndOfStream(reason)
+                self._nothing_to_play(f"cannot decode any frame of video {self._path}")
             if not self._loop:
                 raise _EndOfStream
-            # Reopening is the one rewind every backend supports (seeking to frame 0 is not).
+            # Reopening is the one rewind every backend supports (seeking to frame 0 is not),
+            # and it is what picks up a replaced file.
             self._capture.release()
+            self._capture = None
             self._capture = self._open_video()
             ok, image = self._capture.read()
             if not ok:
-                raise _EndOfStream(f"video {self._path} could not be read again to loop it")
+                self._nothing_to_play(f"cannot decode any frame of video {self._path}")
         self._frames_this_pass += 1
         return image
 
     def _read_folder(self) -> np.ndarray:
-        # Each image is tried at most once per call, so a folder of only unreadable files ends
-        # instead of spinning.
-        for _ in range(len(self._images)):
+        # Each image is tried at most once per call (the rest of this pass, then at most one whole
+        # fresh listing), so a folder of only unreadable files waits instead of spinning.
+        relisted = False
+        while True:
             if self._position >= len(self._images):
+                if not self._loop and self._next_index == 0:
+                    self._nothing_to_play(self._none_readable())
                 if not self._loop:
                     raise _EndOfStream
+                if relisted:
+                    break
+                self._images = self._list_images()  # each pass plays what the folder holds now
                 self._position = 0
+                relisted = True
+                if not self._images:
+                    self._nothing_to_play(f"no images in {self._path}")
             image_path = self._images[self._position]
             self._position += 1
             image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
             if image is not None:
                 return image
-            if image_path not in self._unreadable:  # warn once, not on every loop of the folder
+            if not image_path.exists():
+                logger.debug("image %s was removed; skipping it", image_path)
+            elif image_path not in self._unreadable:  # warn once, not on every loop of the folder
                 self._unreadable.add(image_path)
                 logger.warning("cannot read image %s; skipping it", image_path)
-        reason = f"none of the {len(self._images)} images in {self._path} can be read"
-        logger.warning("%s", reason)
-        raise _EndOfStream(reason)
+        self._nothing_to_play(self._none_readable())
+
+    def _none_readable(self) -> str:
+        return f"none of the {len(self._images)} images in {self._path} can be read"
 
     def _close(self) -> None:
         if self._capture is not None:
@@ -574,11 +669,4 @@ class FileSource(CaptureSource):
             with self._handover:
                 self._handover.wait_for(lambda: self._latest is None or self._stop.is_set())
             return self._stop.is_set()
-        now = time.monotonic()
-        due = now if self._next_due is None else self._next_due
-        # Keep to the schedule across small hiccups, but after a long stall (a slow decode, a
-        # suspended process) restart it rather than bursting frames to catch up.
-        if due < now - self._interval_s:
-            due = now
-        self._next_due = due + self._interval_s
-        return self._stop.wait(max(0.0, due - now))
+        return self._pacer.wait(self._stop)
