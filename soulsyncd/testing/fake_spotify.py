@@ -18,13 +18,13 @@ Pointing spotipy at it (no retries of its own, so ``SpotifyException.headers`` k
     fake.start()
     auth = spotipy.oauth2.SpotifyPKCE(client_id=fake.client_id, redirect_uri=REDIRECT,
                                       scope=SCOPE, cache_handler=..., open_browser=False)
-    auth.OAUTH_TOKEN_URL = fake.token_url        # instance attribute shadows the class constant
+    auth.OAUTH_TOKEN_URL = fake.token_url        # an instance attribute shadows the class constant
     auth.OAUTH_AUTHORIZE_URL = fake.authorize_url
     redirected = fake.approve_url(auth.get_authorize_url())   # the user consents in the "browser"
     auth.get_access_token(auth.parse_response_code(redirected))
     sp = spotipy.Spotify(auth_manager=auth, requests_session=requests.Session(),
                          retries=0, status_retries=0, requests_timeout=5)
-    sp.prefix = fake.api_prefix
+    sp.prefix = fake.api_prefix                  # or all three at once: fake.point_spotipy(auth, sp)
 
 (``fake.issue_tokens()`` skips the login and returns a token dict to put in spotipy's cache.)
 Timing: token expiry and track progress use the injected clock; :meth:`FakeSpotify.set_latency`
@@ -138,6 +138,7 @@ def _s256(verifier: str) -> str:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    block_on_close = False  # go_down() must not wait for answers held back by set_latency()
     fake: FakeSpotify
 
 
@@ -267,6 +268,19 @@ class FakeSpotify:
     @property
     def authorize_url(self) -> str:
         return self.url + "/authorize"
+
+    def point_spotipy(self, *targets: Any) -> None:
+        """Aim spotipy objects here: auth managers' token and authorize URLs, clients' API prefix.
+
+        Sets instance attributes, which shadow spotipy's class constants; other objects are ignored.
+        """
+        for target in targets:
+            if hasattr(target, "OAUTH_TOKEN_URL"):
+                target.OAUTH_TOKEN_URL = self.token_url
+            if hasattr(target, "OAUTH_AUTHORIZE_URL"):
+                target.OAUTH_AUTHORIZE_URL = self.authorize_url
+            if hasattr(target, "prefix") and hasattr(target, "auth_manager"):
+                target.prefix = self.api_prefix
 
     # --- accounts ------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ stops on the last track (``is_playing`` false, progress 0).
 from __future__ import annotations
 
 import hashlib
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -524,16 +525,23 @@ class SpotifyModel:
         return selected
 
     def search_json(self, query: dict[str, str]) -> JSON:
-        """``GET /search?type=track``: every word of ``q`` (field filters like ``artist:`` dropped)
-        in the track's name or artists; at most 10 a page (default 5)."""
+        """``GET /search?type=track``: tracks matching every term of ``q`` (``artist:"A B"`` and
+        ``track:`` filters honoured, other terms against name and artists); at most 10 a page."""
         if not query.get("q"):
             raise ApiError(400, "No search query")
         if "track" not in query.get("type", "").split(","):
             raise ApiError(400, "Only type=track is supported by the fake")
         limit, offset = int_param(query, "limit", 5, 0, 10), int_param(query, "offset", 0, 0, 1000)
-        words = [w.split(":", 1)[-1].strip('"').lower() for w in query["q"].split()]
-        text = {uri: f"{t.name} {' '.join(t.artists)}".lower() for uri, t in self.tracks.items()}
-        found = [t for t in self.tracks.values() if all(w in text[t.uri] for w in words)]
+        try:
+            terms = [t.partition(":") if ":" in t else ("", "", t) for t in shlex.split(query["q"])]
+        except ValueError:
+            raise ApiError(400, "Malformed search query") from None
+
+        def matches(track: Track) -> bool:
+            fields = {"track": [track.name], "artist": track.artists, "": [track.name, *track.artists]}
+            return all(any(v.lower() in f.lower() for f in fields.get(k, [])) for k, _, v in terms)
+
+        found = [t for t in self.tracks.values() if matches(t)]
         base = f"{self.prefix}search?" + urlencode({"q": query["q"], "type": "track"})
         page = paging_json(
             f"{base}&offset={offset}&limit={limit}",
