@@ -649,3 +649,17 @@ def test_request_log_is_stamped_with_the_clock_and_thread_safe(
     for thread in threads:
         thread.join()
     assert len(fake.requests_between(1020, 1021)) == 1 + 60
+
+
+def test_malformed_requests_are_400_and_wrong_methods_405(fake: FakeSpotify) -> None:
+    headers = {"Authorization": "Bearer " + fake.issue_tokens()["access_token"]}
+    fake.add_device("Kitchen", id="k")
+    put = requests.put(
+        fake.api_prefix + "me/player/play?device_id=k", data='{"uris": 5}', headers=headers, timeout=5
+    )
+    assert put.status_code == 400
+    assert put.json()["error"]["status"] == 400
+    assert (
+        requests.put(fake.api_prefix + "me/player", data="{", headers=headers, timeout=5).status_code == 400
+    )
+    assert requests.post(fake.api_prefix + "me/player/devices", headers=headers, timeout=5).status_code == 405

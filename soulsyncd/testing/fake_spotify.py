@@ -128,10 +128,6 @@ class _OAuthError(Exception):
         self.response = _Response(400, {"error": code, "error_description": description})
 
 
-def _error(status: int, message: str, reason: str | None = None) -> _Response:
-    return _Response(status, ApiError(status, message, reason).body())
-
-
 def _s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
 
@@ -581,10 +577,13 @@ class FakeSpotify:
                     body = json.loads(raw) if raw else {}
                 except ValueError:
                     raise ApiError(400, "Malformed json") from None
-                answer = route(match.groups(), query, body)
+                try:
+                    answer = route(match.groups(), query, body)
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a body of the wrong shape
+                    raise ApiError(400, f"Malformed request: {exc!r}") from None
                 return _Response(204) if answer is None else _Response(200, answer)
         if allowed:
-            return _error(405, "Method not allowed")
+            raise ApiError(405, "Method not allowed")
         # Everything else, the endpoints removed for development-mode apps included
         # (audio-features, audio-analysis, recommendations, artists/{id}/related-artists).
         raise ApiError(404, "Service not found")
