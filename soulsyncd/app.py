@@ -118,12 +118,25 @@ def build_services(config: Config) -> list[Service]:
     """The adapters around the core, in start order (each owns its threads and back-off)."""
     services: list[Service] = []
     # --- services ---
+    from soulsyncd.service.logs import EventLog
+
+    services.append(EventLog())  # mood/decision/camera/player lines with SOULSYNC_* journal fields
     return services
 
 
 def build_lifecycle() -> Lifecycle | None:
     """Who hears "ready", "reloading" and "stopping" (systemd, when run under it); None: nobody."""
-    return None
+    from soulsyncd.service.notify import SystemdNotifier
+
+    notifier = SystemdNotifier.from_environment()
+    return notifier if notifier.socket.enabled else None
+
+
+def _lifecycle_services(lifecycle: Lifecycle | None) -> list[Service]:
+    """The lifecycle when it is also a service of each core: systemd's watchdog (started first)."""
+    from soulsyncd.service.notify import SystemdNotifier
+
+    return [lifecycle] if isinstance(lifecycle, SystemdNotifier) else []
 
 
 @dataclass
@@ -215,7 +228,7 @@ class Daemon:
         """Build, start, serve until stop/reload/end, tear down. Returns (stats, reload requested)."""
         core = build(config)
         self.core = core
-        services = build_services(config)
+        services = [*_lifecycle_services(self.lifecycle), *build_services(config)]
         core_stop = threading.Event()
         outcome: dict[str, object] = {}
 

@@ -49,13 +49,10 @@ AREA_COMMANDS: tuple[str, ...] = ("soulsyncd.catalog.cli",)
 
 
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
-        force=True,
-    )
+    # The journal (with SOULSYNC_* fields) under systemd, else stderr; secrets redacted either way.
+    from soulsyncd.service.logs import setup_logging
+
+    setup_logging(level)
 
 
 def _run_seconds(text: str) -> float:
