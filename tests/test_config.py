@@ -117,7 +117,11 @@ def test_demo_config_loads_with_a_file_camera_and_a_shift_policy() -> None:
     assert isinstance(config.player, DryRunPlayerConfig)
     assert config.player.min_interval_s == 5.0
     assert (config.policy.mode, config.policy.target) == ("shift", "happy")
-    assert (config.policy.step, config.policy.step_interval_s) == (0.5, 8.0)
+    assert config.policy.step == 0.2
+    assert isinstance(config.player, DryRunPlayerConfig)
+    assert config.player.track_s == 8.0
+    assert config.engine.import_csv == CONFIG_DIR / "sample_catalog.csv"
+    assert config.state.dir == CONFIG_DIR.parent / "build" / "demo" / "state"
     assert config.analysis == Config().analysis
     assert config.smoothing == Config().smoothing
 
@@ -286,12 +290,21 @@ def test_retry_max_must_not_be_below_retry_initial(tmp_path: Path) -> None:
 
 
 def test_unknown_policy_target_lists_the_targets(tmp_path: Path) -> None:
-    """policy.target must be one of TARGET_MOODS; the message lists them and suggests a close one."""
+    """policy.target must be a mood of the engine's map or a point; the message lists them and
+    suggests a close one."""
     path = write(tmp_path, "policy:\n  mode: shift\n  target: hapy\n")
     assert errors_of(path) == [
         f"{path}:3: policy.target: unknown target 'hapy' (did you mean 'happy'?); "
-        "expected one of 'happy', 'calm', 'energetic', 'neutral'"
+        "expected one of 'happy', 'surprise', 'energetic', 'calm', 'neutral', 'sad', 'fear', 'angry', "
+        "'disgust' or 'valence,energy' in [0, 1]"
     ]
+
+
+def test_policy_target_may_be_an_explicit_point(tmp_path: Path) -> None:
+    path = write(tmp_path, "policy:\n  mode: shift\n  target: '0.8,0.6'\n")
+    assert load_config(path).policy.target == "0.8,0.6"
+    bad = write(tmp_path, "policy:\n  target: '1.8,0.6'\n")
+    assert "policy.target: unknown target" in errors_of(bad)[0]
 
 
 def test_all_errors_are_reported_in_line_order(tmp_path: Path) -> None:

@@ -12,9 +12,9 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from soulsyncd.config.base import Section, did_you_mean, quoted, resolve_path, shown
 from soulsyncd.config.catalog import CatalogConfig
+from soulsyncd.config.engine import EngineConfig
 from soulsyncd.config.spotify import MusicConfig, SpotifyPlayerConfig
-from soulsyncd.mood import policy, smoother
-from soulsyncd.types import TARGET_MOODS
+from soulsyncd.mood import policy, smoother, targets
 from soulsyncd.vision import detector, sources
 from soulsyncd.vision.classifier import DEFAULT_MODEL_PATH
 
@@ -252,26 +252,24 @@ class PolicyConfig(Section):
     )
     target: str = Field(
         default="calm",
-        examples=list(TARGET_MOODS),  # the choices, for tools that draw configs from the schema
-        description="Mood that 'shift' steers toward: " + ", ".join(TARGET_MOODS) + ".",
+        examples=list(targets.NAMES),  # the choices, for tools that draw configs from the schema
+        description="Mood that 'shift' steers toward: " + ", ".join(targets.NAMES)
+        + ", or an explicit 'valence,energy' point in [0, 1].",
     )
     step: float = Field(
-        default=0.25,
+        default=0.2,
         gt=0,
         le=policy.STEP_MAX,
-        description="How far (circumplex units) each shift step moves.",
-    )
-    step_interval_s: float = Field(
-        default=120.0, gt=0, le=policy.STEP_INTERVAL_S_MAX, description="Seconds between shift steps."
+        description="The largest move of the shift per track, in music valence/energy (each 0..1).",
     )
 
     @field_validator("target")
     @classmethod
     def _known_target(cls, value: str) -> str:
-        if value not in TARGET_MOODS:
+        if not targets.is_target(value):
             raise ValueError(
-                f"unknown target {shown(value)}{did_you_mean(value, TARGET_MOODS)}; "
-                f"expected one of {quoted(TARGET_MOODS)}"
+                f"unknown target {shown(value)}{did_you_mean(value, targets.NAMES)}; "
+                f"expected one of {quoted(targets.NAMES)} or 'valence,energy' in [0, 1]"
             )
         return value
 
@@ -293,6 +291,10 @@ class DryRunPlayerConfig(_PlayerBase):
 
     kind: Literal["dry-run"] = Field(
         default="dry-run", description="Player backend: log each intent, play nothing."
+    )
+    track_s: float | None = Field(
+        default=None, gt=0, le=3600,
+        description="'Play' every chosen track this many seconds instead of its length (None: its length).",
     )
 
 
@@ -356,6 +358,7 @@ class Config(Section):
     )
     music: MusicConfig = Field(default_factory=MusicConfig, description="The mood playlists.")
     catalog: CatalogConfig = Field(default_factory=CatalogConfig, description="The track catalog.")
+    engine: EngineConfig = Field(default_factory=EngineConfig, description="Choosing tracks.")
     state: StateConfig = Field(default_factory=StateConfig, description="Where persistent state lives.")
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Log output.")
 
