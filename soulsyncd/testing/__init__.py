@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from soulsyncd.types import Frame, PlayerState, PlayerStatus, PlayIntent
+from soulsyncd.types import Frame, PlayerState, PlayerStatus, PlayIntent, Track
 
 
 class ManualClock:
@@ -82,3 +82,31 @@ class RecordingPlayer:
 
     def close(self) -> None:
         self.closed = True
+
+
+class ListPicker:
+    """A :class:`~soulsyncd.interfaces.TrackPicker` that hands out a fixed list of tracks in turn
+    (``None`` once ``cycle`` is False and the list is used up) and records every call."""
+
+    def __init__(self, tracks: Sequence[Track], *, cycle: bool = True) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self.tracks = list(tracks)
+        self.cycle = cycle
+        self.picks: list[tuple[PlayIntent, Track | None]] = []
+        self.endings: list[tuple[Track, float, bool]] = []  # (track, listened_s, skipped)
+        self._next = 0
+
+    def pick(self, intent: PlayIntent) -> Track | None:
+        with self._lock:
+            track = None
+            if self.tracks and (self.cycle or self._next < len(self.tracks)):
+                track = self.tracks[self._next % len(self.tracks)]
+                self._next += 1
+            self.picks.append((intent, track))
+            return track
+
+    def finished(self, track: Track, listened_s: float, skipped: bool) -> None:
+        with self._lock:
+            self.endings.append((track, listened_s, skipped))

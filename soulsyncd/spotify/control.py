@@ -1,0 +1,575 @@
+"""What the Spotify player does, one step at a time: the decisions, without the thread.
+
+:class:`Controller` is driven by :class:`soulsyncd.spotify.player.SpotifyPlayer`'s thread (or
+directly by tests, with a manual clock): :meth:`Controller.step` does the work that is due now,
+makes at most a few Web API calls, and returns when it wants to be called again. Every failure
+becomes a state with a back-off (:meth:`Controller.step` never raises):
+
+* 401 → one token refresh and retry (inside the client); a refused refresh → ``login required``.
+* 403 ``PREMIUM_REQUIRED`` → ``premium required``; retried only every ``retry_max_s``.
+* 404 no device, or the speaker not in the device list → ``no device``, retried with a back-off
+  that doubles up to a minute; the log lists the visible devices when the name is not among them.
+* 429 → ``rate limited`` until ``Retry-After`` (clamped to ``max_retry_after_s``); nothing is sent
+  meanwhile, whatever the intents say.
+* 5xx, timeouts, refused connections → ``offline``, exponential back-off up to ``retry_max_s``.
+
+Playback follows Spotify's own ordering rule: after a play or a transfer, the next command waits
+until a poll has seen the result. The listener stays in charge: when the track, the device or the
+play/pause state is not what this player asked for, it reports ``listener in control`` and sends
+nothing for ``takeover_backoff_s`` (after which, if the listener's music still plays, it waits
+another period), unless a claiming intent (a mode set by the listener) or a skip takes control back.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from soulsyncd.config.spotify import SpotifyPlayerConfig
+from soulsyncd.interfaces import Clock, TrackPicker
+from soulsyncd.spotify.client import Device, Playback, SpotifyClient
+from soulsyncd.spotify.errors import (
+    ApiError,
+    LoginRequiredError,
+    NoDeviceError,
+    PremiumRequiredError,
+    RateLimitedError,
+    SpotifyError,
+)
+from soulsyncd.spotify.playlists import PlaylistSync
+from soulsyncd.types import PlayerState, PlayerStatus, PlayIntent, Track
+
+log = logging.getLogger(__name__)
+
+SKIP_THRESHOLD_S = 30.0  # a track left before this many seconds counts as skipped for the engine
+NO_DEVICE_RETRY_MAX_S = 60.0  # a speaker that wakes up should be found within a minute
+CONFIRM_POLLS = 3  # polls that may pass before a play that did not show up is sent again
+PLAY_ATTEMPTS = 3  # plays sent for one start before the device counts as unavailable
+END_SLACK_S = 1.0  # how close to its end a track must be for silence to count as its natural end
+
+
+@dataclass
+class _Ours:
+    """The track this player started, and what the last poll said of it."""
+
+    track: Track
+    device: Device
+    progress_s: float = 0.0
+    seen_at: float = 0.0  # monotonic time of progress_s
+    playing: bool = True
+    confirmed: bool = False  # a poll has shown it on the device
+    unconfirmed_polls: int = 0
+    attempts: int = 1
+    paused_by_us: bool = False
+
+    def listened(self, now: float) -> float:
+        elapsed = now - self.seen_at if self.playing and self.confirmed else 0.0
+        return min(self.track.duration_s or float("inf"), self.progress_s + max(0.0, elapsed))
+
+
+class Controller:
+    """The Spotify player's decisions (see the module doc). One thread at a time.
+
+    Args:
+        client: the Web API.
+        picker: chooses tracks (the mood engine); None plays nothing.
+        settings: the ``player`` section.
+        clock: monotonic seconds.
+        wall: epoch seconds, for ``retry_at``.
+        sync: the playlist cache's refresher, stepped when playback has nothing urgent to do.
+    """
+
+    def __init__(
+        self,
+        client: SpotifyClient,
+        picker: TrackPicker | None,
+        settings: SpotifyPlayerConfig,
+        *,
+        clock: Clock,
+        wall: Callable[[], float] = time.time,
+        sync: PlaylistSync | None = None,
+    ) -> None:
+        self._client = client
+        self._picker = picker
+        self._settings = settings
+        self._clock = clock
+        self._wall = wall
+        self._sync = sync
+        self.device_name = settings.device
+        self.volume = settings.volume
+        self._intent: PlayIntent | None = None
+        self._intent_new = False
+        self._skip = False
+        self._move = False  # set_output named another device while ours plays
+        self._volume_due = False
+        self._ours: _Ours | None = None
+        self._queued: Track | None = None
+        self._next_poll = 0.0
+        self._hands_off_until: float | None = None
+        self._blocked_until = 0.0
+        self._failures = 0
+        self._status = PlayerStatus.IDLE
+        self._error: str | None = None
+        self._retry_at: float | None = None
+        self._nothing_to_play = False
+        self._last_uri: str | None = None  # the last track this player started (not a listener's)
+        self._unplayed: tuple[PlayIntent, Track] | None = None  # picked, but its play failed
+        self._logged: str | None = None
+
+    # --- inputs (called on the controller's thread, between steps) ---
+
+    def set_intent(self, intent: PlayIntent) -> None:
+        """The newest intent replaces any other; a claiming one ends a takeover back-off."""
+        if intent.claim:
+            self.resume_control()
+        if intent != self._intent:
+            self._intent, self._intent_new, self._nothing_to_play = intent, True, False
+
+    def request_skip(self) -> None:
+        """Next track now (a skip is the listener asking for this player's music: it takes control)."""
+        self._skip = True
+        self.resume_control()
+
+    def set_output(self, device: str | None, volume: int | None) -> None:
+        """Another speaker and/or volume from now on."""
+        if device is not None and device != self.device_name:
+            self.device_name = device
+            self._move = self._ours is not None
+        if volume is not None:
+            self.volume = max(0, min(100, int(volume)))
+            self._volume_due = True
+
+    def resume_control(self) -> None:
+        """End a takeover back-off now (the listener set the mode: they want this player's music)."""
+        if self._hands_off_until is not None:
+            log.info("taking playback back: the listener asked for it")
+        self._hands_off_until = None
+        if self._status is PlayerStatus.LISTENER_IN_CONTROL:
+            self._status = PlayerStatus.IDLE
+
+    # --- the step ---
+
+    def step(self) -> float | None:
+        """Do what is due now; returns seconds until the next step is due (None: until an input)."""
+        now = self._clock.monotonic()
+        if now >= self._blocked_until:
+            try:
+                self._work(now)
+            except SpotifyError as exc:
+                self._failed(exc, now)
+            except Exception as exc:  # a bug or a broken catalog must not end the player's thread
+                log.exception("Spotify player step failed")
+                self._failed(ApiError(f"unexpected error: {exc}", 0), now)
+            else:
+                if self._failures:
+                    log.info("Spotify is reachable again")
+                self._failures, self._retry_at = 0, None
+                if self._status in _ERROR_STATES:
+                    self._status = PlayerStatus.OK if self._ours else PlayerStatus.IDLE
+                    self._error = None
+        return self._next_due(self._clock.monotonic())
+
+    def state(self) -> PlayerState:
+        """A snapshot for the dashboard."""
+        ours = self._ours
+        now = self._clock.monotonic()
+        detail = ""
+        if self._status is PlayerStatus.LISTENER_IN_CONTROL and self._hands_off_until is not None:
+            detail = f"hands off for {max(0.0, self._hands_off_until - now):.0f} s"
+        elif self._queued is not None:
+            detail = f"next: {self._queued.name}"
+        return PlayerState(
+            status=self._status,
+            device=ours.device.name if ours else self.device_name,
+            track=ours.track if ours else None,
+            playing=bool(ours and ours.playing and not ours.paused_by_us),
+            progress_s=ours.listened(now) if ours else 0.0,
+            volume=self.volume,
+            last_error=self._error,
+            retry_at=self._retry_at,
+            detail=detail,
+        )
+
+    def _next_due(self, now: float) -> float | None:
+        if now < self._blocked_until:
+            return self._blocked_until - now
+        times = []
+        if self._sync is not None and self._sync.next_at is not None:
+            times.append(self._sync.next_at)
+        if self._hands_off_until is not None:
+            times.append(self._hands_off_until)
+        elif self._pending_work():
+            times.append(now)
+        elif self._watching():
+            times.append(self._next_poll)
+        return max(0.0, min(times) - now) if times else None
+
+    def _watching(self) -> bool:
+        ours = self._ours
+        return ours is not None and not ours.paused_by_us and self._intent is not None
+
+    def _pending_work(self) -> bool:
+        """True when a command should go out now (not merely a poll)."""
+        intent = self._intent
+        if intent is None or self._hands_off_until is not None:
+            return False
+        ours = self._ours
+        if intent.action == "pause":
+            return ours is not None and not ours.paused_by_us
+        if ours is None or ours.paused_by_us:
+            return not self._nothing_to_play
+        return self._skip or self._move or (self._intent_new and self._settings.switch == "immediate")
+
+    # --- the work ---
+
+    def _work(self, now: float) -> None:
+        poll_due = self._watching() and now >= self._next_poll and self._hands_off_until is None
+        if self._sync is not None and self._sync.due() and not self._pending_work() and not poll_due:
+            self._sync_step()
+            return
+        intent = self._intent
+        if intent is None:
+            return
+        if self._hands_off_until is not None:
+            if now < self._hands_off_until:
+                return
+            self._recheck_takeover(now)
+            if self._hands_off_until is not None:
+                return
+        if intent.action == "pause":
+            self._pause()
+            return
+        ours = self._ours
+        if self._skip and ours is not None and not ours.paused_by_us:
+            self._skip_now(now, ours)
+        elif ours is None:
+            self._skip = False
+            self._start(now, intent)
+        elif ours.paused_by_us:
+            self._resume(now, intent, ours)
+        elif self._move:
+            self._transfer(now, ours)
+        elif self._intent_new and self._settings.switch == "immediate":
+            self._intent_new = False
+            self._finish(ours, now, skipped=False)
+            self._start(now, intent, check_listener=False)
+        elif now >= self._next_poll:
+            self._poll(now, intent, ours)
+
+    def _sync_step(self) -> None:
+        assert self._sync is not None
+        if self._sync.step():
+            self._nothing_to_play = False  # new tracks may have arrived: the next start picks again
+
+    def _start(self, now: float, intent: PlayIntent, *, check_listener: bool = True) -> None:
+        """Start a new pick on the configured device (looked up by name every time)."""
+        if check_listener and not intent.claim:
+            playback = self._client.playback()
+            if (playback is not None and playback.playing and playback.track is not None
+                    and playback.track.uri != self._last_uri):
+                self._takeover(now, f"{_what(playback)} is playing on {_where(playback)}")
+                return
+        device = self._find_device()
+        track = self._pick(intent)
+        if track is None:
+            return
+        self._play(now, device, track)
+
+    def _play(self, now: float, device: Device, track: Track, *, attempts: int = 1) -> None:
+        self._intent_new = False
+        try:
+            self._client.play(device.id, [track.uri])
+        except NoDeviceError:
+            # Listed but asleep (librespot): a transfer wakes it; the play is retried after a back-off.
+            if device.id:
+                self._client.transfer(device.id, play=False)
+            raise
+        self._ours = _Ours(track, device, seen_at=now, attempts=attempts)
+        self._last_uri, self._unplayed = track.uri, None
+        self._status, self._error = PlayerStatus.OK, None
+        self._next_poll = now + self._settings.poll_interval_s
+        log.info("playing %r by %s on %s", track.name, track.artist_text, device.name)
+
+    def _pick(self, intent: PlayIntent) -> Track | None:
+        # A start that failed (no device, offline) plays the same pick when it is retried, so the
+        # engine's history is not littered with tracks that never played.
+        if self._unplayed is not None and self._unplayed[0] == intent:
+            return self._unplayed[1]
+        track = None
+        if self._picker is not None:
+            try:
+                track = self._picker.pick(intent)
+            except Exception:  # the engine's failure is "nothing to play", not the player's end
+                log.exception("the track picker failed")
+        if track is None:
+            self._nothing_to_play = True
+            self._status = PlayerStatus.IDLE
+            self._error = "nothing to play for this mood (are music.playlists read?)"
+            self._log_once(logging.WARNING, self._error)
+        else:
+            self._unplayed = (intent, track)
+        return track
+
+    def _find_device(self) -> Device:
+        devices = self._client.devices()
+        usable = [d for d in devices if not d.restricted and d.id]
+        name = self.device_name
+        if name is None:
+            chosen = next((d for d in usable if d.active), None)
+            if chosen is None:
+                raise NoDeviceError("no active speaker: start one or set player.device "
+                                    f"(visible: {_names(devices)})")
+            return chosen
+        # Exact name first; then ignoring case (a speaker renamed "kitchen" -> "Kitchen" still counts).
+        found = [d for d in usable if d.name == name] or [
+            d for d in usable if d.name.casefold() == name.casefold()]
+        if found:
+            return next((d for d in found if d.active), found[0])
+        if any(d.name.casefold() == name.casefold() for d in devices):
+            raise NoDeviceError(f"speaker {name!r} is restricted (accepts no commands)")
+        raise NoDeviceError(f"speaker {name!r} not found (visible: {_names(devices)})")
+
+    def _poll(self, now: float, intent: PlayIntent, ours: _Ours) -> None:
+        self._next_poll = now + self._settings.poll_interval_s
+        playback = self._client.playback()
+        if not ours.confirmed:
+            self._confirm(now, ours, playback)
+            return
+        expected = ours.listened(now)
+        natural_end = expected >= ours.track.duration_s - max(END_SLACK_S, self._settings.poll_interval_s)
+        if playback is None or playback.device is None:
+            if natural_end:
+                self._next_after_end(now, intent, ours)
+            else:  # the speaker went away mid-track (unplugged, librespot restarted)
+                self._finish(ours, now, skipped=False)
+                self._ours = None
+                raise NoDeviceError(f"{ours.device.name} stopped playing")
+            return
+        uri = playback.track.uri if playback.track else None
+        if not _same_device(playback.device, ours.device):
+            self._takeover(now, f"playback moved to {playback.device.name}")
+        elif uri == ours.track.uri:
+            ours.device = playback.device  # ids change now and then; the name is what counts
+            if playback.playing:
+                self._seen(ours, playback, now)
+                self._queue_if_due(intent, ours)
+            elif natural_end and (playback.progress_s < END_SLACK_S
+                                  or playback.progress_s >= ours.track.duration_s - END_SLACK_S):
+                self._next_after_end(now, intent, ours)
+            else:
+                self._takeover(now, "the listener paused")
+        elif self._queued is not None and uri == self._queued.uri:
+            self._finish(ours, now, skipped=not natural_end)
+            new = _Ours(self._queued, ours.device, confirmed=True)
+            self._queued = None
+            self._ours = new
+            self._seen(new, playback, now)
+            log.info("now playing %r by %s", new.track.name, new.track.artist_text)
+            self._queue_if_due(intent, new)
+        elif natural_end and self._queued is None:
+            self._next_after_end(now, intent, ours)  # e.g. Spotify's autoplay after our last track
+        else:
+            self._takeover(now, f"{playback.track.name if playback.track else 'something else'!r} "
+                                "is playing")
+
+    def _confirm(self, now: float, ours: _Ours, playback: Playback | None) -> None:
+        if (playback is not None and playback.track is not None and playback.track.uri == ours.track.uri
+                and playback.device is not None and _same_device(playback.device, ours.device)):
+            ours.confirmed, ours.device = True, playback.device
+            self._seen(ours, playback, now)
+            if self.volume is not None and playback.device.volume != self.volume:
+                self._volume_due = True
+            if self._volume_due:
+                self._set_volume(ours.device)
+            return
+        ours.unconfirmed_polls += 1
+        if ours.unconfirmed_polls < CONFIRM_POLLS:
+            return
+        if ours.attempts >= PLAY_ATTEMPTS:
+            self._ours = None
+            raise NoDeviceError(f"{ours.device.name} did not start playing")
+        log.info("%s has not started %r yet; sending play again", ours.device.name, ours.track.name)
+        self._play(now, ours.device, ours.track, attempts=ours.attempts + 1)
+
+    def _seen(self, ours: _Ours, playback: Playback, now: float) -> None:
+        ours.progress_s, ours.seen_at, ours.playing = playback.progress_s, now, playback.playing
+
+    def _queue_if_due(self, intent: PlayIntent, ours: _Ours) -> None:
+        if self._volume_due:
+            self._set_volume(ours.device)
+        remaining = ours.track.duration_s - ours.progress_s
+        if self._queued is not None or remaining > self._settings.boundary_lead_s:
+            return
+        track = self._pick(intent)
+        if track is None:
+            return
+        self._client.queue(track.uri, ours.device.id)
+        self._queued, self._intent_new, self._unplayed = track, False, None
+        log.info("queued %r by %s for the track boundary", track.name, track.artist_text)
+
+    def _next_after_end(self, now: float, intent: PlayIntent, ours: _Ours) -> None:
+        """Our track ended and nothing of ours followed (the queue was missed): play the next pick."""
+        self._finish(ours, now, skipped=False)
+        self._ours = None
+        track = self._pick(intent)
+        if track is not None:
+            self._play(now, ours.device, track)
+
+    def _skip_now(self, now: float, ours: _Ours) -> None:
+        self._skip = False
+        self._finish(ours, now, skipped=ours.listened(now) < SKIP_THRESHOLD_S)
+        intent = self._intent
+        assert intent is not None
+        if self._queued is not None:  # it was picked already and cannot be un-queued: go to it
+            queued, self._queued = self._queued, None
+            self._client.next_track(ours.device.id)
+            self._ours = _Ours(queued, ours.device, seen_at=now)
+            self._next_poll = now + self._settings.poll_interval_s
+            return
+        self._ours = None
+        track = self._pick(intent)
+        if track is not None:
+            self._play(now, ours.device, track)
+
+    def _resume(self, now: float, intent: PlayIntent, ours: _Ours) -> None:
+        """Play again after our pause: the same track where it stopped (boundary mode), else a new pick."""
+        playback = self._client.playback()
+        if playback is not None and playback.playing and (
+                playback.track is None or playback.track.uri != ours.track.uri) and not intent.claim:
+            self._takeover(now, f"{_what(playback)} is playing on {_where(playback)}")
+            return
+        device = self._find_device()
+        paused_here = playback is not None and playback.track is not None and (
+            playback.track.uri == ours.track.uri)
+        if paused_here and self._settings.switch == "boundary":
+            try:
+                self._client.play(device.id, None)
+            except ApiError as exc:
+                if exc.http_status != 403:  # 403: nothing to resume any more; start afresh below
+                    raise
+            else:
+                self._ours = replace(ours, device=device, paused_by_us=False, playing=True, seen_at=now,
+                                     confirmed=False, unconfirmed_polls=0)
+                self._status, self._intent_new = PlayerStatus.OK, False
+                self._next_poll = now + self._settings.poll_interval_s
+                log.info("resumed %r on %s", ours.track.name, device.name)
+                return
+        self._finish(ours, now, skipped=False)
+        self._ours = None
+        track = self._pick(intent)
+        if track is not None:
+            self._play(now, device, track)
+
+    def _pause(self) -> None:
+        ours = self._ours
+        self._skip = False
+        if ours is None or ours.paused_by_us:
+            self._status = PlayerStatus.IDLE
+            return
+        try:
+            self._client.pause(ours.device.id)
+        except ApiError as exc:
+            if exc.http_status != 403:  # 403: it was not playing; paused is what we wanted anyway
+                raise
+        ours.progress_s = ours.listened(self._clock.monotonic())
+        ours.paused_by_us, ours.playing = True, False
+        self._status = PlayerStatus.IDLE
+        log.info("paused %r on %s", ours.track.name, ours.device.name)
+
+    def _transfer(self, now: float, ours: _Ours) -> None:
+        self._move = False
+        device = self._find_device()
+        if device.id == ours.device.id:
+            return
+        self._client.transfer(str(device.id), play=True)
+        ours.device, ours.confirmed, ours.unconfirmed_polls = device, False, 0
+        self._next_poll = now + self._settings.poll_interval_s
+        log.info("moved playback to %s", device.name)
+
+    def _set_volume(self, device: Device) -> None:
+        self._volume_due = False
+        if self.volume is not None:
+            self._client.volume(self.volume, device.id)
+
+    # --- the listener in charge ---
+
+    def _takeover(self, now: float, what: str) -> None:
+        ours = self._ours
+        if ours is not None:
+            self._finish(ours, now, skipped=ours.listened(now) < SKIP_THRESHOLD_S)
+        self._ours, self._queued = None, None
+        self._hands_off_until = now + self._settings.takeover_backoff_s
+        self._status = PlayerStatus.LISTENER_IN_CONTROL
+        log.info("listener in control (%s): hands off for %.0f s", what, self._settings.takeover_backoff_s)
+
+    def _recheck_takeover(self, now: float) -> None:
+        playback = self._client.playback()
+        if playback is not None and playback.playing:
+            self._hands_off_until = now + self._settings.takeover_backoff_s
+            log.info("the listener's music still plays (%s): hands off for another %.0f s",
+                     _what(playback), self._settings.takeover_backoff_s)
+            return
+        self._hands_off_until = None
+        self._status = PlayerStatus.IDLE
+
+    def _finish(self, ours: _Ours, now: float, *, skipped: bool) -> None:
+        if self._picker is None:
+            return
+        try:
+            self._picker.finished(ours.track, ours.listened(now), skipped)
+        except Exception:
+            log.exception("the track picker failed to take feedback")
+
+    # --- failures ---
+
+    def _failed(self, exc: SpotifyError, now: float) -> None:
+        self._failures += 1
+        initial, longest = self._settings.retry_initial_s, self._settings.retry_max_s
+        backoff = min(longest, initial * 2 ** min(self._failures - 1, 30))
+        if isinstance(exc, RateLimitedError):
+            delay = min(exc.retry_after_s, self._settings.max_retry_after_s)
+        elif isinstance(exc, (LoginRequiredError, PremiumRequiredError)):
+            delay = longest
+        elif isinstance(exc, NoDeviceError):
+            delay = min(backoff, NO_DEVICE_RETRY_MAX_S, longest)
+        else:
+            delay = backoff
+        if exc.status is not None:
+            self._status = exc.status
+        self._error = exc.message
+        self._blocked_until = now + delay
+        self._retry_at = self._wall() + delay
+        serious = isinstance(exc, (LoginRequiredError, PremiumRequiredError))
+        level = logging.ERROR if serious else logging.WARNING
+        self._log_once(level, f"Spotify: {exc.message}; next try in {delay:.0f} s", key=exc.message)
+
+    def _log_once(self, level: int, message: str, *, key: str | None = None) -> None:
+        # The same failure every few seconds is one line, not a flood.
+        key = key or message
+        if key != self._logged:
+            log.log(level, "%s", message)
+            self._logged = key
+
+
+_ERROR_STATES = frozenset({
+    PlayerStatus.NO_DEVICE, PlayerStatus.PREMIUM_REQUIRED, PlayerStatus.LOGIN_REQUIRED,
+    PlayerStatus.RATE_LIMITED, PlayerStatus.OFFLINE,
+})
+
+
+def _same_device(seen: Device, ours: Device) -> bool:
+    return seen.id == ours.id or seen.name == ours.name
+
+
+def _names(devices: list[Device]) -> str:
+    return ", ".join(repr(d.name) + (" (restricted)" if d.restricted else "") for d in devices) or "none"
+
+
+def _what(playback: Playback) -> str:
+    return repr(playback.track.name) if playback.track else "something"
+
+
+def _where(playback: Playback) -> str:
+    return playback.device.name if playback.device else "another device"
