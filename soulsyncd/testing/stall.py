@@ -1,0 +1,85 @@
+"""The real daemon, with a frame source that hangs on request: for watchdog tests and the soak tool.
+
+``python -m soulsyncd.testing.stall run --config FILE`` runs exactly ``soulsyncd run`` (same CLI,
+same app, same notifier) except that the configured frame source is wrapped in a
+:class:`StallableSource`. ``SIGUSR1`` toggles a stall: the next ``latest()`` call blocks, so the
+analysis loop's tick hangs the way it would on a wedged camera driver, and the watchdog must stop
+pinging; the next ``SIGUSR1`` lets it go on. Nothing of this is in the daemon itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import Any
+
+from soulsyncd.interfaces import FrameSource
+from soulsyncd.types import Frame
+
+log = logging.getLogger(__name__)
+
+
+class StallableSource:
+    """Wraps a frame source; while :attr:`stalled` is set, ``latest()`` blocks (until it is cleared
+    or the source is stopped). Everything else is the wrapped source's."""
+
+    def __init__(self, inner: FrameSource) -> None:
+        self._inner = inner
+        self.stalled = threading.Event()
+        self._go = threading.Event()
+        self._go.set()
+
+    def stall(self, on: bool) -> None:
+        if on:
+            self.stalled.set()
+            self._go.clear()
+        else:
+            self.stalled.clear()
+            self._go.set()
+
+    def start(self) -> None:
+        self._inner.start()
+
+    def latest(self) -> Frame | None:
+        self._go.wait()
+        return self._inner.latest()
+
+    def stop(self) -> None:
+        self._go.set()  # never leave the loop's thread hanging at shutdown
+        self._inner.stop()
+
+    def __getattr__(self, name: str) -> Any:  # state, alive, last_error, finished, ...
+        return getattr(self._inner, name)
+
+
+_sources: list[StallableSource] = []
+
+
+def _toggle(_signum: int, _frame: FrameType | None) -> None:
+    for source in _sources:
+        on = not source.stalled.is_set()
+        source.stall(on)
+        log.warning("test harness: frame source %s", "stalled" if on else "released")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from soulsyncd import app
+    from soulsyncd.cli import main as cli_main
+
+    real_build_source = app.build_source
+
+    def build_source(config: Any) -> FrameSource:
+        source = StallableSource(real_build_source(config))
+        _sources[:] = [source]
+        return source
+
+    app.build_source = build_source
+    signal.signal(signal.SIGUSR1, _toggle)
+    return cli_main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
