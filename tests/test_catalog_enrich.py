@@ -145,3 +145,36 @@ def test_parse_features_drops_malformed_items() -> None:
     assert found[tid(1)].tempo is None
     assert parse_features({"error": "x"}) == {}
     assert parse_features([]) == {}
+
+
+def test_the_daemon_service_looks_up_in_the_background_and_stops_promptly(fake: FakeReccoBeats) -> None:
+    from soulsyncd.catalog.enrich import EnrichService
+
+    store = CatalogStore(":memory:")
+    store.upsert_tracks([CatalogTrack(uri(1), "S", ())], source="spotify")
+    fake.add(tid(1), valence=0.6, energy=0.4)
+    service = EnrichService(store, fake.base_url, first_delay_s=0, interval_s=3600)
+    service.start()
+    try:
+        assert service.passed.wait(timeout=10)
+        assert service.last_report is not None
+        assert service.last_report.found == 1
+    finally:
+        service.stop()  # returns at once although the next pass is an hour away
+    assert (store.track(uri(1)) or CatalogTrack("", "", ())).valence == 0.6
+
+
+def test_the_daemon_service_survives_a_failing_service(fake: FakeReccoBeats) -> None:
+    from soulsyncd.catalog.enrich import EnrichService
+
+    store = CatalogStore(":memory:")
+    store.upsert_tracks([CatalogTrack(uri(1), "S", ())], source="spotify")
+    fake.fail_next(403)
+    service = EnrichService(store, fake.base_url, first_delay_s=0, retry_s=3600)
+    service.start()
+    try:
+        assert service.passed.wait(timeout=10)
+        assert service.last_error is not None
+        assert "refused" in service.last_error
+    finally:
+        service.stop()

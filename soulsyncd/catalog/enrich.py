@@ -110,7 +110,7 @@ class ReccoBeatsClient:
         *,
         session: requests.Session | None = None,
         timeout_s: float = 10.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
         max_attempts: int = 5,
         max_wait_s: float = 300.0,
     ) -> None:
@@ -241,3 +241,72 @@ def enrich(
         if on_batch is not None:
             on_batch(report)
     return report
+
+
+class EnrichService:
+    """Looks up missing features in the background while the daemon runs (``catalog.enrich: true``).
+
+    A first pass ``first_delay_s`` after start (so the mood playlists are in the catalog by then),
+    then one every ``interval_s`` for tracks added since; after a service failure it tries again
+    in ``retry_s``. Every wait, the 429 back-off included, ends at once on :meth:`stop`. Failures are
+    logged, never raised: the daemon plays on with the features it has.
+    """
+
+    def __init__(
+        self,
+        store: CatalogStore,
+        base_url: str,
+        *,
+        first_delay_s: float = 60.0,
+        interval_s: float = 6 * 3600.0,
+        retry_s: float = 900.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        self._store = store
+        self._stop = threading.Event()
+        self._client = ReccoBeatsClient(base_url, session=session, sleep=self._stop.wait)
+        self._first_delay_s = first_delay_s
+        self._interval_s = interval_s
+        self._retry_s = retry_s
+        self._thread: threading.Thread | None = None
+        self.passes = 0  # completed passes, successful or not
+        self.last_report: EnrichReport | None = None
+        self.last_error: str | None = None
+        self.passed = threading.Event()  # set after each pass (tests and status wait on it)
+
+    def start(self, core: object = None) -> None:
+        """Start the background thread (``core`` is unused: the catalog is all it needs)."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="catalog-enrich", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the request in flight (at most its timeout)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+            self._thread = None
+
+    def _run(self) -> None:
+        from soulsyncd.catalog.store import CatalogError
+
+        delay = self._first_delay_s
+        while not self._stop.wait(delay):
+            try:
+                self.last_report = enrich(self._store, self._client, stop=self._stop)
+                self.last_error = None
+                delay = self._interval_s
+                if self.last_report.asked:
+                    log.info("feature look-up: asked %d tracks, found %d", self.last_report.asked,
+                             self.last_report.found)
+            except (EnrichError, CatalogError) as exc:
+                self.last_error = str(exc)
+                delay = self._retry_s
+                log.warning("feature look-up failed, trying again in %.0f s: %s", delay, exc)
+            except Exception:  # a bug here must not take the daemon down
+                log.exception("feature look-up crashed; trying again in %.0f s", self._retry_s)
+                delay = self._retry_s
+            self.passes += 1
+            self.passed.set()
