@@ -23,7 +23,7 @@ import queue
 import re
 import secrets
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -318,12 +318,14 @@ def login(
     paste: TextIO | None,
     timeout_s: float = 300.0,
     listen: bool = True,
+    on_url: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Run the authorization-code login and save the tokens through the manager's cache.
 
     Prints the authorize URL to ``out``. The redirect comes back either to a one-shot server on the
     redirect URI's loopback port (``listen``), or as the redirected URL pasted into ``paste`` (one
-    line; the browser's address bar after approving); the first wins.
+    line; the browser's address bar after approving); the first wins. ``on_url`` is called with the
+    URL once the callback server listens (to open a local browser).
 
     Returns:
         The token info as saved (never log it).
@@ -347,6 +349,8 @@ def login(
         threading.Thread(target=_read_paste, args=(paste, answers), name="spotify-login-paste",
                          daemon=True).start()
     with _callback_server(manager.redirect_uri, answers, out) if listen else contextlib.nullcontext():
+        if on_url is not None:
+            on_url(url)
         try:
             redirect = answers.get(timeout=timeout_s)
         except queue.Empty:
