@@ -229,9 +229,9 @@ def test_bad_enum_value_lists_the_choices(tmp_path: Path) -> None:
 
 
 def test_out_of_range_value(tmp_path: Path) -> None:
-    """A bound (analysis.fps <= 30) is reported with the value."""
-    path = write(tmp_path, "analysis:\n  fps: 60\n")
-    assert errors_of(path) == [f"{path}:2: analysis.fps: input should be less than or equal to 30, got 60"]
+    """A bound (analysis.fps <= 60) is reported with the value."""
+    path = write(tmp_path, "analysis:\n  fps: 61\n")
+    assert errors_of(path) == [f"{path}:2: analysis.fps: input should be less than or equal to 60, got 61"]
 
 
 def test_bad_camera_kind_lists_the_kinds(tmp_path: Path) -> None:

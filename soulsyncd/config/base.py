@@ -46,6 +46,8 @@ def resolve_path(value: Path, info: ValidationInfo) -> Path:
     ``~`` and ``~user`` are expanded; a ``~user`` that does not exist is a ValueError (reported as a
     config error), not the RuntimeError ``Path.expanduser`` raises.
     """
+    if "\0" in str(value):  # accepted by Path, refused by every system call that would use it
+        raise ValueError("a path cannot contain a NUL character")
     try:
         value = value.expanduser()
     except RuntimeError:  # ~nosuchuser, or no home directory at all

@@ -35,7 +35,7 @@ MAX_FILE_BYTES = 1_000_000
 """A bigger file is refused unread: a full config is a few kilobytes."""
 MAX_DEPTH = 50
 """Deepest nesting of collections, aliases expanded (the schema needs 3); deeper is refused."""
-MAX_NODES = 10_000
+MAX_NODES = 5_000
 """Most YAML nodes a document may expand to through its aliases (a full config has a few hundred)."""
 MAX_REPORTED = 100
 """Problems listed at most; the rest are counted."""
@@ -94,11 +94,13 @@ def load_config(path: str | Path) -> Config:
     except ValidationError as exc:
         secret_locs = {loc for loc, _ in secrets}
         lines = _LineFinder(root)
-        for error in exc.errors():
+        errors = exc.errors()
+        hints = len(errors) <= MAX_REPORTED  # "did you mean" costs ~0.1 ms each; a junk file has thousands
+        for error in errors:
             loc, model = _data_path(error["loc"], data)
             if error["type"] == "extra_forbidden" and loc in secret_locs:
                 continue  # already reported as a secret, which says more than "unknown key"
-            loc, message = _describe(error, loc, model)
+            loc, message = _describe(error, loc, model, hints=hints)
             line = lines.line(loc)
             located.append((line or 0, _format(name, line, loc, message)))
     except RecursionError as exc:  # bounded by MAX_DEPTH, so never expected; still a config error
@@ -178,6 +180,9 @@ def _read(path: Path, name: str) -> str:
         raise ConfigError([f"{name}:{line}: cannot read config file: not UTF-8 text ({exc.reason})"]) from exc
 
 
+_TOO_MANY = f"more than {MAX_NODES} values, keys and collections"
+
+
 class _Refused(Exception):  # noqa: N818 - a verdict on the document, raised out of the YAML machinery
     def __init__(self, message: str, mark: yaml.Mark | None) -> None:
         super().__init__(message)
@@ -195,6 +200,7 @@ class _BoundedLoader(yaml.SafeLoader):
     def __init__(self, text: str) -> None:
         super().__init__(text)
         self._depth = 0
+        self._nodes = 0
 
     def fetch_flow_collection_start(self, TokenClass: Any) -> None:  # noqa: N803 - PyYAML's name
         if self.flow_level >= MAX_DEPTH:
@@ -204,9 +210,12 @@ class _BoundedLoader(yaml.SafeLoader):
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         self._depth += 1
         try:
-            if self._depth > MAX_DEPTH:
+            self._nodes += 1
+            if self._depth > MAX_DEPTH or self._nodes > MAX_NODES:
                 event = self.peek_event()  # type: ignore[no-untyped-call]
-                raise _Refused(f"collections nested more than {MAX_DEPTH} deep", event.start_mark)
+                too_deep = self._depth > MAX_DEPTH
+                problem = f"collections nested more than {MAX_DEPTH} deep" if too_deep else _TOO_MANY
+                raise _Refused(problem, event.start_mark)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -289,7 +298,7 @@ def _check_expansion(root: yaml.Node) -> None:
             size[key] = 1 + sum(size[id(child)] for child in children)
             depth[key] = 1 + max((depth[id(child)] for child in children), default=0)
             if size[key] > MAX_NODES:
-                raise _Refused(f"aliases expand to more than {MAX_NODES} nodes", node.start_mark)
+                raise _Refused(_TOO_MANY + " once its aliases are expanded", node.start_mark)
             if depth[key] > MAX_DEPTH:
                 raise _Refused(f"aliases nest collections more than {MAX_DEPTH} deep", node.start_mark)
             continue
@@ -499,12 +508,14 @@ def _data_path(error_loc: Loc, data: object) -> tuple[Loc, type[BaseModel] | Non
     return tuple(path), owner
 
 
-def _describe(error: ErrorDetails, loc: Loc, owner: type[BaseModel] | None) -> tuple[Loc, str]:
+def _describe(
+    error: ErrorDetails, loc: Loc, owner: type[BaseModel] | None, *, hints: bool = True
+) -> tuple[Loc, str]:
     """The path to report and a message that says what is wrong and, where it can, what is right."""
     kind = error["type"]
     if kind == "extra_forbidden":
         known = owner.model_fields if owner is not None else {}
-        return loc, "unknown key" + did_you_mean(str(loc[-1]), known)
+        return loc, "unknown key" + (did_you_mean(str(loc[-1]), known) if hints else "")
     if kind in ("union_tag_invalid", "union_tag_not_found") and owner is not None:
         return _describe_kind(error, loc, owner)
     if kind == "invalid_key":

@@ -225,6 +225,7 @@ class SmoothingConfig(Section):
     dwell_s: float = Field(
         default=1.0,
         ge=0,
+        lt=smoother.WINDOW_S_MAX,  # and below window_s (the rule below)
         validate_default=True,  # so the rule below also holds against a default
         description="How long the new emotion must stay the leader before the mood changes.",
     )
