@@ -13,6 +13,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from soulsyncd.config.base import Section, did_you_mean, quoted, resolve_path, shown
 from soulsyncd.config.catalog import CatalogConfig
 from soulsyncd.config.engine import EngineConfig
+from soulsyncd.config.mqtt import MqttConfig
 from soulsyncd.config.spotify import MusicConfig, SpotifyPlayerConfig
 from soulsyncd.mood import policy, smoother, targets
 from soulsyncd.vision import detector, sources
@@ -360,7 +361,6 @@ class Config(Section):
     music: MusicConfig = Field(default_factory=MusicConfig, description="The mood playlists.")
     catalog: CatalogConfig = Field(default_factory=CatalogConfig, description="The track catalog.")
     engine: EngineConfig = Field(default_factory=EngineConfig, description="Choosing tracks.")
+    mqtt: MqttConfig = Field(default_factory=MqttConfig, description="MQTT and Home Assistant.")
     state: StateConfig = Field(default_factory=StateConfig, description="Where persistent state lives.")
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Log output.")
-
-
