@@ -61,3 +61,7 @@ def render_scene() -> Callable[..., Path]:
     from make_sample import render_video
 
     return render_video
+
+
+# MQTT tests: a real mosquitto on a free loopback port and a client watching it (tests/mosquitto.py).
+from tests.mosquitto import broker, watcher  # noqa: E402, F401

@@ -1,0 +1,371 @@
+"""The MQTT bridge: the daemon's state out to a broker, commands in, Home Assistant discovery.
+
+Threads: paho's network thread (``connect_async`` + ``loop_start``: it connects, reconnects with
+back-off and runs the callbacks) and one publisher thread of the bridge's own. The callbacks do
+almost nothing: a command goes onto the core's queue (:meth:`CoreHandle.submit`), anything else
+becomes a flag for the publisher thread, which is the only one that reads snapshots and publishes.
+The analysis loop never waits on the broker; the broker being down, away or refusing credentials is
+logged and retried, never fatal.
+
+What goes out (all retained, QoS 1): ``<base>/availability`` (``online`` on every connect, the last
+will ``offline`` when the connection dies, ``offline`` on a clean stop), discovery, and the state
+topics of :mod:`soulsyncd.mqtt.state` -- the full set after every connect and every Home Assistant
+birth message, then whatever changed (events trigger it at once, a 1 s poll catches figures that
+change without an event), and diagnostics every ``diagnostics_interval_s``. Nothing is queued while
+disconnected: the full set after the reconnect replaces it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from soulsyncd.config.mqtt import MqttConfig
+from soulsyncd.core.state import Event, EventKind
+from soulsyncd.interfaces import Clock, CoreHandle, SystemClock
+from soulsyncd.mqtt import commands
+from soulsyncd.mqtt import state as st
+from soulsyncd.mqtt.discovery import DiscoveryInfo, discovery_messages
+
+if TYPE_CHECKING:
+    from paho.mqtt.client import Client, ConnectFlags, DisconnectFlags, MQTTMessage
+    from paho.mqtt.properties import Properties
+    from paho.mqtt.reasoncodes import ReasonCode
+
+log = logging.getLogger(__name__)
+
+QOS = 1
+RECONNECT_MIN_S = 1
+POLL_S = 1.0  # how often the publisher looks for changes that came without an event
+REFRESH_S = 10.0  # continuous figures (confidence, valence, progress) at most this often per topic
+STOP_PUBLISH_WAIT_S = 0.5  # bounded wait for the clean 'offline' to leave on stop
+_UNSET: Any = object()
+
+
+class _LimitedLog:
+    """At most ``burst`` warnings per ``window_s``; the rest are counted and summed up once.
+
+    A broken automation or a fuzzer sending thousands of bad payloads must not flood the journal.
+    """
+
+    def __init__(self, clock: Clock, burst: int = 10, window_s: float = 60.0) -> None:
+        self._clock = clock
+        self._burst = burst
+        self._window_s = window_s
+        self._start = clock.monotonic()
+        self._count = 0
+        self._suppressed = 0
+        self._lock = threading.Lock()
+
+    def warning(self, message: str, *args: object) -> None:
+        with self._lock:
+            now = self._clock.monotonic()
+            if now - self._start >= self._window_s:
+                if self._suppressed:
+                    log.warning("%d more rejected MQTT messages not logged in the last %.0f s",
+                                self._suppressed, now - self._start)
+                self._start, self._count, self._suppressed = now, 0, 0
+            self._count += 1
+            if self._count > self._burst:
+                self._suppressed += 1
+                return
+        log.warning(message, *args)
+
+
+@dataclass
+class _Pending:
+    """What the publisher thread has been asked to do (flags, so a flood of requests coalesces)."""
+
+    full: bool = False
+    changes: bool = False
+    diagnostics: bool = False
+    topics: set[str] | None = None
+
+
+class MqttBridge:
+    """A :class:`~soulsyncd.interfaces.Service`: publishes the core's state and takes commands over MQTT.
+
+    Args:
+        config: the ``mqtt`` section.
+        password: the broker password; by default read from the credential ``mqtt-password``
+            (``$CREDENTIALS_DIRECTORY`` or ``SOULSYNC_MQTT_PASSWORD``) at :meth:`start`.
+        clock: for diagnostics and rate limits.
+        poll_s: how often to look for state that changed without an event.
+        refresh_s: the most often a topic is re-sent for a change in continuous figures only.
+    """
+
+    def __init__(
+        self,
+        config: MqttConfig,
+        *,
+        password: str | None = _UNSET,
+        clock: Clock | None = None,
+        poll_s: float = POLL_S,
+        refresh_s: float = REFRESH_S,
+    ) -> None:
+        self.config = config
+        self.base = config.topic
+        self.info = DiscoveryInfo.from_config(config)
+        self.birth_topic = f"{config.discovery_prefix}/status"
+        self._password = password
+        self._clock = clock or SystemClock()
+        self._poll_s = poll_s
+        self._filter = st.ChangeFilter(self._clock, refresh_s)
+        self._sampler = st.ProcessSampler(self._clock)
+        self._bad_log = _LimitedLog(self._clock)
+        self._core: CoreHandle | None = None
+        self._client: Client | None = None
+        self._worker: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Condition()
+        self._pending = _Pending()
+        self._last_error_sent: str | None = None
+        self._failure_logged: str | None = None
+        self._subscribe_mid: int | None = None
+        self.connected = threading.Event()
+        """Set while connected to the broker (tests and the CLI wait on it)."""
+        self.connections = 0
+        """How many times the bridge has connected (1 + reconnects)."""
+        self.rejected = 0
+        """Command messages dropped as invalid."""
+        self.full_publishes = 0
+        """How many times the full set went out (after connects and Home Assistant births)."""
+
+    # --- Service --------------------------------------------------------------------------------
+
+    def start(self, core: CoreHandle) -> None:
+        """Connect in the background and start publishing; returns at once, broker or not."""
+        from paho.mqtt import client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        self._core = core
+        v5 = self.config.protocol == "5"
+        client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=self.config.effective_client_id,
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            clean_session=None if v5 else True,
+        )
+        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        # A bug in one of our callbacks must not end paho's network thread (they catch their own too).
+        client.suppress_exceptions = True
+        client.will_set(f"{self.base}/{st.AVAILABILITY}", st.OFFLINE, qos=QOS, retain=True)
+        if not self._configure_auth(client):
+            return
+        client.reconnect_delay_set(RECONNECT_MIN_S, max(RECONNECT_MIN_S, round(self.config.reconnect_max_s)))
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
+        self._client = client
+        self._worker = threading.Thread(target=self._run, name="mqtt-publisher", daemon=True)
+        self._worker.start()
+        core.subscribe("mqtt", self._on_event)
+        client.connect_async(self.config.host, self.config.port, keepalive=self.config.keepalive)
+        client.loop_start()
+        log.info("MQTT: connecting to %s:%d as %s, topics under %s", self.config.host, self.config.port,
+                 self.config.effective_client_id, self.base)
+
+    def stop(self) -> None:
+        """Publish ``offline``, disconnect cleanly (so the will does not fire) and end both threads."""
+        self._stop.set()
+        with self._wake:
+            self._wake.notify_all()
+        if self._worker is not None:
+            self._worker.join(2.0)
+        client, self._client = self._client, None
+        if client is None:
+            return
+        if self.connected.is_set():
+            info = client.publish(f"{self.base}/{st.AVAILABILITY}", st.OFFLINE, qos=QOS, retain=True)
+            # Bounded: stop must not hang on a broker that went away a moment ago.
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(STOP_PUBLISH_WAIT_S)
+        client.disconnect()
+        client.loop_stop()
+        self.connected.clear()
+        log.info("MQTT: stopped")
+
+    # --- configuration --------------------------------------------------------------------------
+
+    def _configure_auth(self, client: Client) -> bool:
+        config = self.config
+        password = self._password
+        if password is _UNSET:
+            from soulsyncd.config import read_secret
+
+            password = read_secret("mqtt-password")
+        if config.username is not None:
+            client.username_pw_set(config.username, password)
+        elif password is not None:
+            log.warning("MQTT: a password is set (mqtt-password) but no mqtt.username; connecting without")
+        if config.tls:
+            try:
+                client.tls_set(
+                    ca_certs=None if config.ca_file is None else str(config.ca_file),
+                    certfile=None if config.certfile is None else str(config.certfile),
+                    keyfile=None if config.keyfile is None else str(config.keyfile),
+                    cert_reqs=ssl.CERT_REQUIRED,
+                )
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                log.error("MQTT disabled: cannot load the TLS files (%s)", exc)
+                return False
+        return True
+
+    # --- paho's thread: only flags and the command queue ----------------------------------------
+
+    def _on_connect(self, client: Client, _userdata: object, _flags: ConnectFlags, reason: ReasonCode,
+                    _properties: Properties | None) -> None:
+        try:
+            if reason.is_failure:
+                self._log_failure(f"broker {self.config.host}:{self.config.port} refused the connection: "
+                                  f"{reason} (retrying)")
+                return
+            self._failure_logged = None
+            self.connections += 1
+            log.info("MQTT: connected to %s:%d", self.config.host, self.config.port)
+            self.connected.set()
+            # The command topic and one level below it, so a wrong level is seen (and logged), not lost.
+            topics = [(f"{self.base}/+/set/#", QOS), (self.birth_topic, QOS)]
+            _, self._subscribe_mid = client.subscribe(topics)
+        except Exception:
+            log.exception("MQTT: on_connect failed")
+
+    def _on_subscribe(self, _client: Client, _userdata: object, mid: int, reasons: list[ReasonCode],
+                      _properties: Properties | None) -> None:
+        # The full set goes out on the SUBACK, not the CONNACK: paho re-sends messages the broker had
+        # not acknowledged before the connection broke right after on_connect returns, and those
+        # stale states must reach the broker before the fresh ones, not after.
+        if mid != self._subscribe_mid:
+            return
+        for reason in reasons:
+            if reason.is_failure:
+                log.warning("MQTT: the broker refused a subscription (%s); commands may not arrive", reason)
+        self._request(full=True)
+
+    def _on_connect_fail(self, _client: Client, _userdata: object) -> None:
+        self._log_failure(f"broker {self.config.host}:{self.config.port} unreachable (retrying)")
+
+    def _on_disconnect(self, _client: Client, _userdata: object, _flags: DisconnectFlags, reason: ReasonCode,
+                       _properties: Properties | None) -> None:
+        was_connected = self.connected.is_set()
+        self.connected.clear()
+        if was_connected and not self._stop.is_set():
+            log.warning("MQTT: connection to the broker lost (%s); reconnecting", reason)
+
+    def _on_message(self, _client: Client, _userdata: object, message: MQTTMessage) -> None:
+        try:
+            self._handle(message.topic, bytes(message.payload), retained=bool(message.retain))
+        except Exception:
+            log.exception("MQTT: handling a message on %r failed", message.topic)
+
+    def _handle(self, topic: str, payload: bytes, *, retained: bool) -> None:
+        if topic == self.birth_topic:
+            if payload.strip() == b"online":
+                log.info("MQTT: Home Assistant came online; publishing discovery and state again")
+                self._request(full=True)
+            return
+        if retained:  # a stale command kept by the broker would replay at every connect
+            self.rejected += 1
+            self._bad_log.warning("MQTT: ignored retained command on %r (send commands without retain)",
+                                  topic)
+            return
+        try:
+            command = commands.parse(topic, payload, self.base)
+        except commands.Rejected as exc:
+            self.rejected += 1
+            self._bad_log.warning("MQTT: rejected message on %r: %s", topic, exc.reason)
+            if exc.affects:
+                self._request(topics=exc.affects)  # so the dashboard snaps back to the truth
+            return
+        assert self._core is not None
+        if not self._core.submit(command):
+            thing = commands.thing_of(topic, self.base)
+            self._bad_log.warning("MQTT: command queue full; dropped %s from %r", command, topic)
+            self._request(topics=commands.COMMANDS[thing].affects)
+
+    def _on_event(self, event: Event) -> None:
+        """The core's events (on the broadcaster's thread): they only wake the publisher."""
+        if self._stop.is_set():
+            return
+        self._request(changes=True, diagnostics=event.kind == EventKind.ERROR)
+
+    def _log_failure(self, message: str) -> None:
+        # The first time at warning level; the same failure on every retry only at debug.
+        if self._failure_logged != message:
+            self._failure_logged = message
+            log.warning("MQTT: %s", message)
+        else:
+            log.debug("MQTT: %s", message)
+
+    def _request(self, *, full: bool = False, changes: bool = False, diagnostics: bool = False,
+                 topics: tuple[str, ...] = ()) -> None:
+        with self._wake:
+            pending = self._pending
+            pending.full |= full
+            pending.changes |= changes
+            pending.diagnostics |= diagnostics
+            if topics:
+                pending.topics = (pending.topics or set()) | set(topics)
+            self._wake.notify()
+
+    # --- the publisher thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        interval = self.config.diagnostics_interval_s
+        next_diagnostics = self._clock.monotonic() + interval
+        self._sampler.sample()  # so the first diagnostics already have a CPU figure
+        while not self._stop.is_set():
+            with self._wake:
+                self._wake.wait_for(lambda: self._stop.is_set() or self._pending != _Pending(), self._poll_s)
+                pending, self._pending = self._pending, _Pending()
+            if self._stop.is_set():
+                break
+            if self._clock.monotonic() >= next_diagnostics:
+                pending.diagnostics = True
+                next_diagnostics = self._clock.monotonic() + interval
+            try:
+                self._publish(pending)
+            except Exception:  # a bug here must not end publishing for good
+                log.exception("MQTT: publishing failed")
+
+    def _publish(self, pending: _Pending) -> None:
+        if not self.connected.is_set() or self._core is None:
+            return  # nothing is queued while away: the full set follows the next connect
+        state = self._core.latest()
+        messages = st.state_messages(state, self.base)
+        if pending.full:
+            self.full_publishes += 1
+            self._send(f"{self.base}/{st.AVAILABILITY}", st.ONLINE)
+            if self.config.discovery:
+                for config_message in discovery_messages(self.info):
+                    self._send(config_message.topic, config_message.encoded())
+            self._filter.forget()
+            pending.diagnostics = True
+        elif pending.topics:
+            for message in st.select(messages, self.base, sorted(pending.topics)):
+                self._send(message.topic, message.payload)
+                self._filter.sent(message)
+        for message in self._filter.due(messages):
+            if self._send(message.topic, message.payload):
+                self._filter.sent(message)
+        if pending.diagnostics or state.last_error != self._last_error_sent:
+            self._last_error_sent = state.last_error
+            payload = st.diagnostics_payload(state, self._sampler.sample(), self.rejected)
+            self._send(f"{self.base}/{st.DIAGNOSTICS}", payload)
+
+    def _send(self, topic: str, payload: str | bytes) -> bool:
+        from paho.mqtt.enums import MQTTErrorCode
+
+        assert self._client is not None
+        # Never wait for the broker's acknowledgement here: paho sends it in the background.
+        info = self._client.publish(topic, payload, qos=QOS, retain=True)
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            log.debug("MQTT: publish to %s not queued (%s)", topic, info.rc)
+            return False
+        return True

@@ -1,0 +1,170 @@
+"""Incoming MQTT commands: the one table of topic -> handler, and the validation every payload passes.
+
+A command topic is ``<base>/<thing>/set``. :func:`parse` checks the payload (size, UTF-8, no control
+characters, then type and range for that thing) and returns the core command to queue, or raises
+:class:`Rejected` with the reason and the state topics a dashboard should be re-sent so it snaps
+back to the truth. Nothing here touches the core: the bridge puts the command on the core's queue.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from soulsyncd.core.commands import (
+    MODES,
+    Command,
+    Pause,
+    Resume,
+    SetCamera,
+    SetDevice,
+    SetMode,
+    SetTarget,
+    SetVolume,
+    Skip,
+)
+from soulsyncd.mqtt import state as topics
+from soulsyncd.types import TARGET_MOODS
+
+MAX_PAYLOAD_BYTES = 256
+"""Longest accepted payload; anything longer is a mistake or an attack, never a command."""
+DEVICE_NAME_MAX = 100
+PRESS = "PRESS"  # what Home Assistant's MQTT button sends
+
+_TRUE = frozenset({"on", "true", "1", "yes"})
+_FALSE = frozenset({"off", "false", "0", "no"})
+
+
+class Rejected(Exception):  # noqa: N818 -- a verdict, not a programming error
+    """A payload or topic that is not a valid command.
+
+    Attributes:
+        reason: why, for the log.
+        affects: the state topics (suffixes of the base topic) to re-publish.
+    """
+
+    def __init__(self, reason: str, affects: tuple[str, ...] = ()) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.affects = affects
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """One row of the table: how to turn a checked text payload into a command, and what it affects."""
+
+    parse: Callable[[str], Command]
+    affects: tuple[str, ...]
+    help: str
+
+
+def _mode(text: str) -> Command:
+    mode = text.lower()
+    for known in MODES:
+        if mode == known:
+            return SetMode(known)
+    raise ValueError(f"unknown mode {text!r}; expected one of {', '.join(MODES)}")
+
+
+def _target(text: str) -> Command:
+    target = text.lower()
+    if target not in TARGET_MOODS:
+        raise ValueError(f"unknown target {text!r}; expected one of {', '.join(TARGET_MOODS)}")
+    return SetTarget(target)
+
+
+def _switch(text: str) -> bool:
+    word = text.lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ValueError(f"expected ON or OFF, got {text!r}")
+
+
+def _press(command: Command) -> Callable[[str], Command]:
+    def parse(text: str) -> Command:
+        if text.upper() != PRESS:
+            raise ValueError(f"expected {PRESS}, got {text!r}")
+        return command
+
+    return parse
+
+
+def _device(text: str) -> Command:
+    if not text:
+        raise ValueError("empty speaker name")
+    if len(text) > DEVICE_NAME_MAX:
+        raise ValueError(f"speaker name longer than {DEVICE_NAME_MAX} characters")
+    return SetDevice(text)
+
+
+def _volume(text: str) -> Command:
+    try:
+        value = float(text)  # Home Assistant's number sends "40" or "40.0"
+    except ValueError:
+        raise ValueError(f"volume must be a number 0-100, got {text!r}") from None
+    if not math.isfinite(value) or not 0 <= value <= 100:
+        raise ValueError(f"volume must be 0-100, got {text!r}")
+    return SetVolume(round(value))
+
+
+COMMANDS: dict[str, CommandSpec] = {
+    "mode": CommandSpec(_mode, (topics.MODE,), "off | match | shift"),
+    "target": CommandSpec(_target, (topics.TARGET, topics.SHIFT), " | ".join(TARGET_MOODS)),
+    "camera": CommandSpec(lambda t: SetCamera(_switch(t)), (topics.CAMERA,),
+                          "ON | OFF (OFF stops capture and releases the camera device)"),
+    "pause": CommandSpec(_press(Pause()), (topics.PAUSED,), PRESS),
+    "resume": CommandSpec(_press(Resume()), (topics.PAUSED,), PRESS),
+    "skip": CommandSpec(_press(Skip()), (topics.PLAYING,), PRESS),
+    "device": CommandSpec(_device, (topics.DEVICE, topics.PLAYING),
+                          f"Spotify Connect speaker name (1-{DEVICE_NAME_MAX} characters)"),
+    "volume": CommandSpec(_volume, (topics.VOLUME,), "0-100 (percent)"),
+}
+"""The one table: ``<base>/<thing>/set`` -> how its payload becomes a core command."""
+
+
+def decode(payload: bytes) -> str:
+    """The payload as stripped text, or :class:`Rejected` if it is too long, not UTF-8 or has control
+    characters."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise Rejected(f"payload of {len(payload)} bytes (at most {MAX_PAYLOAD_BYTES})")
+    try:
+        text = payload.decode("utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise Rejected("payload is not UTF-8 text") from None
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in text.strip()):
+        raise Rejected("payload contains control characters")
+    return text.strip()
+
+
+def thing_of(topic: str, base: str) -> str:
+    """The ``<thing>`` of ``<base>/<thing>/set``, or :class:`Rejected` for any other topic."""
+    prefix = base + "/"
+    rest = topic[len(prefix):] if topic.startswith(prefix) else None
+    if rest is None or not rest.endswith("/set") or rest.count("/") != 1:
+        raise Rejected(f"not a command topic (expected {base}/<thing>/set)")
+    thing = rest[: -len("/set")]
+    if thing not in COMMANDS:
+        raise Rejected(f"unknown command {thing!r}; known: {', '.join(COMMANDS)}")
+    return thing
+
+
+def parse(topic: str, payload: bytes, base: str) -> Command:
+    """The core command for a message on ``topic``.
+
+    Raises:
+        Rejected: the topic is not a command topic, or the payload is not valid for it; ``affects``
+            names the state topics to re-publish.
+    """
+    spec = COMMANDS[thing_of(topic, base)]
+    try:
+        text = decode(payload)
+        if not text:
+            raise Rejected("empty payload")
+        return spec.parse(text)
+    except Rejected as exc:
+        raise Rejected(exc.reason, spec.affects) from None
+    except ValueError as exc:
+        raise Rejected(str(exc), spec.affects) from None

@@ -1,0 +1,433 @@
+"""The MQTT bridge against a real mosquitto: availability, state, discovery, commands, failures.
+
+The core is :class:`soulsyncd.testing.fake_core.FakeCore` (the real command queue and broadcaster,
+applying commands like the loop does); tests with the real loop are in test_mqtt_e2e.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as s
+
+from soulsyncd.config.mqtt import MqttConfig
+from soulsyncd.core.commands import (
+    Command,
+    Pause,
+    Resume,
+    SetCamera,
+    SetDevice,
+    SetMode,
+    SetTarget,
+    SetVolume,
+    Skip,
+)
+from soulsyncd.core.state import EventKind
+from soulsyncd.mqtt import state as st
+from soulsyncd.mqtt.client import MqttBridge
+from soulsyncd.mqtt.commands import COMMANDS
+from soulsyncd.mqtt.discovery import discovery_messages
+from soulsyncd.testing.fake_core import FakeCore
+from soulsyncd.types import Emotion, Mood
+from tests.mosquitto import Broker, Watcher, mosquitto_path
+
+Make = Callable[..., tuple[MqttBridge, FakeCore]]
+
+
+@pytest.fixture
+def make_bridge(broker: Broker) -> Iterator[Make]:
+    """Start bridges (each with its own fake core) on the broker; all are stopped at the end."""
+    made: list[tuple[MqttBridge, FakeCore]] = []
+
+    def make(device_id: str = "room", on: Broker | None = None, password: str | None = None,
+             **overrides: Any) -> tuple[MqttBridge, FakeCore]:
+        target = on or broker
+        config = MqttConfig(enabled=True, host=target.host, port=target.port, device_id=device_id,
+                            reconnect_max_s=1, **overrides)
+        core = FakeCore()
+        bridge = MqttBridge(config, password=password)
+        bridge.start(core)
+        made.append((bridge, core))
+        return bridge, core
+
+    yield make
+    for bridge, core in reversed(made):
+        bridge.stop()
+        core.close()
+
+
+def full_set(bridge: MqttBridge) -> dict[str, bytes | None]:
+    """Topic -> payload that must be retained after a full publish (None: any non-empty payload)."""
+    base = bridge.base
+    expected: dict[str, bytes | None] = {f"{base}/{st.AVAILABILITY}": b"online",
+                                         f"{base}/{st.DIAGNOSTICS}": None}
+    expected |= {f"{base}/{name}": None for name in st.STATE_TOPICS}
+    expected |= {m.topic: m.encoded() for m in discovery_messages(bridge.info)}
+    return expected
+
+
+def complete(bridge: MqttBridge) -> Callable[[Watcher], bool]:
+    """A watcher predicate: the broker holds ``bridge``'s full set."""
+    expected = full_set(bridge)
+    return lambda w: all(w.retained.get(topic) == payload if payload is not None else topic in w.retained
+                         for topic, payload in expected.items())
+
+
+def state_of(w: Watcher, name: str, base: str = "soulsync/room") -> Any:
+    payload = w.retained[f"{base}/{name}"].decode()
+    return json.loads(payload) if payload.startswith("{") else payload
+
+
+# --- availability, state and discovery --------------------------------------------------------------
+
+
+def test_connect_publishes_availability_discovery_and_full_state(make_bridge: Make, watcher: Watcher) -> None:
+    """On connect: 'online', every discovery config (as mqtt-discovery prints them) and every state topic."""
+    bridge, _core = make_bridge()
+    assert watcher.wait_for(complete(bridge)), sorted(watcher.retained)
+    assert bridge.connected.is_set()
+    assert state_of(watcher, "mode") == "match"
+    assert state_of(watcher, "camera")["status"] == "ok"
+    assert state_of(watcher, "playing")["title"] == "First"
+    assert state_of(watcher, "volume") == "40"
+    assert state_of(watcher, "device") == "Kitchen"
+    diagnostics = state_of(watcher, "diagnostics")
+    wanted = {"analysis_fps", "inference_ms", "cpu_percent", "rss_mb", "uptime_s", "last_error"}
+    assert wanted <= set(diagnostics)
+
+
+def test_state_messages_are_retained_qos1(make_bridge: Make, broker: Broker, watcher: Watcher) -> None:
+    """A client that subscribes later gets every state topic as a retained message."""
+    bridge, _ = make_bridge()
+    assert watcher.wait_for(complete(bridge))
+    late = Watcher(broker, ("soulsync/room/#",), client_id="late")
+    try:
+        assert late.wait_for(lambda w: len(w.messages) >= len(st.STATE_TOPICS) + 2)
+        assert all(m.retain for m in late.messages)
+    finally:
+        late.close()
+
+
+def test_mood_change_is_published(make_bridge: Make, watcher: Watcher) -> None:
+    bridge, core = make_bridge()
+    assert watcher.wait_for(complete(bridge))
+    core.update(EventKind.MOOD, mood=Mood(Emotion.SAD, 0.7, -0.6, -0.3, 0.0), faces=1,
+                probabilities=(0.0, 0.0, 0.0, 0.1, 0.7, 0.1, 0.1))
+    assert watcher.wait_for(lambda w: w.retained.get("soulsync/room/mood", b"").find(b'"sad"') > 0)
+    assert state_of(watcher, "mood")["probabilities"]["sad"] == 0.7
+    assert watcher.wait_payload("soulsync/room/faces", "1")
+
+
+def test_change_without_an_event_is_found_by_the_poll(make_bridge: Make, watcher: Watcher) -> None:
+    """Figures the loop updates with set_latest (no event) still reach the broker within a second or so."""
+    bridge, core = make_bridge()
+    assert watcher.wait_for(complete(bridge))
+    core.broadcaster.set_latest(dataclasses.replace(core.latest(), faces=3))
+    assert watcher.wait_payload("soulsync/room/faces", "3", timeout_s=3)
+
+
+def test_clean_stop_publishes_offline(make_bridge: Make, watcher: Watcher) -> None:
+    bridge, _ = make_bridge()
+    assert watcher.wait_payload("soulsync/room/availability", "online")
+    started = time.monotonic()
+    bridge.stop()
+    assert time.monotonic() - started < 1.5
+    assert watcher.wait_payload("soulsync/room/availability", "offline")
+
+
+def test_last_will_when_the_connection_is_cut(make_bridge: Make, watcher: Watcher) -> None:
+    """Killing the client's socket (no DISCONNECT) makes the broker publish the retained will 'offline';
+    the bridge reconnects and says 'online' again with the full state."""
+    bridge, _ = make_bridge(keepalive=5)
+    assert watcher.wait_for(complete(bridge))
+    topic = "soulsync/room/availability"
+    mark = watcher.count()
+    sock = bridge._client.socket()  # type: ignore[union-attr]
+    assert isinstance(sock, socket.socket)
+    sock.shutdown(socket.SHUT_RDWR)
+    assert watcher.wait_for(lambda w: b"offline" in [m.payload for m in w.since(mark) if m.topic == topic])
+    assert watcher.wait_for(lambda w: [m.payload for m in w.since(mark) if m.topic == topic][-1] == b"online")
+    assert watcher.wait_for(complete(bridge))
+    assert bridge.connections == 2
+
+
+def test_broker_restart_brings_back_availability_and_full_state_within_5s(
+        make_bridge: Make, broker: Broker, watcher: Watcher) -> None:
+    """The broker forgets everything (no persistence); after it is back the bridge re-publishes it all."""
+    bridge, core = make_bridge()
+    assert watcher.wait_for(complete(bridge))
+    broker.stop()
+    core.update(EventKind.CONTROL, mode="shift")  # a change while the broker is away
+    broker.start()
+    back = time.monotonic()
+    fresh = Watcher(broker, client_id="after-restart")
+    try:
+        back_in_full = complete(bridge)
+        assert fresh.wait_for(lambda w: back_in_full(w) and state_of(w, "mode") == "shift", timeout_s=5), \
+            fresh.payloads("soulsync/room/mode")
+        assert time.monotonic() - back <= 5
+        assert bridge.full_publishes == 2
+        assert fresh.payloads("soulsync/room/mode")[-1] == b"shift"
+    finally:
+        fresh.close()
+
+
+def test_broker_down_at_start(make_bridge: Make, tmp_path: Path) -> None:
+    """start() returns at once with no broker; the bridge connects and publishes when it appears."""
+    (tmp_path / "later").mkdir()
+    later = Broker(tmp_path / "later")
+    started = time.monotonic()
+    bridge, _ = make_bridge(on=later)
+    assert time.monotonic() - started < 0.5
+    assert not bridge.connected.wait(0.3)
+    later.start()
+    try:
+        watcher = Watcher(later, client_id="late")
+        assert watcher.wait_for(complete(bridge), timeout_s=5)
+        watcher.close()
+    finally:
+        bridge.stop()  # before the broker goes, so the fixture's stop finds nothing left to do
+        later.stop()
+
+
+def test_home_assistant_birth_republishes_discovery_and_state(make_bridge: Make, watcher: Watcher) -> None:
+    bridge, _ = make_bridge()
+    assert watcher.wait_for(complete(bridge))
+    mark = watcher.count()
+    watcher.publish("homeassistant/status", "online")  # not retained, like Home Assistant's
+    expected = set(full_set(bridge))
+    assert watcher.wait_for(lambda w: expected <= {m.topic for m in w.since(mark)})
+    assert bridge.full_publishes == 2
+    watcher.publish("homeassistant/status", "offline")
+    assert bridge.full_publishes == 2
+
+
+# --- commands ---------------------------------------------------------------------------------------
+
+
+COMMAND_CASES: list[tuple[str, str, Command, str, Callable[[Any], bool]]] = [
+    ("mode", "shift", SetMode("shift"), "mode", lambda v: v == "shift"),
+    ("target", "energetic", SetTarget("energetic"), "target", lambda v: v == "energetic"),
+    ("camera", "OFF", SetCamera(False), "camera", lambda v: v == {"status": "disabled", "enabled": False,
+                                                                  "detail": None}),
+    ("pause", "PRESS", Pause(), "paused", lambda v: v == "ON"),
+    ("skip", "PRESS", Skip(), "playing", lambda v: v["title"] == "Skipped to 1"),
+    ("device", "Living Room Speaker", SetDevice("Living Room Speaker"), "device",
+     lambda v: v == "Living Room Speaker"),
+    ("volume", "65", SetVolume(65), "volume", lambda v: v == "65"),
+]
+
+
+def test_every_command_topic_changes_what_it_should(make_bridge: Make, watcher: Watcher) -> None:
+    """Each ``<base>/<thing>/set`` reaches the core's queue as its command; the new state comes back."""
+    bridge, core = make_bridge()
+    assert watcher.wait_for(complete(bridge))
+    for count, (thing, payload, command, topic, check) in enumerate(COMMAND_CASES, start=1):
+        watcher.publish(f"soulsync/room/{thing}/set", payload)
+        assert core.wait_received(count), f"{thing}: nothing reached the core"
+        assert core.received[-1] == command
+        assert watcher.wait_for(lambda w, t=topic, c=check: c(state_of(w, t))), f"{thing}: state not back"
+    watcher.publish("soulsync/room/resume/set", "PRESS")
+    assert core.wait_received(len(COMMAND_CASES) + 1)
+    assert core.received[-1] == Resume()
+    assert watcher.wait_payload("soulsync/room/paused", "OFF")
+    assert {type(c) for c in core.received} == {SetMode, SetTarget, SetCamera, Pause, Resume, Skip, SetDevice,
+                                                SetVolume}
+    assert set(COMMANDS) == {case[0] for case in COMMAND_CASES} | {"resume"}
+    assert bridge.rejected == 0
+
+
+def test_camera_switch_off_and_on_reaches_the_core(make_bridge: Make, watcher: Watcher) -> None:
+    """The privacy switch: OFF queues SetCamera(False) (the loop releases the device), ON opens it again."""
+    bridge, core = make_bridge()
+    assert watcher.wait_for(complete(bridge))
+    watcher.publish("soulsync/room/camera/set", "OFF")
+    assert core.wait_received(1)
+    assert core.received == [SetCamera(False)]
+    assert watcher.wait_for(lambda w: state_of(w, "camera")["enabled"] is False)
+    watcher.publish("soulsync/room/camera/set", "ON")
+    assert core.wait_received(2)
+    assert core.received[-1] == SetCamera(True)
+    camera_on = {"status": "ok", "enabled": True, "detail": None}
+    assert watcher.wait_for(lambda w: state_of(w, "camera") == camera_on)
+
+
+MALFORMED = [
+    ("soulsync/room/mode/set", b'{"mode": '),  # bad JSON
+    ("soulsync/room/mode/set", b"party"),  # unknown mode
+    ("soulsync/room/mode/set", b"m" * 1_000_000),  # 1 MB
+    ("soulsync/room/mode/set", bytes(range(256))),  # binary
+    ("soulsync/room/mode/set", b""),  # empty
+    ("soulsync/room/mode/set/extra", b"match"),  # wrong topic level
+    ("soulsync/room/teleport/set", b"now"),  # unknown thing
+    ("soulsync/room/volume/set", b"1e400"),
+    ("soulsync/room/target/set", b"\xc3\x28"),  # invalid UTF-8
+]
+
+
+def test_malformed_payloads_are_dropped_and_state_republished(make_bridge: Make, watcher: Watcher) -> None:
+    """Bad JSON, unknown mode, 1 MB, binary, empty, wrong level: logged, dropped, no crash; the affected
+    state goes out again so a dashboard snaps back; a valid command afterwards still works."""
+    bridge, core = make_bridge()
+    assert watcher.wait_for(complete(bridge))
+    mark = watcher.count()
+    for topic, payload in MALFORMED:
+        watcher.publish(topic, payload)
+    assert watcher.wait_for(lambda _: bridge.rejected == len(MALFORMED))
+    assert watcher.wait_for(lambda w: any(m.topic == "soulsync/room/mode" for m in w.since(mark)))
+    assert core.received == []
+    watcher.publish("soulsync/room/mode/set", "off")
+    assert core.wait_received(1)
+    assert core.received == [SetMode("off")]
+    assert watcher.wait_payload("soulsync/room/mode", "off")
+
+
+def test_rejected_payloads_are_logged_with_the_topic(make_bridge: Make, watcher: Watcher,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    bridge, _ = make_bridge()
+    assert watcher.wait_for(complete(bridge))
+    watcher.publish("soulsync/room/mode/set", "party")
+    assert watcher.wait_for(lambda _: bridge.rejected == 1)
+    assert any("soulsync/room/mode/set" in r.getMessage() and "unknown mode" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_retained_commands_left_on_the_broker_are_ignored(make_bridge: Make, watcher: Watcher) -> None:
+    """A command someone published with retain would replay at every connect: it is ignored."""
+    watcher.publish("soulsync/room/mode/set", "off", retain=True)
+    bridge, core = make_bridge()
+    assert watcher.wait_for(complete(bridge))
+    assert watcher.wait_for(lambda _: bridge.rejected == 1)
+    assert core.received == []
+
+
+def test_two_daemons_on_one_broker(make_bridge: Make, watcher: Watcher) -> None:
+    """Two device ids: two devices' discovery and state, no shared topic or unique_id, isolated commands."""
+    kitchen, kitchen_core = make_bridge("kitchen")
+    living, living_core = make_bridge("living-room", suggested_area="Living Room")
+    assert watcher.wait_for(lambda w: complete(kitchen)(w) and complete(living)(w))
+    configs = {t: json.loads(p) for t, p in watcher.retained.items() if t.endswith("/config")}
+    assert len(configs) == 2 * len(discovery_messages(kitchen.info))
+    unique_ids = [c["unique_id"] for c in configs.values()]
+    assert len(set(unique_ids)) == len(unique_ids)
+    assert len({json.dumps(c["device"]["identifiers"]) for c in configs.values()}) == 2
+    watcher.publish("soulsync/kitchen/mode/set", "off")
+    watcher.publish("soulsync/living-room/volume/set", "10")
+    assert kitchen_core.wait_received(1)
+    assert living_core.wait_received(1)
+    assert kitchen_core.received == [SetMode("off")]
+    assert living_core.received == [SetVolume(10)]
+    assert watcher.wait_payload("soulsync/kitchen/mode", "off")
+    assert state_of(watcher, "mode", "soulsync/living-room") == "match"
+    living.stop()
+    assert watcher.wait_payload("soulsync/living-room/availability", "offline")
+    assert watcher.retained["soulsync/kitchen/availability"] == b"online"
+
+
+@pytest.fixture
+def fuzz_bridge(make_bridge: Make, watcher: Watcher) -> tuple[MqttBridge, FakeCore, Watcher]:
+    bridge, core = make_bridge()
+    assert watcher.wait_for(complete(bridge))
+    return bridge, core, watcher
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(thing=s.sampled_from([*COMMANDS, "bogus"]),
+       payload=s.binary(max_size=2000) | s.text(max_size=300).map(str.encode) | s.sampled_from(
+           [b"ON", b"OFF", b"PRESS", b"match", b"shift", b"50", b"-5", b"calm"]),
+       extra=s.sampled_from(["", "/x", "/set"]))
+def test_random_payloads_on_every_command_topic(fuzz_bridge: tuple[MqttBridge, FakeCore, Watcher], thing: str,
+                                                payload: bytes, extra: str) -> None:
+    """Whatever arrives on any command topic, the bridge stays connected and keeps answering."""
+    bridge, core, watcher = fuzz_bridge
+    watcher.publish(f"soulsync/room/{thing}/set{extra}", payload)
+    assert bridge.connected.is_set()
+    count = len(core.received)
+    watcher.publish("soulsync/room/pause/set", "PRESS")  # the daemon still answers
+    assert core.wait_received(count + 1)
+
+
+# --- credentials and TLS ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def secured_broker(tmp_path: Path) -> Iterator[Broker]:
+    """A broker that wants user 'soulsync' with password 'right-password'."""
+    if mosquitto_path() is None:
+        pytest.skip("mosquitto not installed")
+    passwords = tmp_path / "passwords"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwords), "soulsync", "right-password"], check=True,
+                   capture_output=True)
+    passwords.chmod(0o600)
+    instance = Broker(tmp_path, allow_anonymous=False, extra_config=f"password_file {passwords}\n")
+    instance.start()
+    yield instance
+    instance.stop()
+
+
+def test_refused_credentials_are_logged_and_the_daemon_runs_on(
+        make_bridge: Make, secured_broker: Broker, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    bad, bad_core = make_bridge("bad", on=secured_broker, username="soulsync", password="wrong")
+    (tmp_path / "creds").mkdir()
+    (tmp_path / "creds" / "mqtt-password").write_text("right-password\n", encoding="utf-8")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path / "creds"))
+    config = MqttConfig(enabled=True, host=secured_broker.host, port=secured_broker.port, device_id="good",
+                        username="soulsync", reconnect_max_s=1)
+    good = MqttBridge(config)  # password from $CREDENTIALS_DIRECTORY/mqtt-password
+    good_core = FakeCore()
+    good.start(good_core)
+    try:
+        assert good.connected.wait(5)
+        assert not bad.connected.is_set()
+        assert any("refused" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+        refusals = [r for r in caplog.records if "refused" in r.getMessage() and r.levelname == "WARNING"]
+        assert len(refusals) == 1  # logged once, not on every retry
+        assert bad_core.latest() is not None
+    finally:
+        good.stop()
+        good_core.close()
+
+
+def _make_certificates(folder: Path) -> None:
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
+            "-keyout", "ca.key", "-out", "ca.pem")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key",
+            "-out", "server.csr")
+    (folder / "san.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n", encoding="utf-8")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "2", "-extfile", "san.cnf", "-out", "server.pem")
+
+
+def test_tls_with_a_private_ca(make_bridge: Make, tmp_path: Path) -> None:
+    """TLS with the broker's certificate checked against ca_file."""
+    if mosquitto_path() is None:
+        pytest.skip("mosquitto not installed")
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    try:
+        _make_certificates(certs)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"openssl could not make test certificates: {exc}")
+    tls_broker = Broker(tmp_path, extra_config=f"cafile {certs / 'ca.pem'}\ncertfile {certs / 'server.pem'}\n"
+                        f"keyfile {certs / 'server.key'}\n")
+    tls_broker.start()
+    try:
+        bridge, _ = make_bridge("secure", on=tls_broker, tls=True, ca_file=certs / "ca.pem")
+        assert bridge.connected.wait(5)
+        untrusted, _ = make_bridge("untrusted", on=tls_broker, tls=True, ca_file=None)
+        assert not untrusted.connected.wait(1)  # the system CAs don't know our test CA
+    finally:
+        tls_broker.stop()

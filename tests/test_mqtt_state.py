@@ -1,0 +1,133 @@
+"""Snapshot -> topics and payloads (pure), and which changes are worth sending."""
+
+from __future__ import annotations
+
+import json
+
+from soulsyncd.core.state import DaemonState, ShiftProgress, Stats
+from soulsyncd.mqtt import state as st
+from soulsyncd.testing import ManualClock
+from soulsyncd.types import CameraStatus, Emotion, Mood, PlayerState, PlayerStatus, Track
+
+BASE = "soulsync/room"
+HAPPY = Mood(Emotion.HAPPY, confidence=0.8123, valence=0.6, arousal=0.3, since=0.0)
+PROBS = (0.01, 0.0, 0.02, 0.81234, 0.05, 0.06, 0.05)
+
+
+def by_topic(state: DaemonState) -> dict[str, str]:
+    return {m.topic.removeprefix(BASE + "/"): m.payload for m in st.state_messages(state, BASE)}
+
+
+def test_every_state_topic_is_published_in_order() -> None:
+    messages = st.state_messages(DaemonState(), BASE)
+    assert [m.topic for m in messages] == [f"{BASE}/{name}" for name in st.STATE_TOPICS]
+
+
+def test_initial_state_reads_as_unknown() -> None:
+    """Before the first frame the mood's fields are null (Home Assistant shows 'unknown')."""
+    topics = by_topic(DaemonState())
+    assert json.loads(topics["mood"]) == {"emotion": None, "confidence": None, "valence": None,
+                                          "arousal": None, "probabilities": None}
+    assert topics["faces"] == "0"
+    assert topics["mode"] == "match"
+    assert topics["target"] == "calm"
+    assert topics["paused"] == "OFF"
+    assert topics["volume"] == "None"
+    assert topics["device"] == ""
+    assert json.loads(topics["playing"])["text"] == "nothing"
+    assert json.loads(topics["camera"]) == {"status": "starting", "enabled": True, "detail": None}
+    assert json.loads(topics["shift"]) == {"target": None, "step": None, "steps": None, "percent": None}
+
+
+def test_mood_payload_has_emotion_confidence_valence_arousal_and_probabilities() -> None:
+    mood = json.loads(by_topic(DaemonState(mood=HAPPY, probabilities=PROBS, faces=2))["mood"])
+    assert mood["emotion"] == "happy"
+    assert mood["confidence"] == 0.81
+    assert (mood["valence"], mood["arousal"]) == (0.6, 0.3)
+    assert mood["probabilities"]["happy"] == 0.812
+    assert list(mood["probabilities"]) == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+
+
+def test_absent_mood() -> None:
+    absent = Mood(None, confidence=0.0, valence=0.0, arousal=0.0, since=0.0)
+    mood = json.loads(by_topic(DaemonState(mood=absent))["mood"])
+    assert mood["emotion"] == "absent"
+    assert mood["valence"] is None
+
+
+def test_player_camera_and_shift_payloads() -> None:
+    player = PlayerState(status=PlayerStatus.RATE_LIMITED, device="Kitchen", playing=True, progress_s=61.4,
+                         volume=35, retry_at=0.0, detail="waiting",
+                         track=Track("spotify:track:x", "Song", ("A", "B"), 180.0))
+    state = DaemonState(player=player, camera=CameraStatus.DISABLED, camera_detail="privacy switch",
+                        shift=ShiftProgress("happy", 2, 5), mode="shift")
+    topics = by_topic(state)
+    playing = json.loads(topics["playing"])
+    assert playing["text"] == "Song — A, B"
+    assert playing["artists"] == ["A", "B"]
+    assert playing["uri"] == "spotify:track:x"
+    assert playing["playing"] is True
+    assert playing["progress_s"] == 61.0
+    assert playing["device"] == "Kitchen"
+    assert json.loads(topics["player"]) == {"status": "rate limited", "detail": "waiting",
+                                            "retry_at": "1970-01-01T00:00:00+00:00", "last_error": None}
+    camera = {"status": "disabled", "enabled": False, "detail": "privacy switch"}
+    assert json.loads(topics["camera"]) == camera
+    assert json.loads(topics["shift"]) == {"target": "happy", "step": 2, "steps": 5, "percent": 40}
+    assert topics["device"] == "Kitchen"
+    assert topics["volume"] == "35"
+    assert topics["mode"] == "shift"
+
+
+def test_long_titles_are_clipped_for_home_assistant() -> None:
+    player = PlayerState(track=Track("u", "x" * 400))
+    assert len(st.now_playing_text(player)) == st.TEXT_MAX
+
+
+def test_diagnostics_payload() -> None:
+    state = DaemonState(stats=Stats(frames_analysed=10, analysis_fps=4.987, inference_ms=3.21,
+                                    detector_ms=5.5, uptime_s=12.6), last_error="camera gone")
+    payload = json.loads(st.diagnostics_payload(state, st.ProcessSample(cpu_percent=9.5, rss_mb=95.1), 3))
+    assert payload["analysis_fps"] == 4.99
+    assert payload["inference_ms"] == 3.21
+    assert payload["cpu_percent"] == 9.5
+    assert payload["rss_mb"] == 95.1
+    assert payload["uptime_s"] == 13
+    assert payload["mqtt_rejected"] == 3
+    assert payload["last_error"] == "camera gone"
+
+
+def test_process_sampler_measures_cpu_between_samples() -> None:
+    clock = ManualClock()
+    sampler = st.ProcessSampler(clock)
+    first = sampler.sample()
+    assert first.cpu_percent is None
+    assert first.rss_mb > 1
+    clock.advance(1.0)
+    second = sampler.sample()
+    assert second.cpu_percent is not None
+    assert second.cpu_percent >= 0
+
+
+def test_change_filter_sends_discrete_changes_at_once_and_figures_at_most_every_refresh() -> None:
+    clock = ManualClock()
+    changes = st.ChangeFilter(clock, refresh_s=10.0)
+
+    def send(state: DaemonState) -> set[str]:
+        due = changes.due(st.state_messages(state, BASE))
+        for message in due:
+            changes.sent(message)
+        return {m.topic.removeprefix(BASE + "/") for m in due}
+
+    assert send(DaemonState()) == set(st.STATE_TOPICS)  # everything the first time
+    assert send(DaemonState()) == set()
+    happy = DaemonState(mood=HAPPY, probabilities=PROBS)
+    assert send(happy) == {"mood"}  # a new emotion: at once
+    clock.advance(1.0)
+    wobble = DaemonState(mood=Mood(Emotion.HAPPY, 0.7, 0.5, 0.2, 0.0), probabilities=PROBS)
+    assert send(wobble) == set()  # only the figures moved: held back...
+    clock.advance(9.0)
+    assert send(wobble) == {"mood"}  # ...until refresh_s has passed
+    assert send(DaemonState(mood=wobble.mood, probabilities=PROBS, mode="shift")) == {"mode"}
+    changes.forget()
+    assert len(send(DaemonState())) == len(st.STATE_TOPICS)
