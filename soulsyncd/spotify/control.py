@@ -110,6 +110,7 @@ class Controller:
         self._hands_off_until: float | None = None
         self._blocked_until = 0.0
         self._failures = 0
+        self._sync_failures = 0
         self._status = PlayerStatus.IDLE
         self._error: str | None = None
         self._retry_at: float | None = None
@@ -260,7 +261,21 @@ class Controller:
 
     def _sync_step(self) -> None:
         assert self._sync is not None
-        if self._sync.step():
+        try:
+            done = self._sync.step()
+        except (RateLimitedError, LoginRequiredError):
+            raise  # the whole app is affected: the player shows it and waits
+        except Exception as exc:
+            # Reading playlists failed (an outage, a catalog error): the cache keeps what it had,
+            # playback goes on from it, and the playlists are tried again later.
+            self._sync_failures += 1
+            delay = min(self._settings.retry_max_s, self._settings.retry_initial_s * 2 ** self._sync_failures)
+            self._sync.defer(delay)
+            self._log_once(logging.WARNING, f"reading the mood playlists failed ({exc}); the cached ones "
+                           f"are used, next try in {delay:.0f} s", key=f"sync:{exc}")
+            return
+        self._sync_failures = 0
+        if done:
             self._nothing_to_play = False  # new tracks may have arrived: the next start picks again
 
     def _start(self, now: float, intent: PlayIntent, *, check_listener: bool = True) -> None:

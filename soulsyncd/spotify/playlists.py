@@ -128,6 +128,11 @@ class PlaylistSync:
                 log.exception("playlist sync listener failed")
         return True
 
+    def defer(self, seconds: float) -> None:
+        """Try the round's next playlist again in ``seconds`` (after a failure), keeping the position."""
+        if self._next_round_at is not None:
+            self._next_round_at = self._clock.monotonic() + seconds
+
     def run_round(self) -> SyncReport:
         """A whole round at once (the CLI's way); raises like :meth:`step`."""
         self._next_round_at = self._clock.monotonic()
