@@ -117,6 +117,10 @@ def build_services(config: Config) -> list[Service]:
     """The adapters around the core, in start order (each owns its threads and back-off)."""
     services: list[Service] = []
     # --- services ---
+    if config.mqtt.enabled:
+        from soulsyncd.mqtt.client import MqttBridge
+
+        services.append(MqttBridge(config.mqtt))  # state out, commands in, Home Assistant discovery
     from soulsyncd.service.logs import EventLog
 
     services.append(EventLog())  # mood/decision/camera/player lines with SOULSYNC_* journal fields
