@@ -21,6 +21,13 @@ build/demo/sample.avi: tools/make_sample.py tools/sample/*.png
 
 ## Install what the tests need and run them.
 test: $(STAMP)
+	@# The MQTT tests start their own mosquitto on a free port; install it when missing and we can
+	@# (root or passwordless sudo), and keep the system service it brings from running on 1883.
+	@command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || \
+	  { { SUDO=$$( [ "$$(id -u)" = 0 ] || echo "sudo -n" ); \
+	      { $$SUDO apt-get install -y -q mosquitto || { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q mosquitto; }; } >/dev/null 2>&1 && \
+	      { $$SUDO systemctl disable --now mosquitto >/dev/null 2>&1 || true; }; } || \
+	    echo "warning: mosquitto is not installed (apt-get install mosquitto): the MQTT tests will be skipped"; }
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
