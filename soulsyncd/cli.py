@@ -45,7 +45,9 @@ def _parser() -> argparse.ArgumentParser:
 # Each area with commands of its own (spotify-login, library, mqtt-discovery, ...) has a module with
 # ``add_commands(subparsers)``: it adds its sub-parsers and sets ``handler=function(args) -> int`` on
 # each. Those modules import their heavy dependencies inside the handlers, so ``--help`` stays fast.
-AREA_COMMANDS: tuple[str, ...] = ("soulsyncd.mqtt.cli", "soulsyncd.catalog.cli", "soulsyncd.spotify.cli")
+AREA_COMMANDS: tuple[str, ...] = (
+    "soulsyncd.mqtt.cli", "soulsyncd.catalog.cli", "soulsyncd.mood.cli", "soulsyncd.spotify.cli",
+)
 
 
 def _setup_logging(level: str) -> None:

@@ -20,14 +20,14 @@ class EngineWeightsConfig(Section):
         default=1.0, ge=0, le=100, description="Per unit of valence/energy distance from the wanted point."
     )
     feedback: float = Field(
-        default=0.05, ge=0, le=100, description="For full plays minus early skips, per play (in -1..1)."
+        default=0.02, ge=0, le=100, description="For full plays minus early skips, per play (in -1..1)."
     )
     affect: float = Field(
         default=0.5, ge=0, le=100,
         description="For the listener's mood change in the wanted direction while it played (in -1..1).",
     )
     novelty: float = Field(
-        default=0.02, ge=0, le=100, description="For a track not yet played in this context (1/(1+plays)).",
+        default=0.05, ge=0, le=100, description="For a track not yet played in this context (1/(1+plays)).",
     )
 
 

@@ -287,6 +287,11 @@ class MoodEngine:
         with self._lock:
             return self._last_choice
 
+    def region_size(self, point: Point) -> int:
+        """How many tracks lie in the region (``radius``) around ``point``."""
+        with self._lock:
+            return int(np.count_nonzero(self._index.distances(point) <= self.settings.radius + shift.EPSILON))
+
     @property
     def catalog_size(self) -> int:
         """How many tracks with features the engine chooses from."""
@@ -318,7 +323,10 @@ class MoodEngine:
         if self._plan is None or self._shift_key != name or stale:
             self._plan, self._shift_key = shift.start(listener, name, target, settings), name
             return self._plan, None
-        self._plan = shift.replan(self._plan, listener, settings)
+        self._plan = shift.replan(self._plan, listener, settings, heard=self._last_point)
+        if self._plan.action == "skip ahead":
+            # The listener is already past the music: the next track is one step from *them*.
+            return self._plan, listener
         return self._plan, self._last_point
 
     def _choose(
@@ -391,10 +399,11 @@ class MoodEngine:
             if learned is not None and learned not in chosen and d[learned] <= radius and eligible(learned):
                 pool.append(learned)
         weights = self.settings.weights
+        typical = learning.baseline(feedback.values())
 
         def cost(i: int) -> tuple[float, int]:
             learned = feedback.get(self._index.tracks[i].uri)
-            return (learning.cost(float(d[i]), learned, direction, weights), i)
+            return (learning.cost(float(d[i]), learned, direction, weights, typical), i)
 
         return min(pool, key=cost)
 

@@ -13,16 +13,17 @@ A candidate's cost (lower wins) blends distance and what was learned::
 
     cost = w_distance * distance - w_feedback * plays_score - w_affect * affect_gain - w_novelty * novelty
 
-``plays_score = (full_plays - skips) / (plays + 1)`` in (-1, 1); ``affect_gain`` is the mean mood
-change in the wanted direction (match: valence up; shift: toward the target), shrunk by
-``n / (n + 1)`` for n measured plays and clipped to [-1, 1]; ``novelty = 1 / (1 + plays)`` in this
-context. Pure functions over values.
+``plays_score = (full_plays - skips) / (plays + 1)`` in (-1, 1); ``affect_gain`` is the track's mean
+mood change in the wanted direction (match: valence up; shift: toward the target) *beyond that of a
+typical track in the same context* (in a shift every followed track moves the listener; what is
+learned is which tracks move them more), shrunk by ``n / (n + 1)`` for n measured plays and
+clipped to [-1, 1]; ``novelty = 1 / (1 + plays)`` in this context. Pure functions over values.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,9 +37,9 @@ class Weights:
     valence/energy units, the others are in (-1, 1)."""
 
     distance: float = 1.0
-    feedback: float = 0.05
+    feedback: float = 0.02
     affect: float = 0.5
-    novelty: float = 0.02
+    novelty: float = 0.05
 
 
 class FeedbackStore(Protocol):
@@ -108,13 +109,27 @@ def plays_score(feedback: Feedback) -> float:
     return (feedback.full_plays - feedback.skips) / (feedback.plays + 1)
 
 
-def affect_gain(feedback: Feedback, direction: Point) -> float:
-    """The mean mood change along ``direction`` (a unit vector in valence/arousal), shrunk toward 0
-    while there are few measurements, clipped to [-1, 1]."""
+def baseline(feedbacks: Iterable[Feedback]) -> Point:
+    """The mean mood change (valence, arousal) per measured play over a whole context: what a
+    typical track there does (in shift mode, following the music already moves the listener)."""
+    samples = dv = da = 0.0
+    for feedback in feedbacks:
+        samples += feedback.affect_samples
+        dv += feedback.valence_change_sum
+        da += feedback.arousal_change_sum
+    return (dv / samples, da / samples) if samples else (0.0, 0.0)
+
+
+def affect_gain(feedback: Feedback, direction: Point, typical: Point = (0.0, 0.0)) -> float:
+    """How much more than a ``typical`` track of its context this track moved the listener's mood
+    along ``direction`` (a unit vector in valence/arousal), shrunk toward 0 while there are few
+    measurements, clipped to [-1, 1]."""
     n = feedback.affect_samples
     if n == 0:
         return 0.0
-    along = feedback.mean_valence_change * direction[0] + feedback.mean_arousal_change * direction[1]
+    dv = feedback.mean_valence_change - typical[0]
+    da = feedback.mean_arousal_change - typical[1]
+    along = dv * direction[0] + da * direction[1]
     return max(-1.0, min(1.0, along * n / (n + 1)))
 
 
@@ -124,12 +139,14 @@ def novelty(feedback: Feedback | None) -> float:
 
 
 def cost(
-    distance: float, feedback: Feedback | None, direction: Point, weights: Weights
+    distance: float, feedback: Feedback | None, direction: Point, weights: Weights,
+    typical: Point = (0.0, 0.0),
 ) -> float:
     """A candidate's cost for one choice (lower wins); see the module doc."""
     value = weights.distance * distance - weights.novelty * novelty(feedback)
     if feedback is not None:
-        value -= weights.feedback * plays_score(feedback) + weights.affect * affect_gain(feedback, direction)
+        value -= weights.feedback * plays_score(feedback)
+        value -= weights.affect * affect_gain(feedback, direction, typical)
     return value
 
 

@@ -4,9 +4,10 @@ A shift starts where the listener is and moves the music toward a target in step
 ``step`` (music valence/energy units) per track. It is re-planned at every track boundary from the
 listener's latest smoothed mood:
 
-* **followed** (the listener is within ``follow_radius`` of the last waypoint): step on by ``step``;
 * **ahead** (the listener is closer to the target than the waypoint, by more than
   ``follow_radius``): skip ahead, the next waypoint is one step on from the listener;
+* **followed** (the listener is at most ``follow_radius`` further from the target than the
+  waypoint, or that close to the track actually played for it): step on by ``step``;
 * **not followed**: hold the waypoint; after ``holds_before_back`` holds in a row step back one
   step toward the listener (and count the hold afresh);
 * **target reached**: stay at the target (match mode at the target point).
@@ -108,13 +109,24 @@ def start(listener: Point, target_name: str, target: Point, settings: ShiftSetti
     )
 
 
-def replan(plan: ShiftPlan, listener: Point, settings: ShiftSettings) -> ShiftPlan:
-    """The waypoint for the next track, from the last plan and the listener's latest point."""
+def replan(
+    plan: ShiftPlan, listener: Point, settings: ShiftSettings, heard: Point | None = None
+) -> ShiftPlan:
+    """The waypoint for the next track, from the last plan and the listener's latest point.
+
+    ``heard`` is the point of the track that was actually played for the last waypoint (it may sit
+    up to the region's radius off it): a listener close to either has followed.
+    """
     plan = replace(plan, step_length=settings.step)
     waypoint, target = plan.waypoint, plan.target
     listener_gap = distance(listener, target)
     waypoint_gap = distance(waypoint, target)
     lead = distance(waypoint, listener)
+    # Progress is measured as the distance still to go: a listener no more than follow_radius
+    # further from the target than the waypoint (or close to the track they heard) kept up.
+    followed = listener_gap <= waypoint_gap + settings.follow_radius + EPSILON or (
+        heard is not None and distance(heard, listener) <= settings.follow_radius + EPSILON
+    )
     if plan.reached and lead <= settings.max_lead + EPSILON:
         new = replace(plan, waypoint=target, holds=0, action="at target")
     elif listener_gap < waypoint_gap - settings.follow_radius:
@@ -122,7 +134,7 @@ def replan(plan: ShiftPlan, listener: Point, settings: ShiftSettings) -> ShiftPl
             plan, waypoint=toward(listener, target, settings.step), step=plan.step + 1, holds=0,
             action="skip ahead",
         )
-    elif lead <= settings.follow_radius + EPSILON:
+    elif followed:
         new = replace(
             plan, waypoint=toward(waypoint, target, settings.step), step=plan.step + 1, holds=0,
             action="step",

@@ -51,7 +51,7 @@ class SimulatedListener:
         skip_probability: float = 0.0,
         seed: int = 0,
         rises: Iterable[str] = (),
-        rise: float = 0.15,
+        rise: float = 0.3,
         rise_toward: tuple[float, float] = (0.85, 0.70),
         noise: float = 0.01,
     ) -> None:
