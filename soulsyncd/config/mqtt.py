@@ -67,8 +67,9 @@ class MqttConfig(Section):
         "after 1.5x this without one."
     )
     reconnect_max_s: float = Field(
-        default=30.0, ge=1, le=600,
-        description="Longest wait between reconnect attempts (back-off from 1 s, doubling).",
+        default=4.0, ge=1, le=600,
+        description="Longest wait between reconnect attempts (back-off from 1 s, doubling); a restarted "
+        "broker gets the full state again within about this long.",
     )
     device_id: str = Field(
         default_factory=default_device_id,
