@@ -286,6 +286,18 @@ def test_setting_the_mode_takes_control_back_at_once(rig: Rig) -> None:
     assert rig.playing_uri() == rig.tracks[1].uri
 
 
+def test_pause_from_the_dashboard_pauses_the_listeners_music_once(rig: Rig) -> None:
+    start_playing(rig)
+    rig.fake.listener_plays(rig.tracks[5].uri)
+    rig.run_for(3)
+    assert rig.player.state().status is PlayerStatus.LISTENER_IN_CONTROL
+    rig.player.apply(PlayIntent("pause", reason="paused by the listener", claim=True))
+    rig.run_for(600)
+    assert rig.commands(since=rig.clock.now - 600) == [("PUT", "/v1/me/player/pause")]
+    assert rig.playing_uri() is None
+    assert rig.player.state().status is PlayerStatus.IDLE
+
+
 def test_resume_control_ends_the_back_off(rig: Rig) -> None:
     start_playing(rig)
     rig.fake.listener_pauses()

@@ -22,6 +22,7 @@ another period), unless a claiming intent (a mode set by the listener) or a skip
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -39,12 +40,12 @@ from soulsyncd.spotify.errors import (
     SpotifyError,
 )
 from soulsyncd.spotify.playlists import PlaylistSync
+from soulsyncd.spotify.rules import choose_device, retry_delay
 from soulsyncd.types import PlayerState, PlayerStatus, PlayIntent, Track
 
 log = logging.getLogger(__name__)
 
 SKIP_THRESHOLD_S = 30.0  # a track left before this many seconds counts as skipped for the engine
-NO_DEVICE_RETRY_MAX_S = 60.0  # a speaker that wakes up should be found within a minute
 CONFIRM_POLLS = 3  # polls that may pass before a play that did not show up is sent again
 PLAY_ATTEMPTS = 3  # plays sent for one start before the device counts as unavailable
 END_SLACK_S = 1.0  # how close to its end a track must be for silence to count as its natural end
@@ -117,6 +118,7 @@ class Controller:
         self._nothing_to_play = False
         self._last_uri: str | None = None  # the last track this player started (not a listener's)
         self._unplayed: tuple[PlayIntent, Track] | None = None  # picked, but its play failed
+        self._paused_for: PlayIntent | None = None  # the claiming pause already sent
         self._logged: str | None = None
 
     # --- inputs (called on the controller's thread, between steps) ---
@@ -240,7 +242,7 @@ class Controller:
             if self._hands_off_until is not None:
                 return
         if intent.action == "pause":
-            self._pause()
+            self._pause(intent)
             return
         ours = self._ours
         if self._skip and ours is not None and not ours.paused_by_us:
@@ -328,23 +330,7 @@ class Controller:
         return track
 
     def _find_device(self) -> Device:
-        devices = self._client.devices()
-        usable = [d for d in devices if not d.restricted and d.id]
-        name = self.device_name
-        if name is None:
-            chosen = next((d for d in usable if d.active), None)
-            if chosen is None:
-                raise NoDeviceError("no active speaker: start one or set player.device "
-                                    f"(visible: {_names(devices)})")
-            return chosen
-        # Exact name first; then ignoring case (a speaker renamed "kitchen" -> "Kitchen" still counts).
-        found = [d for d in usable if d.name == name] or [
-            d for d in usable if d.name.casefold() == name.casefold()]
-        if found:
-            return next((d for d in found if d.active), found[0])
-        if any(d.name.casefold() == name.casefold() for d in devices):
-            raise NoDeviceError(f"speaker {name!r} is restricted (accepts no commands)")
-        raise NoDeviceError(f"speaker {name!r} not found (visible: {_names(devices)})")
+        return choose_device(self._client.devices(), self.device_name)
 
     def _poll(self, now: float, intent: PlayIntent, ours: _Ours) -> None:
         self._next_poll = now + self._settings.poll_interval_s
@@ -477,9 +463,15 @@ class Controller:
         if track is not None:
             self._play(now, device, track)
 
-    def _pause(self) -> None:
+    def _pause(self, intent: PlayIntent) -> None:
         ours = self._ours
         self._skip = False
+        if ours is None and intent.claim and self._paused_for is not intent:
+            # The listener pressed pause on the dashboard while other music plays: pause that, once.
+            self._paused_for = intent
+            with contextlib.suppress(ApiError, NoDeviceError):  # nothing playing: paused, as asked
+                self._client.pause(None)
+            log.info("paused playback for the listener")
         if ours is None or ours.paused_by_us:
             self._status = PlayerStatus.IDLE
             return
@@ -541,16 +533,7 @@ class Controller:
 
     def _failed(self, exc: SpotifyError, now: float) -> None:
         self._failures += 1
-        initial, longest = self._settings.retry_initial_s, self._settings.retry_max_s
-        backoff = min(longest, initial * 2 ** min(self._failures - 1, 30))
-        if isinstance(exc, RateLimitedError):
-            delay = min(exc.retry_after_s, self._settings.max_retry_after_s)
-        elif isinstance(exc, (LoginRequiredError, PremiumRequiredError)):
-            delay = longest
-        elif isinstance(exc, NoDeviceError):
-            delay = min(backoff, NO_DEVICE_RETRY_MAX_S, longest)
-        else:
-            delay = backoff
+        delay = retry_delay(exc, self._failures, self._settings)
         if exc.status is not None:
             self._status = exc.status
         self._error = exc.message
@@ -576,10 +559,6 @@ _ERROR_STATES = frozenset({
 
 def _same_device(seen: Device, ours: Device) -> bool:
     return seen.id == ours.id or seen.name == ours.name
-
-
-def _names(devices: list[Device]) -> str:
-    return ", ".join(repr(d.name) + (" (restricted)" if d.restricted else "") for d in devices) or "none"
 
 
 def _what(playback: Playback) -> str:

@@ -1,0 +1,65 @@
+"""Pure rules the Spotify player follows: which speaker to play on, how long to wait after a failure.
+
+No I/O and no clock, so tests check them directly with values.
+"""
+
+from __future__ import annotations
+
+from soulsyncd.config.spotify import SpotifyPlayerConfig
+from soulsyncd.spotify.client import Device
+from soulsyncd.spotify.errors import (
+    LoginRequiredError,
+    NoDeviceError,
+    PremiumRequiredError,
+    RateLimitedError,
+    SpotifyError,
+)
+
+NO_DEVICE_RETRY_MAX_S = 60.0  # a speaker that wakes up should be found within a minute
+
+
+def choose_device(devices: list[Device], name: str | None) -> Device:
+    """The speaker to play on: the one called ``name`` (exactly, else ignoring case; the active one
+    among equals), or with no name the active one. Restricted devices accept no commands: skipped.
+
+    Raises:
+        NoDeviceError: none fits; the message lists the visible devices.
+    """
+    usable = [d for d in devices if not d.restricted and d.id]
+    if name is None:
+        chosen = next((d for d in usable if d.active), None)
+        if chosen is None:
+            raise NoDeviceError(
+                f"no active speaker: start one or set player.device (visible: {names(devices)})")
+        return chosen
+    # Exact name first; then ignoring case (a speaker renamed "kitchen" -> "Kitchen" still counts).
+    found = [d for d in usable if d.name == name] or [
+        d for d in usable if d.name.casefold() == name.casefold()]
+    if found:
+        return next((d for d in found if d.active), found[0])
+    if any(d.restricted and d.name.casefold() == name.casefold() for d in devices):
+        raise NoDeviceError(f"speaker {name!r} is restricted (accepts no commands)")
+    raise NoDeviceError(f"speaker {name!r} not found (visible: {names(devices)})")
+
+
+def names(devices: list[Device]) -> str:
+    """``'Kitchen', 'TV' (restricted)`` for a log line."""
+    return ", ".join(repr(d.name) + (" (restricted)" if d.restricted else "") for d in devices) or "none"
+
+
+def retry_delay(exc: SpotifyError, failures: int, settings: SpotifyPlayerConfig) -> float:
+    """Seconds to wait before the next request after the ``failures``-th failure in a row.
+
+    A 429 waits its ``Retry-After`` (clamped to ``max_retry_after_s``); a lost login or a missing
+    Premium only ``retry_max_s`` (the user has to act; no retry storm); a missing device doubles
+    from ``retry_initial_s`` up to a minute; anything else (offline) doubles up to ``retry_max_s``.
+    """
+    initial, longest = settings.retry_initial_s, settings.retry_max_s
+    backoff: float = min(longest, initial * 2.0 ** min(max(failures, 1) - 1, 30))
+    if isinstance(exc, RateLimitedError):
+        return min(exc.retry_after_s, settings.max_retry_after_s)
+    if isinstance(exc, (LoginRequiredError, PremiumRequiredError)):
+        return longest
+    if isinstance(exc, NoDeviceError):
+        return min(backoff, NO_DEVICE_RETRY_MAX_S)
+    return backoff
