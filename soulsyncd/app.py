@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from soulsyncd import __version__
 from soulsyncd.config import (
@@ -23,12 +24,16 @@ from soulsyncd.config import (
     DryRunPlayerConfig,
     FileCameraConfig,
     Picamera2CameraConfig,
+    SpotifyPlayerConfig,
     UsbCameraConfig,
 )
 from soulsyncd.core.loop import RunStats, SoulSync
-from soulsyncd.interfaces import FrameSource, Lifecycle, Player, Service
+from soulsyncd.interfaces import FrameSource, Lifecycle, Player, Service, TrackPicker
 from soulsyncd.mood.policy import MoodPolicy
 from soulsyncd.mood.smoother import MoodSmoother
+
+if TYPE_CHECKING:
+    from soulsyncd.catalog.store import CatalogStore
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +65,21 @@ def build_source(config: Config) -> FrameSource:
     raise AssertionError(f"unhandled camera kind {camera.kind}")
 
 
-def build_player(config: Config) -> Player:
+def build_player(
+    config: Config, picker: TrackPicker | None = None, store: CatalogStore | None = None
+) -> Player:
+    """The player for ``player.kind``; ``picker`` chooses tracks (the mood engine), ``store`` is the
+    catalog the Spotify player keeps the mood playlists in."""
     # --- music (engine + player) ---
     player_config = config.player
     if isinstance(player_config, DryRunPlayerConfig):
         from soulsyncd.player import DryRunPlayer
 
         return DryRunPlayer()
+    if isinstance(player_config, SpotifyPlayerConfig):
+        from soulsyncd.spotify.player import build_spotify_player
+
+        return build_spotify_player(config, picker, store=store)
     raise AssertionError(f"unhandled player kind {player_config.kind}")
 
 
