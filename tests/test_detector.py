@@ -131,7 +131,7 @@ def test_empty_room_with_sensor_noise_and_drifting_light_is_scanned_only_periodi
     levels, and once suddenly by 20) cost one full scan per 5 s, not one per frame."""
     rng = np.random.default_rng(0)
     clock = ManualClock()
-    detector = HaarFaceDetector(clock=clock)
+    detector = HaarFaceDetector(clock=clock, idle_scan_interval_s=5.0)
     count = int(30 * FPS)
     lights = [15 * i / count + (20 if i > count // 2 else 0) for i in range(count)]
     frames = [room_frame(room, rng, light=light) for light in lights]

@@ -175,7 +175,7 @@ class HaarFaceDetector:
         detect_width: int = 320,
         full_scan_interval_s: float = 2.0,
         faces: FaceMode = "largest",
-        idle_scan_interval_s: float = 5.0,
+        idle_scan_interval_s: float = 10.0,
         idle_after_s: float = 2.0,
         change_threshold: float = 12.0,
         change_area: float = 0.004,

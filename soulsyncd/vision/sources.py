@@ -177,6 +177,9 @@ class CaptureSource(abc.ABC):
         self._failed_attempts = 0
         self._delays = backoff_delays(retry_initial_s, retry_max_s)
         self._thread: threading.Thread | None = None
+        # The image of a frame that was replaced before anyone took it: it was never handed out,
+        # so the next read may decode into it instead of into a fresh (page-faulting) buffer.
+        self._spare: np.ndarray | None = None
 
     @property
     def state(self) -> SourceState:
@@ -274,6 +277,12 @@ class CaptureSource(abc.ABC):
         """Pace the loop; True when stop was requested. Cameras pace themselves (a read blocks)."""
         return self._stop.is_set()
 
+    def _take_spare(self) -> np.ndarray | None:
+        """A buffer :meth:`_read` may decode into (OpenCV's ``read(image)``), or None. Only the
+        capture thread calls it; the buffer was never handed out, so overwriting it is safe."""
+        spare, self._spare = self._spare, None
+        return spare
+
     # -- the capture thread ------------------------------------------------------------------
 
     def _run(self) -> None:
@@ -316,8 +325,10 @@ class CaptureSource(abc.ABC):
             else:
                 logger.info("%s started; frames are %dx%d", self.name, width, height)
         with self._handover:
-            self._latest = frame  # an untaken older frame is dropped here: keep-newest, no backlog
+            dropped, self._latest = self._latest, frame  # keep-newest: no backlog
             self._handover.notify_all()
+        if dropped is not None:
+            self._spare = dropped.image  # at 30 frames/s and 5 analysed, 5 frames in 6 end here
 
     def _report_failure(self, error: Exception, delay: float) -> None:
         message = str(error) or type(error).__name__
@@ -408,7 +419,7 @@ class UsbCameraSource(CaptureSource):
 
     def _read(self) -> np.ndarray:
         assert self._capture is not None
-        ok, image = self._capture.read()
+        ok, image = self._capture.read(self._take_spare())
         if not ok or image is None:
             raise SourceError("camera returned no frame (unplugged or in use?)")
         return image
@@ -609,7 +620,7 @@ class FileSource(CaptureSource):
 
     def _read_video(self) -> np.ndarray:
         assert self._capture is not None
-        ok, image = self._capture.read()
+        ok, image = self._capture.read(self._take_spare())
         if not ok:
             # OpenCV cannot tell a truncated or corrupt tail from the end: both end the pass.
             if self._frames_this_pass == 0:
