@@ -38,7 +38,7 @@ from soulsyncd.mqtt.commands import COMMANDS
 from soulsyncd.mqtt.discovery import discovery_messages
 from soulsyncd.testing.fake_core import FakeCore
 from soulsyncd.types import Emotion, Mood
-from tests.mosquitto import Broker, Watcher, mosquitto_path
+from tests.mosquitto import INSTALL_HINT, Broker, Watcher, mosquitto_path
 
 Make = Callable[..., tuple[MqttBridge, FakeCore]]
 
@@ -363,7 +363,7 @@ def test_random_payloads_on_every_command_topic(fuzz_bridge: tuple[MqttBridge, F
 def secured_broker(tmp_path: Path) -> Iterator[Broker]:
     """A broker that wants user 'soulsync' with password 'right-password'."""
     if mosquitto_path() is None:
-        pytest.skip("mosquitto not installed")
+        pytest.skip(INSTALL_HINT)
     passwords = tmp_path / "passwords"
     subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwords), "soulsync", "right-password"], check=True,
                    capture_output=True)
@@ -414,7 +414,7 @@ def _make_certificates(folder: Path) -> None:
 def test_tls_with_a_private_ca(make_bridge: Make, tmp_path: Path) -> None:
     """TLS with the broker's certificate checked against ca_file."""
     if mosquitto_path() is None:
-        pytest.skip("mosquitto not installed")
+        pytest.skip(INSTALL_HINT)
     certs = tmp_path / "certs"
     certs.mkdir()
     try:

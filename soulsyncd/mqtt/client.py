@@ -46,6 +46,19 @@ STOP_PUBLISH_WAIT_S = 0.5  # bounded wait for the clean 'offline' to leave on st
 _UNSET: Any = object()
 
 
+class _PahoNoise(logging.Filter):
+    """Drops paho's error lines for what the bridge already reports as one warning (broker gone)."""
+
+    NOISE = ("Client is not connected", "failed to receive on socket")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.NOISE)
+
+
+_PAHO_LOG = logging.getLogger(f"{__name__}.paho")
+_PAHO_LOG.addFilter(_PahoNoise())
+
+
 class _LimitedLog:
     """At most ``burst`` warnings per ``window_s``; the rest are counted and summed up once.
 
@@ -150,7 +163,7 @@ class MqttBridge:
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
             clean_session=None if v5 else True,
         )
-        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        client.enable_logger(_PAHO_LOG)
         # A bug in one of our callbacks must not end paho's network thread (they catch their own too).
         client.suppress_exceptions = True
         client.will_set(f"{self.base}/{st.AVAILABILITY}", st.OFFLINE, qos=QOS, retain=True)
