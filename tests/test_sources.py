@@ -195,6 +195,21 @@ def test_realtime_file_hands_a_slow_consumer_only_the_newest_frame(
     assert source.latest() is None
 
 
+def test_frames_handed_out_are_never_overwritten_by_later_reads(
+    clip: Path, run: Callable[..., FileSource]
+) -> None:
+    """Frames nobody took lend their buffers to the next read; a frame that was taken keeps its
+    pixels however long the consumer holds it."""
+    source = run(FileSource(clip, loop=True, pace="realtime", fps=1000.0))
+    held = take(source, 1)[0]
+    pixels = held.image.copy()
+    target = held.index + 3 * CLIP_FRAMES
+    later = take_until(source, lambda frame: frame is not None and frame.index >= target)
+    assert later is not None
+    assert later.image is not held.image
+    np.testing.assert_array_equal(held.image, pixels)
+
+
 def test_realtime_file_is_paced_at_the_given_frame_rate(clip: Path, run: Callable[..., FileSource]) -> None:
     started = time.monotonic()
     source = run(FileSource(clip, loop=False, pace="realtime", fps=100.0))
@@ -435,7 +450,7 @@ def test_stop_joins_the_thread_and_releases_the_camera_so_a_fresh_source_can_ope
         def get(self, prop: int) -> float:
             return 0.0
 
-        def read(self) -> tuple[bool, np.ndarray | None]:
+        def read(self, image: np.ndarray | None = None) -> tuple[bool, np.ndarray | None]:
             if released.wait(0.002):  # a real camera's frame period, so reading does not spin
                 return False, None
             return True, flat_image(100)
@@ -519,7 +534,7 @@ def test_usb_camera_recovers_after_being_unplugged(
         def set(self, prop: int, value: float) -> bool:
             return True
 
-        def read(self) -> tuple[bool, np.ndarray | None]:
+        def read(self, image: np.ndarray | None = None) -> tuple[bool, np.ndarray | None]:
             if not self.opens or self.frames_left == 0:
                 return False, None
             if self.frames_left is not None:
