@@ -187,6 +187,24 @@ class DetectionConfig(Section):
         le=detector.FULL_SCAN_INTERVAL_S_MAX,
         description="Seconds between full-frame scans; in between, only near the last faces.",
     )
+    idle_scan_interval_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=detector.IDLE_SCAN_INTERVAL_S_MAX,
+        description="Empty room: seconds between full scans while the picture is unchanged (0: every frame).",
+    )
+    change_threshold: float = Field(
+        default=12.0,
+        ge=detector.CHANGE_THRESHOLD_MIN,
+        le=detector.CHANGE_THRESHOLD_MAX,
+        description="Empty room: grey levels a thumbnail cell must change by to count as changed.",
+    )
+    change_area: float = Field(
+        default=0.004,
+        ge=detector.CHANGE_AREA_MIN,
+        le=detector.CHANGE_AREA_MAX,
+        description="Empty room: fraction of thumbnail cells that must change to trigger a full scan.",
+    )
 
 
 class ModelConfig(Section):
@@ -364,3 +382,5 @@ class Config(Section):
     mqtt: MqttConfig = Field(default_factory=MqttConfig, description="MQTT and Home Assistant.")
     state: StateConfig = Field(default_factory=StateConfig, description="Where persistent state lives.")
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Log output.")
+
+
