@@ -43,7 +43,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser.add_argument("--listener", choices=("follow", "lag", "resist"), default="follow",
                         help="how the listener's mood answers the music (default follow)")
     parser.add_argument("--skips", type=float, default=0.0, metavar="P",
-                        help="chance the listener skips a track within 30 s (default 0)")
+                        help="share of tracks the listener dislikes and skips within 30 s (default 0)")
     parser.add_argument("--rises", type=float, default=0.0, metavar="F",
                         help="share of tracks that lift the listener toward the shift's target (default 0)")
     parser.add_argument("--learning", type=int, default=0, metavar="DAYS",

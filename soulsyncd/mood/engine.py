@@ -118,25 +118,39 @@ class TrackIndex:
     def point(self, i: int) -> Point:
         return (float(self.valence[i]), float(self.energy[i]))
 
-    def distances(self, point: Point) -> np.ndarray:
-        return np.hypot(self.valence - point[0], self.energy - point[1])
+    def squared_distances(self, point: Point) -> np.ndarray:
+        """Squared distance of every track to ``point`` (a fresh array; squares spare the root,
+        which is slow in numpy on some machines)."""
+        dv = self.valence - point[0]
+        de = self.energy - point[1]
+        dv *= dv
+        de *= de
+        dv += de
+        return dv
 
 
 def _artist_keys(artists: Iterable[str]) -> frozenset[str]:
     return frozenset(a.strip().casefold() for a in artists if a.strip())
 
 
-def _nearest(d: np.ndarray) -> Iterator[int]:
-    """Indices by increasing ``d`` (ties by index), stopping at the first infinite one."""
-    n = len(d)
+def _nearest(d2: np.ndarray, radius: float) -> Iterator[int]:
+    """Indices by increasing squared distance ``d2`` (ties by index), those within ``radius`` first
+    (the usual case: the rest is never looked at), stopping at the first infinite one."""
+    limit = radius * radius + shift.EPSILON
+    inside = d2 <= limit
+    yield from _by_distance(d2, np.flatnonzero(inside))
+    yield from _by_distance(d2, np.flatnonzero(~inside & np.isfinite(d2)))
+
+
+def _by_distance(d2: np.ndarray, candidates: np.ndarray) -> Iterator[int]:
+    values = d2[candidates]
+    n = len(values)
     k, start = min(64, n), 0
     while start < n:
-        part = np.argpartition(d, k - 1)[:k] if k < n else np.arange(n)
-        part = part[np.lexsort((part, d[part]))]
-        for i in part[start:]:
-            if not math.isfinite(d[i]):
-                return
-            yield int(i)
+        part = np.argpartition(values, k - 1)[:k] if k < n else np.arange(n)
+        part = part[np.lexsort((candidates[part], values[part]))]
+        for j in part[start:]:
+            yield int(candidates[j])
         start, k = k, min(n, k * 4)
 
 
@@ -181,9 +195,9 @@ class MoodEngine:
         self._index = TrackIndex(tracks)
         self._playlists = tuple(p for p in playlists if p.tracks)
         self._playlist_cursor: dict[str, int] = {}
-        self._recent: deque[str] = deque(maxlen=max(1, self.settings.recent_tracks))
+        self._recent: deque[str] = deque(maxlen=max(0, self.settings.recent_tracks))
         self._played_at: dict[str, float] = {}
-        self._recent_artists: deque[frozenset[str]] = deque(maxlen=max(1, self.settings.artist_window - 1))
+        self._recent_artists: deque[frozenset[str]] = deque(maxlen=max(0, self.settings.artist_window - 1))
         self._feedback: dict[str, dict[str, Feedback]] = {}
         self._pending: dict[str, _Pending] = {}
         self._plan: shift.ShiftPlan | None = None
@@ -290,7 +304,8 @@ class MoodEngine:
     def region_size(self, point: Point) -> int:
         """How many tracks lie in the region (``radius``) around ``point``."""
         with self._lock:
-            return int(np.count_nonzero(self._index.distances(point) <= self.settings.radius + shift.EPSILON))
+            d2 = self._index.squared_distances(point)
+            return int(np.count_nonzero(d2 <= self.settings.radius**2 + shift.EPSILON))
 
     @property
     def catalog_size(self) -> int:
@@ -336,12 +351,12 @@ class MoodEngine:
         if len(self._index) == 0:
             return None, "none"
         feedback = self._feedback_for(context)
-        d = self._index.distances(wanted)
+        d2 = self._index.squared_distances(wanted)
         banned = [self._index.position[uri] for uri, fb in feedback.items()
                   if fb.skips >= self.settings.ban_after_skips and uri in self._index.position]
         if banned:
-            d[banned] = np.inf
-        fresh = d.copy()
+            d2[banned] = np.inf
+        fresh = d2.copy()
         recent = self._recent_indices(now)
         if recent:
             fresh[recent] = np.inf
@@ -349,7 +364,7 @@ class MoodEngine:
             ("catalog", fresh, True, step_from),
             ("relaxed:step", fresh, True, None),
             ("relaxed:artist", fresh, False, None),
-            ("relaxed:recency", d, False, None),
+            ("relaxed:recency", d2, False, None),
         )
         for source, distances, artist_rule, near in attempts:
             if source == "relaxed:step" and step_from is None:
@@ -363,7 +378,7 @@ class MoodEngine:
         return None, "none"
 
     def _best(
-        self, d: np.ndarray, feedback: Mapping[str, Feedback], *, radius: float, direction: Point,
+        self, d2: np.ndarray, feedback: Mapping[str, Feedback], *, radius: float, direction: Point,
         artist_rule: bool, near: Point | None,
     ) -> int | None:
         capped = self._capped_artists() if artist_rule else frozenset()
@@ -376,11 +391,12 @@ class MoodEngine:
 
         pool: list[int] = []
         unlearned = False
-        for i in _nearest(d):
-            if d[i] > radius:
+        inside = radius * radius + shift.EPSILON
+        for i in _nearest(d2, radius):
+            if d2[i] > inside:
                 if pool:
                     break
-                if d[i] > self.settings.max_distance:
+                if d2[i] > self.settings.max_distance**2 + shift.EPSILON:
                     return None  # the catalog has nothing for this point
                 if eligible(i):
                     return i  # the region is empty: the nearest eligible track beyond it
@@ -396,14 +412,14 @@ class MoodEngine:
         chosen = set(pool)
         for uri in feedback:
             learned = self._index.position.get(uri)
-            if learned is not None and learned not in chosen and d[learned] <= radius and eligible(learned):
+            if learned is not None and learned not in chosen and d2[learned] <= inside and eligible(learned):
                 pool.append(learned)
         weights = self.settings.weights
         typical = learning.baseline(feedback.values())
 
         def cost(i: int) -> tuple[float, int]:
             learned = feedback.get(self._index.tracks[i].uri)
-            return (learning.cost(float(d[i]), learned, direction, weights, typical), i)
+            return (learning.cost(math.sqrt(d2[i]), learned, direction, weights, typical), i)
 
         return min(pool, key=cost)
 

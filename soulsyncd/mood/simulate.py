@@ -56,9 +56,9 @@ def parse_trajectory(spec: str, default_tracks: int) -> list[Segment]:
         ValueError: a segment that does not parse, an unknown mood, a match segment whose start is
             not an emotion the camera can show, or a shift segment without a target.
     """
-    segments = []
-    for part in (p.strip() for p in spec.split(",") if p.strip()) if ":" in spec else ():
-        segments.append(_segment(part, default_tracks))
+    # Split only before "match:"/"shift:", so an explicit target point "0.8,0.6" stays whole.
+    parts = [p.strip() for p in re.split(r",(?=\s*(?:match|shift):)", spec) if p.strip()]
+    segments = [_segment(part, default_tracks) for part in parts]
     if not segments:
         raise ValueError(f"empty trajectory {spec!r}; e.g. 'match:happy*20' or 'shift:sad>happy*12'")
     return segments
@@ -289,7 +289,8 @@ def variety_figures(steps: Sequence[Step], *, recent: int = 50, window: int = 10
         if step.skipped and step.listened_s < 30.0:
             early[key] = early.get(key, 0) + 1
     return {"repeats_within_50": repeats, "max_per_artist_in_10": most,
-            "early_skips": sum(early.values()), "chosen_after_two_skips": banned_chosen}
+            "early_skips": sum(early.values()), "skipped_twice": sum(n >= 2 for n in early.values()),
+            "chosen_after_two_skips": banned_chosen}
 
 
 def _round(value: float) -> float | None:

@@ -10,8 +10,8 @@ end, the point moves by their behaviour:
 
 Some tracks may *lift* them (``rises``): after such a track the point moves a further ``rise``
 toward ``rise_toward`` (e.g. the shift's target) — the effect the engine's affective feedback is
-meant to learn. A skipped track (with probability ``skip_probability``, after 5 to 25 s) moves
-nothing. Seeded: the same seed gives the same session.
+meant to learn. The listener dislikes a share ``skip_probability`` of the tracks and skips those
+after 5 to 25 s, every time; a skipped track moves nothing. Seeded: the same seed gives the same session.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class SimulatedListener:
     Args:
         start: the listener's first point (valence, energy) in [0, 1].
         behaviour: "follow", "lag" or "resist".
-        skip_probability: chance of skipping a track early (0..1).
+        skip_probability: the share of tracks this listener dislikes and skips early (0..1).
         seed: for the skips and the noise.
         rises: uris of tracks that lift this listener.
         rise: how far such a track lifts them (music units).
@@ -66,6 +66,7 @@ class SimulatedListener:
         self.rise = rise
         self.rise_toward = rise_toward
         self.noise = noise
+        self._seed = seed
         self._random = random.Random(seed)
 
     def mood(self) -> tuple[float, float]:
@@ -76,9 +77,16 @@ class SimulatedListener:
         """Put the listener's mood somewhere (a scripted change, e.g. a new segment)."""
         self.point = point
 
+    def dislikes(self, track: Track) -> bool:
+        """Whether this listener dislikes ``track``: a fixed share (``skip_probability``) of tracks,
+        the same ones every time for one seed."""
+        draw = random.Random(f"{self._seed}:{track.uri}").random()
+        return draw < self.skip_probability
+
     def decide(self, track: Track, track_s: float) -> tuple[float, bool]:
-        """Whether this listener skips ``track`` and after how long: (listened_s, skipped)."""
-        if self._random.random() < self.skip_probability:
+        """Whether this listener skips ``track`` and after how long: (listened_s, skipped).
+        A disliked track is skipped after 5 to 25 s, every time."""
+        if self.dislikes(track):
             return (min(track_s, self._random.uniform(5.0, 25.0)), True)
         return (track_s, False)
 

@@ -1,0 +1,332 @@
+"""The mood engine's match, variety rules, learning and fallbacks, over values and a manual clock."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from pathlib import Path
+
+import pytest
+
+from soulsyncd.catalog.store import CatalogError, CatalogStore, CatalogTrack
+from soulsyncd.mood.engine import EngineSettings, MoodEngine, MoodPlaylist
+from soulsyncd.mood.targets import DEFAULT_POINTS, distance
+from soulsyncd.testing import ManualClock
+from soulsyncd.types import PlayIntent, Track
+
+EPOCH = 1_767_225_600.0
+
+
+def grid(step: float = 0.05, artists: int = 40) -> list[CatalogTrack]:
+    """Tracks on a regular valence/energy grid, artists cycling so no artist clusters in one place."""
+    values = [round(i * step, 4) for i in range(round(1 / step) + 1)]
+    tracks = []
+    for k, (v, e) in enumerate(itertools.product(values, values)):
+        tracks.append(CatalogTrack(uri=f"spotify:track:t{k:04d}", name=f"Track {k}",
+                                   artists=(f"Artist {(k * 7) % artists}",), duration_s=200.0,
+                                   valence=v, energy=e))
+    return tracks
+
+
+def match(emotion: str) -> PlayIntent:
+    return PlayIntent(action="play", valence=0.5, energy=0.5, mode="match", emotion=emotion)
+
+
+def engine_over(tracks: list[CatalogTrack], clock: ManualClock | None = None, *,
+                store: CatalogStore | None = None, settings: EngineSettings | None = None,
+                playlists: tuple[MoodPlaylist, ...] = (),
+                mood: tuple[float, float] | None = None) -> MoodEngine:
+    return MoodEngine(tracks, clock=clock or ManualClock(EPOCH), mood_now=lambda: mood, feedback=store,
+                      settings=settings, playlists=playlists)
+
+
+def play(engine: MoodEngine, intent: PlayIntent, clock: ManualClock, n: int, *,
+         skip: bool = False) -> list[Track]:
+    """n picks, each played to the end (or skipped after 10 s), the clock moving with them."""
+    chosen = []
+    for _ in range(n):
+        track = engine.pick(intent)
+        assert track is not None
+        chosen.append(track)
+        listened = 10.0 if skip else track.duration_s
+        clock.advance(listened)
+        engine.finished(track, listened, skip)
+    return chosen
+
+
+# --- match ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("emotion", ["happy", "sad", "angry", "calm", "neutral"])
+def test_match_plays_inside_the_moods_region(emotion: str) -> None:
+    clock = ManualClock(EPOCH)
+    engine = engine_over(grid(), clock)
+    point = DEFAULT_POINTS[emotion]
+    tracks = play(engine, match(emotion), clock, 20)
+    assert all(distance((t.valence or 0, t.energy or 0), point) <= 0.15 + 1e-9 for t in tracks)
+    assert engine.describe_last_choice() == f"match {emotion}"
+    assert engine.shift_progress() is None
+
+
+def test_match_takes_the_nearest_track_first() -> None:
+    engine = engine_over(grid())
+    track = engine.pick(match("happy"))
+    assert track is not None
+    assert (track.valence, track.energy) == (0.85, 0.7)
+
+
+def test_match_without_an_emotion_plays_the_intents_point() -> None:
+    engine = engine_over(grid())
+    track = engine.pick(PlayIntent(action="play", valence=0.3, energy=0.9))
+    assert track is not None
+    assert (track.valence, track.energy) == (0.3, 0.9)
+
+
+def test_emotion_points_can_be_overridden() -> None:
+    settings = EngineSettings(points={**DEFAULT_POINTS, "happy": (0.95, 0.95)})
+    track = engine_over(grid(), settings=settings).pick(match("happy"))
+    assert track is not None
+    assert (track.valence, track.energy) == (0.95, 0.95)
+
+
+def test_pause_intent_picks_nothing() -> None:
+    assert engine_over(grid()).pick(PlayIntent(action="pause")) is None
+
+
+def test_a_thin_region_falls_back_to_the_nearest_tracks_beyond_it() -> None:
+    """Two tracks near happy, the rest far but within max_distance: after the two, the nearest others."""
+    near = [CatalogTrack(f"spotify:track:n{i}", f"N{i}", (f"A{i}",), 200.0, 0.85, 0.7 - i * 0.01)
+            for i in range(2)]
+    beyond = [CatalogTrack(f"spotify:track:b{i}", f"B{i}", (f"B{i}",), 200.0, 0.85 - 0.2 - i * 0.01, 0.7)
+              for i in range(10)]
+    clock = ManualClock(EPOCH)
+    engine = engine_over(near + beyond, clock)
+    tracks = play(engine, match("happy"), clock, 5)
+    assert {t.uri for t in tracks[:2]} == {"spotify:track:n0", "spotify:track:n1"}
+    assert [t.uri for t in tracks[2:]] == ["spotify:track:b0", "spotify:track:b1", "spotify:track:b2"]
+
+
+# --- variety ----------------------------------------------------------------------------------------
+
+
+def test_no_track_repeats_within_the_recent_window() -> None:
+    clock = ManualClock(EPOCH)
+    engine = engine_over(grid(), clock)
+    tracks = play(engine, match("sad"), clock, 120)
+    uris = [t.uri for t in tracks]
+    for i, uri in enumerate(uris):
+        assert uri not in uris[max(0, i - 50):i]
+
+
+def test_at_most_two_tracks_per_artist_in_any_ten() -> None:
+    # Few artists, so the rule has to bite: 9 artists over the whole grid.
+    clock = ManualClock(EPOCH)
+    engine = engine_over(grid(artists=9), clock)
+    tracks = play(engine, match("happy"), clock, 60)
+    for start in range(len(tracks) - 9):
+        window = [t.artists[0] for t in tracks[start:start + 10]]
+        assert max(window.count(a) for a in window) <= 2
+
+
+def test_recent_hours_keep_a_track_out_even_beyond_the_track_window() -> None:
+    """Two tracks only, recent_tracks 1: the hours rule alone decides; after it, the track returns."""
+    tracks = [CatalogTrack("spotify:track:a", "A", ("X",), 200.0, 0.85, 0.7),
+              CatalogTrack("spotify:track:b", "B", ("Y",), 200.0, 0.8, 0.7)]
+    clock = ManualClock(EPOCH)
+    engine = engine_over(tracks, clock, settings=EngineSettings(recent_tracks=1, recent_hours=1.0))
+    first = engine.pick(match("happy"))
+    clock.advance(60)
+    second = engine.pick(match("happy"))
+    assert first is not None
+    assert second is not None
+    assert (first.uri, second.uri) == ("spotify:track:a", "spotify:track:b")
+    clock.advance(60)
+    relaxed = engine.pick(match("happy"))  # both within the hour: the recency rule is relaxed
+    assert relaxed is not None
+    assert engine.last_choice() is not None
+    assert engine.last_choice().source == "relaxed:recency"  # type: ignore[union-attr]
+    clock.advance(3600)
+    again = engine.pick(match("happy"))
+    assert again is not None
+    assert engine.last_choice().source == "catalog"  # type: ignore[union-attr]
+
+
+# --- learning ---------------------------------------------------------------------------------------
+
+
+def test_early_skips_and_full_plays_are_recorded_per_context() -> None:
+    store = CatalogStore(":memory:")
+    store.upsert_tracks(grid(), source="test")
+    clock = ManualClock(EPOCH)
+    engine = engine_over(store.tracks(), clock, store=store)
+    full = play(engine, match("happy"), clock, 1)[0]
+    skipped = play(engine, match("happy"), clock, 1, skip=True)[0]
+    late = engine.pick(match("happy"))
+    assert late is not None
+    engine.finished(late, 45.0, True)  # a skip after 30 s is neither for nor against
+    feedback = store.feedback("match:happy")
+    assert (feedback[full.uri].full_plays, feedback[full.uri].skips) == (1, 0)
+    assert (feedback[skipped.uri].full_plays, feedback[skipped.uri].skips) == (0, 1)
+    assert (feedback[late.uri].full_plays, feedback[late.uri].skips) == (0, 0)
+    assert store.feedback("match:sad") == {}
+
+
+def test_a_track_skipped_twice_in_a_context_is_not_chosen_there_again_but_elsewhere() -> None:
+    store = CatalogStore(":memory:")
+    tracks = grid()
+    clock = ManualClock(EPOCH)
+    settings = EngineSettings(recent_tracks=0, recent_hours=0.0)  # repeats allowed: the ban alone decides
+    engine = engine_over(tracks, clock, store=store, settings=settings)
+    first = play(engine, match("happy"), clock, 2, skip=True)
+    assert first[0].uri == first[1].uri  # the nearest, skipped twice
+    later = play(engine, match("happy"), clock, 30)
+    assert first[0].uri not in {t.uri for t in later}
+    # Another context has its own record: there the track is still welcome.
+    other = MoodEngine(tracks, clock=clock, mood_now=lambda: None, feedback=store,
+                       settings=EngineSettings(recent_tracks=0, recent_hours=0.0,
+                                               points={**DEFAULT_POINTS, "surprise": (0.85, 0.7)}))
+    assert other.pick(match("surprise")) == first[0]
+
+
+def test_affective_feedback_is_the_moods_change_over_the_track() -> None:
+    store = CatalogStore(":memory:")
+    mood = [(-0.6, -0.4)]
+    clock = ManualClock(EPOCH)
+    engine = MoodEngine(grid(), clock=clock, mood_now=lambda: mood[0], feedback=store)
+    track = engine.pick(match("sad"))
+    assert track is not None
+    mood[0] = (-0.2, -0.1)  # the listener brightened while it played
+    engine.finished(track, 200.0, False)
+    feedback = store.feedback("match:sad")[track.uri]
+    assert feedback.mean_valence_change == pytest.approx(0.4)
+    assert feedback.mean_arousal_change == pytest.approx(0.3)
+
+
+def test_nobody_in_view_means_no_affective_sample() -> None:
+    store = CatalogStore(":memory:")
+    engine = MoodEngine(grid(), clock=ManualClock(EPOCH), mood_now=lambda: None, feedback=store)
+    track = engine.pick(match("sad"))
+    assert track is not None
+    engine.finished(track, 200.0, False)
+    assert store.feedback("match:sad")[track.uri].affect_samples == 0
+
+
+def test_a_track_that_lifted_the_listener_is_preferred_in_that_context() -> None:
+    """Two tracks equally near; the one after which the mood rose wins once the recency rule allows."""
+    tracks = [CatalogTrack("spotify:track:a", "A", ("X",), 200.0, 0.15, 0.26),
+              CatalogTrack("spotify:track:b", "B", ("Y",), 200.0, 0.15, 0.24)]
+    store = CatalogStore(":memory:")
+    mood = [(0.0, 0.0)]
+    clock = ManualClock(EPOCH)
+    settings = EngineSettings(recent_tracks=0, recent_hours=0.0)
+    engine = MoodEngine(tracks, clock=clock, mood_now=lambda: mood[0], feedback=store, settings=settings)
+    seen = []
+    for _ in range(4):  # each played twice: b lifts the mood, a does not
+        mood[0] = (-0.7, -0.4)
+        track = engine.pick(match("sad"))
+        assert track is not None
+        seen.append(track.uri)
+        mood[0] = (-0.3, -0.3) if track.uri == "spotify:track:b" else (-0.7, -0.4)
+        engine.finished(track, 200.0, False)
+    assert set(seen) == {"spotify:track:a", "spotify:track:b"}
+    mood[0] = (-0.7, -0.4)
+    assert [engine.pick(match("sad")).uri for _ in range(3)] == ["spotify:track:b"] * 3  # type: ignore[union-attr]
+
+
+def test_what_was_learned_and_played_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    tracks = grid()
+    clock = ManualClock(EPOCH)
+    with CatalogStore(path) as store:
+        engine = engine_over(tracks, clock, store=store, settings=EngineSettings(recent_hours=0.0))
+        skipped = play(engine, match("happy"), clock, 1, skip=True)[0]
+        played = play(engine, match("happy"), clock, 10)
+    with CatalogStore(path) as store:
+        again = engine_over(tracks, clock, store=store, settings=EngineSettings(recent_hours=0.0))
+        after = play(again, match("happy"), clock, 10)
+    assert not {t.uri for t in after} & {t.uri for t in [skipped, *played]}  # recent plays were read back
+
+
+# --- fallbacks --------------------------------------------------------------------------------------
+
+
+def playlist(name: str, point: tuple[float, float], n: int) -> MoodPlaylist:
+    return MoodPlaylist(name=name, tag=name, point=point, tracks=tuple(
+        CatalogTrack(f"spotify:track:{name}{i}", f"{name} {i}", ("P",), 200.0) for i in range(n)))
+
+
+def test_an_empty_catalog_plays_the_nearest_mood_playlist_in_its_own_order(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lists = (playlist("sad", (0.15, 0.25), 3), playlist("happy", (0.85, 0.7), 3))
+    engine = engine_over([], ManualClock(EPOCH), playlists=lists)
+    with caplog.at_level(logging.WARNING):
+        tracks = [engine.pick(match("sad")) for _ in range(4)]
+    assert [t.uri if t else None for t in tracks] == [
+        "spotify:track:sad0", "spotify:track:sad1", "spotify:track:sad2", "spotify:track:sad0"]
+    assert "from playlist 'sad' in its own order" in engine.describe_last_choice()
+    assert not caplog.records  # a playlist is a choice, not a failure
+
+
+def test_a_catalog_with_nothing_near_the_mood_uses_the_playlist() -> None:
+    far = [CatalogTrack("spotify:track:far", "Far", ("X",), 200.0, 0.9, 0.9)]
+    engine = engine_over(far, playlists=(playlist("sad", (0.15, 0.25), 2),))
+    track = engine.pick(match("sad"))
+    assert track is not None
+    assert track.uri == "spotify:track:sad0"
+
+
+def test_nothing_at_all_is_none_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    featureless = [CatalogTrack("spotify:track:x", "X", ("A",), 200.0)]
+    engine = engine_over(featureless)
+    with caplog.at_level(logging.WARNING):
+        assert engine.pick(match("sad")) is None
+    assert "nothing to play" in caplog.text
+    assert "nothing to play" in engine.describe_last_choice()
+
+
+class BrokenStore:
+    """A feedback store whose every call fails as a locked or corrupt catalog would."""
+
+    def record_play(self, uri: str, **kwargs: object) -> None:
+        raise CatalogError("catalog.sqlite3: locked by another process")
+
+    def feedback(self, context: str) -> dict[str, object]:
+        raise CatalogError("catalog.sqlite3: not a usable SQLite database")
+
+    def recent_plays(self, limit: int) -> list[object]:
+        raise CatalogError("catalog.sqlite3: not a usable SQLite database")
+
+
+def test_a_failing_store_is_logged_once_and_the_engine_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    clock = ManualClock(EPOCH)
+    with caplog.at_level(logging.ERROR):
+        engine = engine_over(grid(), clock, store=BrokenStore())  # type: ignore[arg-type]
+        tracks = play(engine, match("happy"), clock, 5, skip=True)
+    assert len(tracks) == 5
+    assert sum("catalog.sqlite3" in r.getMessage() for r in caplog.records) == 1
+    # ...and it still learns in memory: the skipped tracks are not chosen in a row again
+    assert len({t.uri for t in tracks}) == 5
+
+
+def test_picks_from_several_threads_never_repeat_a_track() -> None:
+    clock = ManualClock(EPOCH)
+    engine = engine_over(grid(), clock)
+    chosen: list[str] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(10):
+            track = engine.pick(match("happy"))
+            assert track is not None
+            with lock:
+                chosen.append(track.uri)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5.0)
+    assert len(chosen) == 40
+    assert len(set(chosen)) == 40  # 40 < recent_tracks: the lock keeps the recent list whole
