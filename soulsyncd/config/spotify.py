@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from soulsyncd.config.base import Section, did_you_mean
+from soulsyncd.spotify import limits
 from soulsyncd.types import CIRCUMPLEX, TARGET_MOODS
 
 SPOTIFY_SCOPES = (
@@ -141,41 +142,66 @@ class SpotifyPlayerConfig(Section):
         description="Name of the Connect speaker to play on (see spotify-devices); None: the active one.",
     )
     volume: int | None = Field(
-        default=None, ge=0, le=100, description="Set the speaker to this volume (percent) when playing."
+        default=None,
+        ge=0,
+        le=limits.VOLUME_MAX,
+        description="Set the speaker to this volume (percent) when playing.",
     )
     redirect_port: int = Field(
-        default=8888, ge=1, le=65535, description="Port of http://127.0.0.1:PORT/callback for spotify-login."
+        default=8888,
+        ge=1,
+        le=limits.PORT_MAX,
+        description="Port of http://127.0.0.1:PORT/callback for spotify-login.",
     )
     switch: Literal["boundary", "immediate"] = Field(
         default="boundary",
         description="'boundary': a new mood's music starts when the current track ends; 'immediate': now.",
     )
     boundary_lead_s: float = Field(
-        default=10.0, gt=0, le=60, description="Queue the next track this many seconds before the end."
+        default=10.0,
+        gt=0,
+        le=limits.BOUNDARY_LEAD_S_MAX,
+        description="Queue the next track this many seconds before the end.",
     )
     poll_interval_s: float = Field(
-        default=2.0, ge=0.5, le=60, description="Seconds between playback checks while music plays."
+        default=2.0,
+        ge=limits.POLL_INTERVAL_S_MIN,
+        le=limits.POLL_INTERVAL_S_MAX,
+        description="Seconds between playback checks while music plays.",
     )
     takeover_backoff_s: float = Field(
-        default=900.0, ge=0, description="Hands off this long after the listener takes over playback."
+        default=900.0,
+        ge=0,
+        le=limits.TAKEOVER_BACKOFF_S_MAX,
+        description="Hands off this long after the listener takes over playback.",
     )
     request_timeout_s: float = Field(
-        default=10.0, gt=0, le=120, description="Timeout of each Web API request."
+        default=10.0, gt=0, le=limits.REQUEST_TIMEOUT_S_MAX, description="Timeout of each Web API request."
     )
     retry_initial_s: float = Field(
-        default=2.0, gt=0, description="First wait after a failed request (offline, no device); doubles."
+        default=2.0,
+        gt=0,
+        le=limits.RETRY_S_MAX,
+        description="First wait after a failed request (offline, no device); doubles.",
     )
     retry_max_s: float = Field(
         default=300.0,
         gt=0,
+        le=limits.RETRY_S_MAX,
         validate_default=True,
         description="Longest wait between retries when offline or without a device.",
     )
     max_retry_after_s: float = Field(
-        default=3600.0, gt=0, description="Longest Retry-After (HTTP 429) honoured; longer ones are clamped."
+        default=3600.0,
+        gt=0,
+        le=limits.RETRY_AFTER_S_MAX,
+        description="Longest Retry-After (HTTP 429) honoured; longer ones are clamped.",
     )
     playlist_refresh_h: float = Field(
-        default=6.0, gt=0, description="Hours between re-reads of the configured playlists."
+        default=6.0,
+        gt=0,
+        le=limits.PLAYLIST_REFRESH_H_MAX,
+        description="Hours between re-reads of the configured playlists.",
     )
 
     @field_validator("client_id")

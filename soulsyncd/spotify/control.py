@@ -39,13 +39,13 @@ from soulsyncd.spotify.errors import (
     RateLimitedError,
     SpotifyError,
 )
+from soulsyncd.spotify.limits import SKIP_THRESHOLD_S
 from soulsyncd.spotify.playlists import PlaylistSync
 from soulsyncd.spotify.rules import choose_device, retry_delay
 from soulsyncd.types import PlayerState, PlayerStatus, PlayIntent, Track
 
 log = logging.getLogger(__name__)
 
-SKIP_THRESHOLD_S = 30.0  # a track left before this many seconds counts as skipped for the engine
 CONFIRM_POLLS = 3  # polls that may pass before a play that did not show up is sent again
 PLAY_ATTEMPTS = 3  # plays sent for one start before the device counts as unavailable
 END_SLACK_S = 1.0  # how close to its end a track must be for silence to count as its natural end
