@@ -1,0 +1,256 @@
+"""The unit's behaviour under a real systemd: install.sh in a systemd-nspawn box (../shared/tools/
+systemd-box), then READY, reload, stop, exit 78 without a restart, a watchdog restart, the journal's
+fields and the exposure score.
+
+Skipped, with the reason, where a box cannot run: no box.sh, systemd-nspawn or debootstrap, not root,
+or ``SOULSYNC_SKIP_BOX=1``. The suite runs one box (``SOULSYNC_BOX_SUITES``, default ``trixie``;
+``tools/box_check.sh`` runs bookworm and trixie and the slower checks). A box boots in about 0.5 s
+once its root is built (about 45 s, once, cached in /tmp/soulsync-nspawn); install.sh's pip step
+needs the host's package registries, which the box reaches with ``--host-registries``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import tarfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BOX = ROOT.parent / "shared" / "tools" / "systemd-box" / "box.sh"
+SUITES = os.environ.get("SOULSYNC_BOX_SUITES", "trixie").split()
+FULL = os.environ.get("SOULSYNC_BOX_FULL") == "1"  # the slower checks (tools/box_check.sh)
+MAX_EXPOSURE = 2.0
+UNIT = "soulsyncd"
+CONFIG = "/etc/soulsyncd/config.yaml"
+FILE_CAMERA = "camera:\n  kind: file\n  path: /src/tools/sample\n  loop: true\n  fps: 10\n"
+
+
+def _why_no_box() -> str | None:
+    if os.environ.get("SOULSYNC_SKIP_BOX") == "1":
+        return "SOULSYNC_SKIP_BOX=1"
+    if not BOX.is_file():
+        return f"the systemd box tool is not at {BOX}"
+    if os.geteuid() != 0:
+        return "the systemd box needs root"
+    for tool in ("systemd-nspawn", "debootstrap", "git"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (apt-get install systemd-container debootstrap)"
+    return None
+
+
+pytestmark = pytest.mark.skipif(_why_no_box() is not None, reason=_why_no_box() or "")
+
+
+class Box:
+    """A booted box with soulsyncd installed by tools/install.sh."""
+
+    def __init__(self, name: str, suite: str) -> None:
+        self.name = name
+        self.suite = suite
+        self.figures: dict[str, object] = {}
+
+    def sh(self, script: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([str(BOX), "exec", self.name, "sh", "-c", script], capture_output=True,
+                                text=True, timeout=timeout, check=False)
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"[{self.suite}] {script!r} -> {result.returncode}\n{result.stdout}{result.stderr}")
+        return result
+
+    def show(self, *properties: str) -> dict[str, str]:
+        out = self.sh(f"systemctl show -p {','.join(properties)} {UNIT}").stdout
+        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+    def wait_for(self, what: str, predicate: Callable[[dict[str, str]], bool], timeout: float,
+                 *properties: str) -> dict[str, str]:
+        """Poll systemd's view of the unit until ``predicate`` holds (systemd has no event we can wait on
+        from outside the box)."""
+        props = properties or ("ActiveState", "SubState", "Result", "NRestarts", "MainPID", "ExecMainStatus")
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.show(*props)
+            if predicate(state):
+                return state
+            if time.monotonic() > deadline:
+                raise AssertionError(f"[{self.suite}] {what}: not within {timeout} s; last {state}\n"
+                                     + self.journal(40))
+            time.sleep(0.2)
+
+    def timed(self, command: str, timeout: float = 60) -> tuple[float, subprocess.CompletedProcess[str]]:
+        """Run ``command`` in the box and time it there (so the exec overhead is not counted)."""
+        result = self.sh(f"a=$(date +%s.%N); {command}; rc=$?; b=$(date +%s.%N); echo \"TIMED $a $b $rc\"",
+                         timeout=timeout, check=False)
+        match = re.search(r"TIMED (\S+) (\S+) (\d+)", result.stdout)
+        assert match, result.stdout + result.stderr
+        result.returncode = int(match.group(3))
+        return float(match.group(2)) - float(match.group(1)), result
+
+    def write(self, path: str, text: str) -> None:
+        self.sh(f"cat > {shlex.quote(path)} <<'EOF'\n{text}EOF")
+
+    def journal(self, lines: int = 200, *matches: str) -> str:
+        return self.sh(f"journalctl -u {UNIT} --no-pager -o cat -n {lines} {' '.join(matches)}",
+                       check=False).stdout
+
+
+def _source_tarball(path: Path) -> Path:
+    """The checkout's files as a user's clone has them: tracked plus untracked-but-not-ignored."""
+    listing = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
+                             capture_output=True, check=True).stdout.decode().split("\0")
+    with tarfile.open(path, "w:gz") as tar:
+        for name in listing:
+            if name and (ROOT / name).is_file():
+                tar.add(ROOT / name, arcname=name)
+    return path
+
+
+@pytest.fixture(scope="module", params=SUITES)
+def box(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
+    suite = request.param
+    up = subprocess.run([str(BOX), "up", suite, "--host-registries"], capture_output=True, text=True,
+                        timeout=300, check=False)
+    if up.returncode != 0:
+        pytest.fail(f"box up {suite} failed:\n{up.stderr}")
+    box = Box(up.stdout.strip(), suite)
+    try:
+        tarball = _source_tarball(tmp_path_factory.mktemp("src") / "src.tgz")
+        subprocess.run([str(BOX), "cp-in", box.name, str(tarball), "/tmp/src.tgz"], check=True,
+                       capture_output=True, timeout=60)
+        box.sh("mkdir -p /src && tar -xzf /tmp/src.tgz -C /src")
+        seconds, result = box.timed("/src/tools/install.sh", timeout=600)
+        assert result.returncode == 0, result.stdout + result.stderr
+        box.figures["install_s"] = round(seconds, 1)
+        box.figures["install_output"] = result.stdout
+        yield box
+    finally:
+        figures = {k: v for k, v in box.figures.items() if k != "install_output"}
+        print(f"\n[{suite}] figures: {json.dumps(figures)}")
+        subprocess.run([str(BOX), "down", box.name], capture_output=True, timeout=120, check=False)
+
+
+def test_install_starts_the_service_and_a_second_run_changes_nothing(box: Box) -> None:
+    assert "+ started" in str(box.figures["install_output"])
+    state = box.show("ActiveState", "SubState", "NRestarts", "StatusText", "User")
+    assert state["ActiveState"] == "active", box.journal(40)
+    assert state["NRestarts"] == "0"
+    assert state["StatusText"], "the daemon reported a STATUS="
+    again = box.sh("/src/tools/install.sh").stdout
+    assert "soulsyncd: nothing to change." in again, again
+    assert box.show("NRestarts", "ActiveState") == {"NRestarts": "0", "ActiveState": "active"}
+
+
+def test_unit_verifies_clean_and_exposure_is_at_most_2(box: Box) -> None:
+    verify = box.sh(f"systemd-analyze verify {UNIT}.service 2>&1", check=False)
+    assert verify.returncode == 0
+    assert verify.stdout.strip() == ""
+    scores = {}
+    for mode, command in (("online", f"systemd-analyze security --no-pager {UNIT}.service"),
+                          ("offline", "systemd-analyze security --no-pager --offline=true "
+                                      f"/etc/systemd/system/{UNIT}.service")):
+        out = box.sh(command, check=False).stdout
+        match = re.search(r"Overall exposure level for \S+: (\d+\.\d)", out)
+        assert match, out
+        scores[mode] = float(match.group(1))
+    box.figures["exposure"] = scores
+    assert max(scores.values()) <= MAX_EXPOSURE
+
+
+def test_ready_after_first_frame_reload_keeps_a_bad_config_out_and_stop_is_prompt(box: Box) -> None:
+    box.write(CONFIG, FILE_CAMERA)
+    seconds, result = box.timed(f"systemctl restart {UNIT}")
+    assert result.returncode == 0, box.journal(40)
+    box.figures["restart_to_ready_s"] = round(seconds, 2)  # stop + start + model + first frame
+    state = box.wait_for("STATUS with frames/s", lambda s: "frames/s" in s.get("StatusText", ""), 20,
+                         "StatusText", "MainPID", "ActiveState")
+    pid = state["MainPID"]
+    # The mood reached the journal with its fields (python3-systemd's JournalHandler).
+    box.wait_for("a mood in the journal", lambda _s: '"SOULSYNC_EMOTION"' in box.sh(
+        f"journalctl -u {UNIT} -o json --no-pager SOULSYNC_EVENT=mood", check=False).stdout, 20, "MainPID")
+    # A bad config on reload: rejected, logged, the old one keeps running in the same process.
+    box.write(CONFIG, FILE_CAMERA + "analysis:\n  fsp: 5\n")
+    box.sh(f"systemctl reload {UNIT}")
+    box.wait_for("reload rejected", lambda _s: "reload rejected" in box.journal(50), 20, "MainPID")
+    state = box.wait_for("active again", lambda s: s["ActiveState"] == "active", 20)
+    assert state["MainPID"] == pid
+    # A good one is taken.
+    box.write(CONFIG, FILE_CAMERA + "policy:\n  mode: shift\n  target: happy\n")
+    box.sh(f"systemctl reload {UNIT}")
+    box.wait_for("reloaded", lambda _s: "policy shift" in box.journal(30), 20, "MainPID")
+    assert box.show("MainPID", "NRestarts") == {"MainPID": pid, "NRestarts": "0"}
+    # SIGTERM (systemctl stop): a clean exit, promptly.
+    seconds, result = box.timed(f"systemctl stop {UNIT}")
+    assert result.returncode == 0
+    box.figures["stop_s"] = round(seconds, 2)
+    state = box.show("ActiveState", "Result", "ExecMainStatus")
+    assert state == {"ActiveState": "inactive", "Result": "success", "ExecMainStatus": "0"}
+    assert seconds < 5
+    # Start alone (no stop in it): unit start to READY=1.
+    seconds, result = box.timed(f"systemctl start {UNIT}")
+    assert result.returncode == 0
+    box.figures["start_to_ready_s"] = round(seconds, 2)
+
+
+def test_a_config_error_exits_78_and_is_not_restarted(box: Box) -> None:
+    box.write(CONFIG, "camera:\n  kind: file\n  pth: typo\n")
+    box.sh(f"systemctl restart {UNIT}", check=False)
+    state = box.wait_for("failed", lambda s: s["ActiveState"] == "failed", 20)
+    # "failed", not "activating (auto-restart)": RestartPreventExitStatus=78 took it out of the loop.
+    assert state["Result"] == "exit-code"
+    assert state["ExecMainStatus"] == "78"
+    assert state["NRestarts"] == "0"
+    assert state["SubState"] == "failed"
+    assert "pth" in box.journal(20)
+    if FULL:  # and it stays so beyond RestartSec=5
+        time.sleep(6)
+        assert box.show("ActiveState", "NRestarts") == {"ActiveState": "failed", "NRestarts": "0"}
+    box.write(CONFIG, FILE_CAMERA)
+    box.sh(f"systemctl reset-failed {UNIT}; systemctl start {UNIT}")
+
+
+def test_a_hung_analysis_loop_is_restarted_by_the_watchdog(box: Box) -> None:
+    """The real daemon under the stall harness: SIGUSR1 hangs its tick; pings stop; systemd kills it
+    (Result=watchdog) and restarts it."""
+    box.write(CONFIG, FILE_CAMERA)
+    box.sh(f"mkdir -p /etc/systemd/system/{UNIT}.service.d")
+    box.write(f"/etc/systemd/system/{UNIT}.service.d/stall.conf",
+              "[Service]\nExecStart=\nExecStart=/opt/soulsyncd/venv/bin/python -m soulsyncd.testing.stall "
+              f"run --config {CONFIG}\nWatchdogSec=4\n")
+    try:
+        box.sh(f"systemctl daemon-reload; systemctl reset-failed {UNIT}; systemctl restart {UNIT}")
+        before = box.wait_for("pinging", lambda s: s["ActiveState"] == "active", 20)
+        restarts = int(before["NRestarts"])
+        box.sh(f"kill -USR1 {before['MainPID']}")
+        stalled_at = time.monotonic()
+        after = box.wait_for("restarted by the watchdog",
+                             lambda s: int(s["NRestarts"]) == restarts + 1 and s["ActiveState"] == "active"
+                             and s["MainPID"] not in ("0", before["MainPID"]), 40)
+        box.figures["stall_to_restarted_s"] = round(time.monotonic() - stalled_at, 1)
+        log = box.sh(f"journalctl -u {UNIT} --no-pager -o cat -n 200", check=False).stdout
+        assert "withholding watchdog pings" in log
+        assert "Watchdog timeout" in log
+        assert after["MainPID"] != before["MainPID"]
+    finally:
+        box.sh(f"rm -rf /etc/systemd/system/{UNIT}.service.d; systemctl daemon-reload", check=False)
+
+
+def test_credentials_load_when_present_and_never_reach_the_journal(box: Box) -> None:
+    secret = "pw-" + os.urandom(6).hex()
+    box.sh(f"umask 077; printf %s {secret} > /etc/credstore/mqtt-password; systemctl restart {UNIT}")
+    pid = box.show("MainPID")["MainPID"]
+    loaded = box.sh(f"cat /proc/{pid}/environ | tr '\\0' '\\n' | grep ^CREDENTIALS_DIRECTORY= | cut -d= -f2")
+    directory = loaded.stdout.strip()
+    assert directory
+    assert box.sh(f"cat {directory}/mqtt-password").stdout == secret
+    assert box.sh(f"test ! -e {directory}/spotify-client-secret", check=False).returncode == 0, \
+        "an absent credential is simply not there (the unit still starts)"
+    box.sh(f"rm /etc/credstore/mqtt-password; systemctl restart {UNIT}")
+    assert secret not in box.sh("journalctl --no-pager -o json", check=False).stdout
