@@ -101,6 +101,8 @@ def _device(text: str) -> Command:
 
 
 def _volume(text: str) -> Command:
+    if not text.isascii():  # float() would take Arabic-Indic and other Unicode digits
+        raise ValueError(f"volume must be a number 0-100, got {text!r}")
     try:
         value = float(text)  # Home Assistant's number sends "40" or "40.0"
     except ValueError:
