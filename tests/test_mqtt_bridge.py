@@ -431,3 +431,45 @@ def test_tls_with_a_private_ca(make_bridge: Make, tmp_path: Path) -> None:
         assert not untrusted.connected.wait(1)  # the system CAs don't know our test CA
     finally:
         tls_broker.stop()
+
+
+# --- the mqtt-discovery command against the broker ------------------------------------------------------
+
+
+def test_cli_prints_what_the_broker_holds_and_remove_clears_it(
+        make_bridge: Make, broker: Broker, watcher: Watcher, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """What ``mqtt-discovery`` prints is what the daemon retained; ``--remove`` clears every retained
+    discovery and state topic of this device and leaves other devices alone."""
+    from soulsyncd.cli import main
+
+    bridge, _ = make_bridge("den")
+    other, _ = make_bridge("attic")
+    assert watcher.wait_for(lambda w: complete(bridge)(w) and complete(other)(w))
+    config = tmp_path / "soulsync.yaml"
+    config.write_text(f"mqtt:\n  host: {broker.host}\n  port: {broker.port}\n  device_id: den\n",
+                      encoding="utf-8")
+    assert main(["mqtt-discovery", "--config", str(config)]) == 0
+    printed = dict(line.split(" ", 1) for line in capsys.readouterr().out.splitlines())
+    held = {t: p.decode() for t, p in watcher.retained.items()
+            if t.startswith("homeassistant/") and "/den/" in t}
+    assert {t: json.loads(p) for t, p in printed.items()} == {t: json.loads(p) for t, p in held.items()}
+    bridge.stop()
+    assert main(["mqtt-discovery", "--config", str(config), "--remove"]) == 0
+    assert watcher.wait_for(lambda w: not any("/den/" in t or t.startswith("soulsync/den/")
+                                              for t in w.retained))
+    assert complete(other)(watcher)
+
+
+def test_cli_remove_without_a_broker_fails_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from soulsyncd.cli import main
+    from soulsyncd.mqtt import cli
+    from tests.mosquitto import free_port
+
+    monkeypatch.setattr(cli, "CONNECT_TIMEOUT_S", 1.0)
+    config = tmp_path / "soulsync.yaml"
+    config.write_text(f"mqtt:\n  host: 127.0.0.1\n  port: {free_port()}\n  device_id: den\n",
+                      encoding="utf-8")
+    assert main(["mqtt-discovery", "--config", str(config), "--remove"]) == 69
+    assert "cannot connect" in capsys.readouterr().err
