@@ -222,7 +222,7 @@ def test_a_hung_analysis_loop_is_restarted_by_the_watchdog(box: Box) -> None:
     box.write(CONFIG, FILE_CAMERA)
     box.sh(f"mkdir -p /etc/systemd/system/{UNIT}.service.d")
     box.write(f"/etc/systemd/system/{UNIT}.service.d/stall.conf",
-              "[Service]\nExecStart=\nExecStart=/opt/soulsyncd/venv/bin/python -m soulsyncd.testing.stall "
+              "[Service]\nExecStart=\nExecStart=/opt/soulsyncd/venv/bin/python -m soulsyncd.testing.harness "
               f"run --config {CONFIG}\nWatchdogSec=4\n")
     try:
         box.sh(f"systemctl daemon-reload; systemctl reset-failed {UNIT}; systemctl restart {UNIT}")

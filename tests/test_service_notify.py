@@ -372,7 +372,7 @@ def test_real_daemon_withholds_pings_while_its_loop_hangs(tmp_path: Path) -> Non
     listener = Listener(abstract=True)
     config = write_config(tmp_path / "soulsync.yaml")
     process = start(["run", "--config", str(config)], daemon_env(listener, watchdog_usec=2_000_000),
-                    module="soulsyncd.testing.stall")
+                    module="soulsyncd.testing.harness")
     try:
         ready = listener.wait_for(lambda m: m.has("READY", "1"), 30)
         before = listener.wait_for(lambda m: m.has("WATCHDOG", "1"), 5, after=ready)

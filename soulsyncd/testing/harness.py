@@ -1,15 +1,23 @@
-"""The real daemon, with a frame source that hangs on request: for watchdog tests and the soak tool.
+"""The real daemon as the tests and tools run it, with two test hooks and nothing else changed.
 
-``python -m soulsyncd.testing.stall run --config FILE`` runs exactly ``soulsyncd run`` (same CLI,
-same app, same notifier) except that the configured frame source is wrapped in a
-:class:`StallableSource`. ``SIGUSR1`` toggles a stall: the next ``latest()`` call blocks, so the
-analysis loop's tick hangs the way it would on a wedged camera driver, and the watchdog must stop
-pinging; the next ``SIGUSR1`` lets it go on. Nothing of this is in the daemon itself.
+``python -m soulsyncd.testing.harness run --config FILE`` runs exactly ``soulsyncd run`` (same CLI,
+same app, same notifier), except:
+
+* the configured frame source is wrapped in a :class:`StallableSource`: ``SIGUSR1`` toggles a
+  stall, in which the next ``latest()`` call blocks, so the analysis loop's tick hangs the way it
+  would on a wedged camera driver and the watchdog must stop pinging; the next ``SIGUSR1`` lets
+  it go on (tests/test_service_notify.py, tests/test_service_box.py);
+* with ``SOULSYNC_TEST_SPOTIFY_URL=http://127.0.0.1:PORT`` set, the Spotify player talks to the
+  fake Spotify (:mod:`soulsyncd.testing.fake_spotify`) at that address instead of Spotify
+  (tools/soak.py).
+
+Nothing of this is in the daemon itself.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -77,8 +85,28 @@ def main(argv: list[str] | None = None) -> int:
         return source
 
     app.build_source = build_source
+    fake_spotify = os.environ.get(SPOTIFY_URL_VARIABLE)
+    if fake_spotify:
+        _aim_spotify_at(fake_spotify.rstrip("/"))
     signal.signal(signal.SIGUSR1, _toggle)
     return cli_main(argv)
+
+
+SPOTIFY_URL_VARIABLE = "SOULSYNC_TEST_SPOTIFY_URL"
+
+
+def _aim_spotify_at(url: str) -> None:
+    from soulsyncd.spotify import player
+
+    real_build = player.build_spotify_player
+
+    def build_spotify_player(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("api_prefix", url + "/v1/")
+        kwargs.setdefault("token_url", url + "/api/token")
+        return real_build(*args, **kwargs)
+
+    player.build_spotify_player = build_spotify_player
+    log.warning("test harness: Spotify is the fake at %s", url)
 
 
 if __name__ == "__main__":
