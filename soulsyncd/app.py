@@ -73,9 +73,11 @@ def build_player(
     # --- music (engine + player) ---
     player_config = config.player
     if isinstance(player_config, DryRunPlayerConfig):
+        from soulsyncd.mood.engine import MoodEngine
         from soulsyncd.player import DryRunPlayer
 
-        return DryRunPlayer()
+        describe = picker.describe_last_choice if isinstance(picker, MoodEngine) else None
+        return DryRunPlayer(picker, track_s=player_config.track_s, describe_choice=describe)
     if isinstance(player_config, SpotifyPlayerConfig):
         from soulsyncd.spotify.player import build_spotify_player
 
@@ -111,7 +113,15 @@ def build(config: Config) -> SoulSync:
     )
     source = build_source(config)
     smoothing = config.smoothing
-    return SoulSync(
+    # The mood engine chooses tracks from the catalog at track boundaries, reading the core's latest
+    # smoothed mood (the core is made below, hence the list).
+    from soulsyncd.mood.factory import build_engine, latest_mood, open_catalog
+
+    store = open_catalog(config)
+    cores: list[SoulSync] = []
+    engine = build_engine(config, store=store,
+                          mood_now=latest_mood(lambda: cores[0].latest() if cores else None))
+    core = SoulSync(
         source=source,
         source_factory=lambda: build_source(config),
         finished=getattr(source, "finished", None),
@@ -120,10 +130,13 @@ def build(config: Config) -> SoulSync:
         smoother=MoodSmoother(window_s=smoothing.window_s, margin=smoothing.margin,
                               dwell_s=smoothing.dwell_s, absent_after_s=smoothing.absent_after_s),
         policy=MoodPolicy(mode=config.policy.mode, target=config.policy.target),
-        player=build_player(config),
+        player=build_player(config, engine, store),
         player_min_interval_s=config.player.min_interval_s,
         analysis_fps=config.analysis.fps,
+        shift_progress=engine.shift_progress,
     )
+    cores.append(core)
+    return core
 
 
 def build_services(config: Config) -> list[Service]:

@@ -301,6 +301,14 @@ class MoodEngine:
         with self._lock:
             return self._last_choice
 
+    def reload(self, tracks: Iterable[CatalogTrack], playlists: Sequence[MoodPlaylist] = ()) -> None:
+        """Choose from these tracks and playlists from the next pick on (e.g. after the mood
+        playlists were synced into the catalog); what was played and learned is kept."""
+        index = TrackIndex(tracks)
+        kept = tuple(p for p in playlists if p.tracks)
+        with self._lock:
+            self._index, self._playlists = index, kept
+
     def region_size(self, point: Point) -> int:
         """How many tracks lie in the region (``radius``) around ``point``."""
         with self._lock:

@@ -135,3 +135,11 @@ def build_engine(
                         settings=engine_settings(config), playlists=playlists)
     log.info("mood engine: %d tracks with features, %d mood playlists", engine.catalog_size, len(playlists))
     return engine
+
+
+def refresh(engine: MoodEngine, store: CatalogStore | None) -> None:
+    """Re-read the catalog into a running engine (after the mood playlists were synced into it)."""
+    tracks, playlists = read_catalog(store)
+    engine.reload(tracks, playlists)
+    log.info("mood engine: reloaded %d tracks with features, %d mood playlists", engine.catalog_size,
+             len(playlists))
