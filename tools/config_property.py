@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Every config check-config accepts runs: draw configs from the schema's own bounds, run each.
 
-Draws ``--examples`` configs with hypothesis from the pydantic models' ``Literal`` choices, ``examples``
+Draws configs with hypothesis from the pydantic models' ``Literal`` choices, ``examples``
 and ``ge``/``gt``/``le``/``lt`` bounds (soulsyncd.testing.config_fuzz.config_dicts; a file camera on
 three rendered frames and the dry-run player, so no hardware is needed), writes each as YAML, loads
 it as ``check-config`` does, and for every accepted one builds the daemon and runs it a few ticks
 (soulsyncd.testing.config_fuzz.exercise). Reports how many were accepted, rejected (a cross-field
-rule such as ``dwell_s < window_s``) and failed; exits 1 on any failure, printing the config.
+rule such as ``dwell_s < window_s``) and failed, drawing until ``--examples`` configs were accepted
+and run; exits 1 on any failure, printing the config.
 
     python tools/config_property.py --examples 500
 """
@@ -51,7 +52,7 @@ def render_media(folder: Path) -> list[np.ndarray]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--examples", type=int, default=500, help="configs to draw (default 500)")
+    parser.add_argument("--examples", type=int, default=500, help="accepted configs to run (default 500)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = parser.parse_args(argv)
@@ -99,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import hypothesis
 
-    hypothesis.seed(args.seed)(check)()
+    rounds = 0
+    while counts["accepted"] < args.examples:  # each round draws afresh; stop once enough ran
+        hypothesis.seed(args.seed + rounds)(check)()
+        rounds += 1
     summary = {
         **counts,
         "keys_varied": len(drawn_keys),

@@ -69,12 +69,38 @@ def judge(path: Path) -> tuple[int | None, float, str | None]:
     return code, time.perf_counter() - started, crash
 
 
-def run_cli(path: Path) -> tuple[int, bool]:
+def run_cli(path: Path) -> tuple[int, str | None]:
+    """The CLI's exit code, and the end of its output if it printed a traceback."""
     result = subprocess.run(
         [sys.executable, "-m", "soulsyncd", "check-config", str(path)],
         capture_output=True, text=True, errors="replace", timeout=120, cwd=ROOT, check=False,
     )
-    return result.returncode, "Traceback" in result.stderr or "Traceback" in result.stdout
+    output = result.stdout + result.stderr
+    return result.returncode, output[-600:] if "Traceback" in output else None
+
+
+def check_cli(
+    cases: list[tuple[str, Path]], count: int, jobs: int
+) -> tuple[list[tuple[str, Path]], dict[str, int], list[tuple[str, str]], list[str]]:
+    """The CLI on ``count`` cases: the hostile documents and non-files first, then mutants spread
+    over the rest. Returns the cases run, exit-code counts, tracebacks and other exit codes."""
+    hostile = [case for case in cases if not case[0].startswith("mutant ")]
+    mutants = [case for case in cases if case[0].startswith("mutant ")]
+    spare = max(count - len(hostile), 0)
+    step = max(len(mutants) // spare, 1) if spare else len(mutants) + 1
+    chosen = (hostile + mutants[::step][:spare])[:count]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        results = list(pool.map(lambda case: run_cli(case[1]), chosen))
+    codes: dict[str, int] = {}
+    tracebacks: list[tuple[str, str]] = []
+    bad_codes: list[str] = []
+    for (name, _), (code, traced) in zip(chosen, results, strict=True):
+        codes[str(code)] = codes.get(str(code), 0) + 1
+        if traced is not None:
+            tracebacks.append((name, traced))
+        if code not in (EXIT_OK, EXIT_CONFIG):
+            bad_codes.append(name)
+    return chosen, codes, tracebacks, bad_codes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,20 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         if seconds > slowest[1]:
             slowest = (name, seconds, size)
 
-    # The CLI on the hostile documents and non-files first, then mutants spread over the rest.
-    hostile = [case for case in cases if not case[0].startswith("mutant ")]
-    mutants = [case for case in cases if case[0].startswith("mutant ")]
-    spare = max(args.subprocess - len(hostile), 0)
-    step = max(len(mutants) // spare, 1) if spare else len(mutants) + 1
-    chosen = (hostile + mutants[::step][:spare])[: args.subprocess]
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        cli_results = list(pool.map(lambda case: run_cli(case[1]), chosen))
-    cli_codes: dict[str, int] = {}
-    for code, _ in cli_results:
-        cli_codes[str(code)] = cli_codes.get(str(code), 0) + 1
-    cli_tracebacks = [name for (name, _), (_, traced) in zip(chosen, cli_results, strict=True) if traced]
-    cli_bad_codes = [name for (name, _), (code, _) in zip(chosen, cli_results, strict=True)
-                     if code not in (EXIT_OK, EXIT_CONFIG)]
+    chosen, cli_codes, cli_tracebacks, cli_bad_codes = check_cli(cases, args.subprocess, args.jobs)
 
     summary = {
         "documents": len(cases),
@@ -153,8 +166,10 @@ def main(argv: list[str] | None = None) -> int:
               f"tracebacks {len(cli_tracebacks)}, other exit codes {len(cli_bad_codes)}")
         for name, crash in crashes[:10]:
             print(f"\nTRACEBACK on {name!r}:\n{crash}")
-        for name in (cli_tracebacks + cli_bad_codes)[:10]:
-            print(f"CLI failed on {name!r}")
+        for name, traced in cli_tracebacks[:3]:
+            print(f"\nCLI TRACEBACK on {name!r}:\n{traced}")
+        for name in cli_bad_codes[:10]:
+            print(f"CLI exit code not 0 or 78 on {name!r}")
     slow = max(small_times) >= 1.0
     return 1 if crashes or cli_tracebacks or cli_bad_codes or slow else 0
 
