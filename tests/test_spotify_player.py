@@ -308,6 +308,25 @@ def test_resume_control_ends_the_back_off(rig: Rig) -> None:
     assert rig.playing_uri() is not None
 
 
+def test_after_a_restart_its_own_music_is_not_the_listeners(rig: Rig, tmp_path: Path) -> None:
+    """A new player (restart, reload) carries on with the track the old one started, boundary included."""
+    start_playing(rig)
+    rig.run_for(rig.tracks[0].duration_s - 12)
+    assert rig.fake.queue == [rig.tracks[1].uri]  # the old player queued the next one, then stopped
+    rig.player.close()
+    again = make_rig(rig.fake, rig.clock, tmp_path, tracks=rig.tracks[2:], speaker=False)
+    since = rig.clock.now
+    again.player.apply(SAD)
+    again.run_for(30)  # past the boundary: the track the old player had queued plays on
+    assert again.player.state().status is PlayerStatus.OK
+    assert again.player.state().track == rig.tracks[1]
+    assert again.commands(since=since) == [("POST", "/v1/me/player/queue")]  # no play: nothing cut off
+    again.run_for(rig.tracks[1].duration_s)
+    assert again.playing_uri() == rig.tracks[2].uri  # and the new player's own pick follows
+    assert again.player.state().status is PlayerStatus.OK
+    assert rig.fake.queue == []  # one queued ahead at most, even across the restart
+
+
 # --- every error is a state, and recovers ----------------------------------------------------------------
 
 

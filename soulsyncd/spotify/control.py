@@ -40,8 +40,9 @@ from soulsyncd.spotify.errors import (
     SpotifyError,
 )
 from soulsyncd.spotify.limits import SKIP_THRESHOLD_S
+from soulsyncd.spotify.memory import PlayedMemory
 from soulsyncd.spotify.playlists import PlaylistSync
-from soulsyncd.spotify.rules import choose_device, retry_delay
+from soulsyncd.spotify.rules import choose_device, retry_delay, same_device, what, where
 from soulsyncd.types import PlayerState, PlayerStatus, PlayIntent, Track
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class Controller:
         clock: monotonic seconds.
         wall: epoch seconds, for ``retry_at``.
         sync: the playlist cache's refresher, stepped when playback has nothing urgent to do.
+        memory: the tracks this player started lately, kept across restarts.
     """
 
     def __init__(
@@ -91,6 +93,7 @@ class Controller:
         clock: Clock,
         wall: Callable[[], float] = time.time,
         sync: PlaylistSync | None = None,
+        memory: PlayedMemory | None = None,
     ) -> None:
         self._client = client
         self._picker = picker
@@ -116,7 +119,7 @@ class Controller:
         self._error: str | None = None
         self._retry_at: float | None = None
         self._nothing_to_play = False
-        self._last_uri: str | None = None  # the last track this player started (not a listener's)
+        self._memory = memory or PlayedMemory()  # what this player started lately (not the listener)
         self._unplayed: tuple[PlayIntent, Track] | None = None  # picked, but its play failed
         self._paused_for: PlayIntent | None = None  # the claiming pause already sent
         self._logged: str | None = None
@@ -284,9 +287,11 @@ class Controller:
         """Start a new pick on the configured device (looked up by name every time)."""
         if check_listener and not intent.claim:
             playback = self._client.playback()
-            if (playback is not None and playback.playing and playback.track is not None
-                    and playback.track.uri != self._last_uri):
-                self._takeover(now, f"{_what(playback)} is playing on {_where(playback)}")
+            if playback is not None and playback.playing and playback.track is not None:
+                if self._is_ours(playback):
+                    self._adopt(now, playback)  # our own music from before a restart: carry on
+                else:
+                    self._takeover(now, f"{what(playback)} is playing on {where(playback)}")
                 return
         device = self._find_device()
         track = self._pick(intent)
@@ -304,10 +309,26 @@ class Controller:
                 self._client.transfer(device.id, play=False)
             raise
         self._ours = _Ours(track, device, seen_at=now, attempts=attempts)
-        self._last_uri, self._unplayed = track.uri, None
+        self._unplayed = None
+        self._memory.add(track.uri)
         self._status, self._error = PlayerStatus.OK, None
         self._next_poll = now + self._settings.poll_interval_s
         log.info("playing %r by %s on %s", track.name, track.artist_text, device.name)
+
+    def _is_ours(self, playback: Playback) -> bool:
+        device, name = playback.device, self.device_name
+        return (playback.track is not None and playback.track.uri in self._memory and device is not None
+                and (name is None or device.name.casefold() == name.casefold()))
+
+    def _adopt(self, now: float, playback: Playback) -> None:
+        assert playback.track is not None
+        assert playback.device is not None
+        self._ours = _Ours(playback.track, playback.device, confirmed=True)
+        self._seen(self._ours, playback, now)
+        self._status, self._error, self._intent_new = PlayerStatus.OK, None, False
+        self._next_poll = now + self._settings.poll_interval_s
+        log.info("carrying on with %r on %s (started by this player)", playback.track.name,
+                 playback.device.name)
 
     def _pick(self, intent: PlayIntent) -> Track | None:
         # A start that failed (no device, offline) plays the same pick when it is retried, so the
@@ -349,18 +370,10 @@ class Controller:
                 raise NoDeviceError(f"{ours.device.name} stopped playing")
             return
         uri = playback.track.uri if playback.track else None
-        if not _same_device(playback.device, ours.device):
+        if not same_device(playback.device, ours.device):
             self._takeover(now, f"playback moved to {playback.device.name}")
         elif uri == ours.track.uri:
-            ours.device = playback.device  # ids change now and then; the name is what counts
-            if playback.playing:
-                self._seen(ours, playback, now)
-                self._queue_if_due(intent, ours)
-            elif natural_end and (playback.progress_s < END_SLACK_S
-                                  or playback.progress_s >= ours.track.duration_s - END_SLACK_S):
-                self._next_after_end(now, intent, ours)
-            else:
-                self._takeover(now, "the listener paused")
+            self._still_ours(now, intent, ours, playback, natural_end=natural_end)
         elif self._queued is not None and uri == self._queued.uri:
             self._finish(ours, now, skipped=not natural_end)
             new = _Ours(self._queued, ours.device, confirmed=True)
@@ -369,15 +382,30 @@ class Controller:
             self._seen(new, playback, now)
             log.info("now playing %r by %s", new.track.name, new.track.artist_text)
             self._queue_if_due(intent, new)
+        elif self._is_ours(playback):
+            self._finish(ours, now, skipped=not natural_end)
+            self._adopt(now, playback)  # queued before a restart, playing now (ours, if any, is next)
         elif natural_end and self._queued is None:
             self._next_after_end(now, intent, ours)  # e.g. Spotify's autoplay after our last track
         else:
-            self._takeover(now, f"{playback.track.name if playback.track else 'something else'!r} "
-                                "is playing")
+            self._takeover(now, f"{what(playback)} is playing")
+
+    def _still_ours(self, now: float, intent: PlayIntent, ours: _Ours, playback: Playback, *,
+                    natural_end: bool) -> None:
+        assert playback.device is not None
+        ours.device = playback.device  # ids change now and then; the name is what counts
+        if playback.playing:
+            self._seen(ours, playback, now)
+            self._queue_if_due(intent, ours)
+        elif natural_end and (playback.progress_s < END_SLACK_S
+                              or playback.progress_s >= ours.track.duration_s - END_SLACK_S):
+            self._next_after_end(now, intent, ours)  # it ended and nothing was queued
+        else:
+            self._takeover(now, "the listener paused")
 
     def _confirm(self, now: float, ours: _Ours, playback: Playback | None) -> None:
         if (playback is not None and playback.track is not None and playback.track.uri == ours.track.uri
-                and playback.device is not None and _same_device(playback.device, ours.device)):
+                and playback.device is not None and same_device(playback.device, ours.device)):
             ours.confirmed, ours.device = True, playback.device
             self._seen(ours, playback, now)
             if self.volume is not None and playback.device.volume != self.volume:
@@ -408,6 +436,7 @@ class Controller:
             return
         self._client.queue(track.uri, ours.device.id)
         self._queued, self._intent_new, self._unplayed = track, False, None
+        self._memory.add(track.uri)
         log.info("queued %r by %s for the track boundary", track.name, track.artist_text)
 
     def _next_after_end(self, now: float, intent: PlayIntent, ours: _Ours) -> None:
@@ -439,7 +468,7 @@ class Controller:
         playback = self._client.playback()
         if playback is not None and playback.playing and (
                 playback.track is None or playback.track.uri != ours.track.uri) and not intent.claim:
-            self._takeover(now, f"{_what(playback)} is playing on {_where(playback)}")
+            self._takeover(now, f"{what(playback)} is playing on {where(playback)}")
             return
         device = self._find_device()
         paused_here = playback is not None and playback.track is not None and (
@@ -516,7 +545,7 @@ class Controller:
         if playback is not None and playback.playing:
             self._hands_off_until = now + self._settings.takeover_backoff_s
             log.info("the listener's music still plays (%s): hands off for another %.0f s",
-                     _what(playback), self._settings.takeover_backoff_s)
+                     what(playback), self._settings.takeover_backoff_s)
             return
         self._hands_off_until = None
         self._status = PlayerStatus.IDLE
@@ -555,15 +584,3 @@ _ERROR_STATES = frozenset({
     PlayerStatus.NO_DEVICE, PlayerStatus.PREMIUM_REQUIRED, PlayerStatus.LOGIN_REQUIRED,
     PlayerStatus.RATE_LIMITED, PlayerStatus.OFFLINE,
 })
-
-
-def _same_device(seen: Device, ours: Device) -> bool:
-    return seen.id == ours.id or seen.name == ours.name
-
-
-def _what(playback: Playback) -> str:
-    return repr(playback.track.name) if playback.track else "something"
-
-
-def _where(playback: Playback) -> str:
-    return playback.device.name if playback.device else "another device"

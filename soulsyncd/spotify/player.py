@@ -17,10 +17,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from soulsyncd.config import Config, SpotifyPlayerConfig, read_secret
 from soulsyncd.interfaces import Clock, SystemClock, TrackPicker
 from soulsyncd.spotify.control import Controller
+from soulsyncd.spotify.memory import FILE_NAME as MEMORY_FILE
+from soulsyncd.spotify.memory import PlayedMemory
 from soulsyncd.spotify.playlists import PlaylistStore, PlaylistSync, SyncReport
 from soulsyncd.types import PlayerState, PlayIntent
 
@@ -186,5 +189,6 @@ def build_spotify_player(
     if store is not None and config.music.playlists:
         sync = PlaylistSync(client, store, config.music.tagged(), clock=clock, on_round=on_synced,
                             refresh_s=settings.playlist_refresh_h * 3600)
-    controller = Controller(client, picker, settings, clock=clock, wall=wall, sync=sync)
+    memory = PlayedMemory(Path(config.state.dir) / MEMORY_FILE)
+    controller = Controller(client, picker, settings, clock=clock, wall=wall, sync=sync, memory=memory)
     return SpotifyPlayer(controller, start=start)

@@ -6,7 +6,7 @@ No I/O and no clock, so tests check them directly with values.
 from __future__ import annotations
 
 from soulsyncd.config.spotify import SpotifyPlayerConfig
-from soulsyncd.spotify.client import Device
+from soulsyncd.spotify.client import Device, Playback
 from soulsyncd.spotify.errors import (
     LoginRequiredError,
     NoDeviceError,
@@ -63,3 +63,18 @@ def retry_delay(exc: SpotifyError, failures: int, settings: SpotifyPlayerConfig)
     if isinstance(exc, NoDeviceError):
         return min(backoff, NO_DEVICE_RETRY_MAX_S)
     return backoff
+
+
+def same_device(seen: Device, ours: Device) -> bool:
+    """The same speaker: the same id, or (ids change now and then) the same name."""
+    return seen.id == ours.id or seen.name == ours.name
+
+
+def what(playback: Playback) -> str:
+    """``'Song'`` (quoted) of what plays, for a log line."""
+    return repr(playback.track.name) if playback.track else "something"
+
+
+def where(playback: Playback) -> str:
+    """The name of the speaker it plays on, for a log line."""
+    return playback.device.name if playback.device else "another device"
