@@ -473,3 +473,28 @@ def test_cli_remove_without_a_broker_fails_cleanly(tmp_path: Path, capsys: pytes
                       encoding="utf-8")
     assert main(["mqtt-discovery", "--config", str(config), "--remove"]) == 69
     assert "cannot connect" in capsys.readouterr().err
+
+
+def test_mqtt_5_works_like_3_1_1(make_bridge: Make, watcher: Watcher) -> None:
+    bridge, core = make_bridge(protocol="5")
+    assert watcher.wait_for(complete(bridge))
+    watcher.publish("soulsync/room/target/set", "happy")
+    assert core.wait_received(1)
+    assert core.received == [SetTarget("happy")]
+    assert watcher.wait_payload("soulsync/room/target", "happy")
+    bridge.stop()
+    assert watcher.wait_payload("soulsync/room/availability", "offline")
+
+
+def test_unreadable_tls_files_leave_the_daemon_running_without_mqtt(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    config = MqttConfig(enabled=True, tls=True, ca_file=tmp_path / "missing.pem", device_id="x")
+    bridge = MqttBridge(config, password=None)
+    core = FakeCore()
+    try:
+        bridge.start(core)  # returns; logs why MQTT is off
+        assert any("MQTT disabled" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
+        assert not bridge.connected.is_set()
+    finally:
+        bridge.stop()
+        core.close()
