@@ -79,9 +79,18 @@ def build_player(
         describe = picker.describe_last_choice if isinstance(picker, MoodEngine) else None
         return DryRunPlayer(picker, track_s=player_config.track_s, describe_choice=describe)
     if isinstance(player_config, SpotifyPlayerConfig):
+        from soulsyncd.mood.engine import MoodEngine
+        from soulsyncd.mood.factory import refresh
         from soulsyncd.spotify.player import build_spotify_player
+        from soulsyncd.spotify.playlists import SyncReport
 
-        return build_spotify_player(config, picker, store=store)
+        engine = picker if isinstance(picker, MoodEngine) else None
+
+        def on_synced(_report: SyncReport) -> None:
+            if engine is not None:  # the synced mood playlists are chosen from at the next pick
+                refresh(engine, store)
+
+        return build_spotify_player(config, picker, store=store, on_synced=on_synced)
     raise AssertionError(f"unhandled player kind {player_config.kind}")
 
 

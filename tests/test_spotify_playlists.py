@@ -114,3 +114,39 @@ def test_a_round_tells_the_listener(fake: FakeSpotify, clock: ManualClock, tmp_p
         token_url=fake.token_url, start=False)
     player.run_once()
     assert [r.stored for r in reports] == [{"spotify:playlist:Calm1": 10}]
+
+
+def test_the_daemon_wiring_reloads_the_mood_engine_after_a_sync(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """app.build_player: the Spotify player reads the playlists into the catalog, then the engine
+    chooses from them (here: their tag point is all the features the tracks have)."""
+    import threading
+
+    from soulsyncd import app
+    from soulsyncd.mood.factory import build_engine
+    from soulsyncd.spotify import player as spotify_player
+    from tests.spotify_support import log_in, spotify_config
+
+    with FakeSpotify() as server:
+        tracks = add_tracks(server, 12)
+        server.add_playlist("Calm1", "Slow", [t.uri for t in tracks])
+        real = spotify_player.build_spotify_player
+
+        def aimed(*args: object, **kwargs: object) -> object:
+            return real(*args, api_prefix=server.api_prefix, token_url=server.token_url, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(spotify_player, "build_spotify_player", aimed)
+        log_in(server, tmp_path)
+        config = spotify_config(server, tmp_path, music={"calm": "spotify:playlist:Calm1"})
+        with CatalogStore(tmp_path / "catalog.sqlite3") as catalog:
+            engine = build_engine(config, store=catalog, mood_now=lambda: None)
+            assert engine.catalog_size == 0
+            built = app.build_player(config, engine, catalog)
+            try:
+                tick = threading.Event()
+                for _ in range(1000):  # up to 20 s for the player's thread to read and store them
+                    if engine.catalog_size == 12 or tick.wait(0.02):
+                        break
+                assert engine.catalog_size == 12
+            finally:
+                built.close()
