@@ -181,6 +181,7 @@ class SystemdNotifier:
         self.withheld = 0
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._kick = threading.Event()  # check now (after READY: the full status at once)
         self._last_status: str | None = None
 
     @classmethod
@@ -198,6 +199,7 @@ class SystemdNotifier:
         """``READY=1``: the model is loaded and the first frame read (or the camera is known absent)."""
         self._last_status = status
         self.socket.send("READY=1", f"STATUS={status}")
+        self._kick.set()
 
     def reloading(self) -> None:
         """``RELOADING=1`` until the next :meth:`ready`.
@@ -221,6 +223,7 @@ class SystemdNotifier:
             return
         self.stop()
         self._stop = threading.Event()
+        self._kick.clear()
         self._thread = threading.Thread(target=self._run, args=(core, self._stop), name="watchdog",
                                         daemon=True)
         self._thread.start()
@@ -228,6 +231,7 @@ class SystemdNotifier:
     def stop(self) -> None:
         """Stop the thread; returns within about a second."""
         self._stop.set()
+        self._kick.set()
         if self._thread is not None:
             self._thread.join(STOP_JOIN_S)
             self._thread = None
@@ -274,5 +278,7 @@ class SystemdNotifier:
                 verdict = self.check(core, verdict)
             except Exception:  # a bug here must not kill the thread (and with it the pings)
                 log.exception("watchdog check failed")
-            if stop.wait(self.interval_s):
+            self._kick.wait(self.interval_s)
+            self._kick.clear()
+            if stop.is_set():
                 return
