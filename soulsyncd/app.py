@@ -143,15 +143,23 @@ def build(config: Config) -> SoulSync:
         player_min_interval_s=config.player.min_interval_s,
         analysis_fps=config.analysis.fps,
         shift_progress=engine.shift_progress,
+        resources=() if store is None else (store,),
     )
     cores.append(core)
     return core
 
 
-def build_services(config: Config) -> list[Service]:
+def build_services(config: Config, core: SoulSync | None = None) -> list[Service]:
     """The adapters around the core, in start order (each owns its threads and back-off)."""
     services: list[Service] = []
     # --- services ---
+    from soulsyncd.catalog.store import CatalogStore
+
+    store = core.resource(CatalogStore) if core is not None else None
+    if config.catalog.enrich and store is not None:
+        from soulsyncd.catalog.enrich import EnrichService
+
+        services.append(EnrichService(store, config.catalog.enrich_url))  # features, once per track
     if config.mqtt.enabled:
         from soulsyncd.mqtt.client import MqttBridge
 
@@ -266,7 +274,7 @@ class Daemon:
         """Build, start, serve until stop/reload/end, tear down. Returns (stats, reload requested)."""
         core = build(config)
         self.core = core
-        services = [*_lifecycle_services(self.lifecycle), *build_services(config)]
+        services = [*_lifecycle_services(self.lifecycle), *build_services(config, core)]
         core_stop = threading.Event()
         outcome: dict[str, object] = {}
 

@@ -37,6 +37,13 @@ def fer_csv() -> Path:
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _private_state_directory(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test (and every daemon it starts) keeps its catalog and tokens in a folder of its own,
+    never in the user's ~/.local/state/soulsyncd."""
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path_factory.mktemp("state")))
+
+
 @pytest.fixture(scope="session")
 def sample_faces() -> dict[str, np.ndarray]:
     """The committed per-class mean faces (tools/sample), grey 48x48, by emotion label."""

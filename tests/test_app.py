@@ -161,3 +161,27 @@ def test_build_makes_the_real_adapters(
     assert app.finished is not None
     assert isinstance(app.classifier, EmotionClassifier)
     assert "tensorflow" not in sys.modules
+
+
+def test_the_catalog_look_up_service_runs_only_when_asked_for(tmp_path: Path) -> None:
+    from soulsyncd.app import build_services
+    from soulsyncd.catalog.enrich import EnrichService
+    from soulsyncd.catalog.store import CatalogStore
+
+    image = tmp_path / "still.png"
+    import cv2
+
+    cv2.imwrite(str(image), np.zeros((48, 64, 3), np.uint8))
+    base = f"camera:\n  kind: file\n  path: {image}\nstate:\n  dir: {tmp_path / 'state'}\n"
+    for enrich, expected in (("false", 0), ("true", 1)):
+        config_path = tmp_path / f"c-{enrich}.yaml"
+        config_path.write_text(base + f"catalog:\n  enrich: {enrich}\n")
+        config = load_config(config_path)
+        core = build(config)
+        services = build_services(config, core)
+        assert sum(isinstance(s, EnrichService) for s in services) == expected
+        store = core.resource(CatalogStore)
+        assert store is not None
+        core.close()  # closes the catalog with the core
+        with pytest.raises(Exception, match="closed"):
+            store.count()

@@ -19,8 +19,9 @@ import statistics
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from soulsyncd.core.commands import (
     Command,
@@ -44,6 +45,14 @@ from soulsyncd.types import CameraStatus, Mood, PlayIntent, Scores
 from soulsyncd.vision.detector import crop_faces
 
 log = logging.getLogger(__name__)
+
+
+T = TypeVar("T")
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
 
 HISTORY = 500  # mood changes and decisions kept for the exit summary and the state (ring buffers)
 TIMING_WINDOW = 50  # ticks over which the diagnostics' medians are taken
@@ -131,6 +140,7 @@ class SoulSync:
         shift_progress: the mood engine's "step k of n toward target", read for the state.
         on_mood: called with every mood change on the loop's thread (kept for tests; publishers
             subscribe to events instead).
+        resources: closed after the player when the loop stops (the catalog), last first.
     """
 
     def __init__(
@@ -149,6 +159,7 @@ class SoulSync:
         finished: threading.Event | None = None,
         shift_progress: Callable[[], ShiftProgress | None] | None = None,
         on_mood: Callable[[Mood], None] | None = None,
+        resources: Sequence[Closable] = (),
     ) -> None:
         self.source: FrameSource | None = source
         self.detector = detector
@@ -164,6 +175,7 @@ class SoulSync:
         self._source_factory = source_factory
         self._shift_progress = shift_progress
         self.on_mood = on_mood
+        self._resources = list(resources)
         self.stats = RunStats()
         self.commands = CommandQueue()
         self._events = Broadcaster(DaemonState(mode=policy.mode, target=policy.target))
@@ -201,6 +213,10 @@ class SoulSync:
     def subscribe(self, name: str, callback: Subscriber) -> None:
         """Call ``callback(event)`` for every event from now on, on a thread of its own."""
         self._events.subscribe(name, callback)
+
+    def resource(self, kind: type[T]) -> T | None:
+        """The first of the resources handed in that is a ``kind`` (the app's services share them)."""
+        return next((r for r in self._resources if isinstance(r, kind)), None)
 
     def progress(self) -> Progress:
         """Proof of life for the watchdog (see :class:`Progress`)."""
@@ -311,6 +327,12 @@ class SoulSync:
             self.source.stop()
         if self.player is not None:
             self.player.close()
+        for resource in reversed(self._resources):
+            try:
+                resource.close()
+            except Exception:
+                log.exception("closing %s failed", type(resource).__name__)
+        self._resources = []
         self._events.close()
 
     # --- helpers --------------------------------------------------------------------------------
