@@ -273,6 +273,29 @@ def test_a_dead_capture_thread_or_missing_frames_withhold_pings() -> None:
     assert pings(sock) == 1
 
 
+def test_a_new_core_gets_max_age_before_missing_frames_count_as_a_stall(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """At start and after a reload the loop ticks before the camera's first frame: not a hang yet."""
+    clock = ManualClock()
+    sock = RecordingSocket()
+    sock.address = None  # no thread: the test drives check() itself
+    notifier = SystemdNotifier(sock, watchdog_s=4.0, clock=clock)
+    core = FakeHandle(clock)
+    notifier.start(core)
+    core.tick(frame=False)
+    with caplog.at_level(logging.WARNING):
+        assert notifier.check(core) == "starting"
+        clock.advance(1.9)
+        core.tick(frame=False)
+        assert notifier.check(core, "starting") == "starting"
+        assert not caplog.records
+        clock.advance(0.2)
+        core.tick(frame=False)
+        assert notifier.check(core, "starting") == "stalled"
+    assert "no frame from the camera yet" in caplog.records[0].message
+    assert pings(sock) == 0
+
+
 def test_status_names_mood_and_rate_and_is_sent_only_when_it_changes() -> None:
     clock = ManualClock()
     sock = RecordingSocket()

@@ -182,6 +182,7 @@ class SystemdNotifier:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._kick = threading.Event()  # check now (after READY: the full status at once)
+        self._started_at: float | None = None
         self._last_status: str | None = None
 
     @classmethod
@@ -219,9 +220,10 @@ class SystemdNotifier:
 
     def start(self, core: CoreHandle) -> None:
         """Start the status/watchdog thread for ``core`` (nothing to do without a socket)."""
+        self.stop()
+        self._started_at = self.clock.monotonic()
         if not self.socket.enabled:
             return
-        self.stop()
         self._stop = threading.Event()
         self._kick.clear()
         self._thread = threading.Thread(target=self._run, args=(core, self._stop), name="watchdog",
@@ -252,8 +254,10 @@ class SystemdNotifier:
             if self.watchdog_s:
                 lines.append("WATCHDOG=1")
                 self.pings += 1
-        elif progress.last_tick_at is None:
-            verdict, status = "starting", "starting"  # the first tick comes once the camera is open
+        elif progress.last_tick_at is None or self._in_grace(now, before):
+            # The first tick comes once the camera is open, the first frame a little later: a new
+            # core (at start or after a reload) gets max_age_s before missing progress is a stall.
+            verdict, status = "starting", "starting"
         else:
             reason = describe_stall(progress, now, self.max_age_s)
             verdict, status = "stalled", f"stalled: {reason}"
@@ -270,6 +274,10 @@ class SystemdNotifier:
         if lines:
             self.socket.send(*lines)
         return verdict
+
+    def _in_grace(self, now: float, before: str | None) -> bool:
+        return (before in (None, "starting") and self._started_at is not None
+                and now - self._started_at <= self.max_age_s)
 
     def _run(self, core: CoreHandle, stop: threading.Event) -> None:
         verdict: str | None = None
