@@ -54,7 +54,7 @@ def test_the_mood_sensor_in_full() -> None:
         "object_id": "soulsync_living_room_mood",
         "default_entity_id": "sensor.soulsync_living_room_mood",
         "state_topic": "soulsync/living-room/mood",
-        "value_template": "{{ value_json.emotion }}",
+        "value_template": "{{ value_json.emotion if value_json.emotion is not none else 'unknown' }}",
         "json_attributes_topic": "soulsync/living-room/mood",
         "icon": "mdi:emoticon-outline",
         "availability": [{"topic": "soulsync/living-room/availability", "payload_available": "online",

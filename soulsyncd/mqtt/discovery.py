@@ -107,7 +107,9 @@ def entities(info: DiscoveryInfo) -> list[Entity]:
     measurement = {"state_class": "measurement"}
     return [
         Entity("sensor", "mood", "Mood", {
-            "state_topic": t(st.MOOD), "value_template": _json_value("emotion"),
+            # Before the first frame the emotion is null; a text sensor would show "None" literally.
+            "state_topic": t(st.MOOD),
+            "value_template": "{{ value_json.emotion if value_json.emotion is not none else 'unknown' }}",
             "json_attributes_topic": t(st.MOOD), "icon": "mdi:emoticon-outline",
         }),
         Entity("sensor", "valence", "Valence", {
@@ -186,8 +188,11 @@ def entities(info: DiscoveryInfo) -> list[Entity]:
                           **measurement),
         diagnostic_sensor("uptime", "Uptime", "uptime_s", unit_of_measurement="s", device_class="duration",
                           **measurement),
-        diagnostic_sensor("last_error", "Last error", "last_error", icon="mdi:alert-circle-outline",
-                          json_attributes_topic=t(st.DIAGNOSTICS)),
+        Entity("sensor", "last_error", "Last error", {
+            "state_topic": t(st.DIAGNOSTICS), "value_template": "{{ value_json.last_error or 'none' }}",
+            "json_attributes_topic": t(st.DIAGNOSTICS), "entity_category": DIAGNOSTIC,
+            "icon": "mdi:alert-circle-outline",
+        }),
     ]
 
 
