@@ -498,3 +498,16 @@ def test_unreadable_tls_files_leave_the_daemon_running_without_mqtt(
     finally:
         bridge.stop()
         core.close()
+
+
+def test_diagnostics_follow_the_loops_first_figures_and_errors(make_bridge: Make, watcher: Watcher) -> None:
+    """The diagnostics sent on connect may predate the loop's figures: the first STATS event and every
+    new error send them again at once, not a whole interval (60 s) later."""
+    bridge, core = make_bridge()
+    assert watcher.wait_for(complete(bridge))
+    assert state_of(watcher, "diagnostics")["frames_analysed"] == 0
+    stats = dataclasses.replace(core.latest().stats, frames_analysed=42, analysis_fps=5.0, uptime_s=9.0)
+    core.update(EventKind.STATS, stats=stats)
+    assert watcher.wait_for(lambda w: state_of(w, "diagnostics")["frames_analysed"] == 42)
+    core.update(EventKind.ERROR, last_error="command SetVolume(percent=900) rejected")
+    assert watcher.wait_for(lambda w: state_of(w, "diagnostics")["last_error"] is not None)

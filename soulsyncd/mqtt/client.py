@@ -139,6 +139,7 @@ class MqttBridge:
         self._last_error_sent: str | None = None
         self._failure_logged: str | None = None
         self._subscribe_mid: int | None = None
+        self._diagnostics_empty = True
         self.connected = threading.Event()
         """Set while connected to the broker (tests and the CLI wait on it)."""
         self.connections = 0
@@ -306,7 +307,10 @@ class MqttBridge:
         """The core's events (on the broadcaster's thread): they only wake the publisher."""
         if self._stop.is_set():
             return
-        self._request(changes=True, diagnostics=event.kind == EventKind.ERROR)
+        # Diagnostics go out on their timer, and at once for a new error or for the loop's first
+        # figures (those sent on connect may predate them: zeros for a whole interval otherwise).
+        first_figures = event.kind == EventKind.STATS and self._diagnostics_empty
+        self._request(changes=True, diagnostics=event.kind == EventKind.ERROR or first_figures)
 
     def _log_failure(self, message: str) -> None:
         # The first time at warning level; the same failure on every retry only at debug.
@@ -369,6 +373,7 @@ class MqttBridge:
                 self._filter.sent(message)
         if pending.diagnostics or state.last_error != self._last_error_sent:
             self._last_error_sent = state.last_error
+            self._diagnostics_empty = state.stats.frames_analysed == 0
             payload = st.diagnostics_payload(state, self._sampler.sample(), self.rejected)
             self._send(f"{self.base}/{st.DIAGNOSTICS}", payload)
 

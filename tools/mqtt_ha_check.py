@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Check soulsyncd's entities in a real Home Assistant (outside CI; needs a Home Assistant install).
+
+    python3.11 -m venv ha && ha/bin/pip install homeassistant==2024.3.3 paho-mqtt==1.6.1 \\
+        aiohttp_cors==0.7.0 aiohttp-fast-url-dispatcher==0.3.0 aiohttp-zlib-ng==0.3.1 janus==1.0.0
+    python tools/mqtt_ha_check.py --hass ha/bin/hass
+
+Starts a mosquitto on a free loopback port, Home Assistant with the MQTT integration pointed at it
+(discovery on), ``mqtt_statestream`` (every ``*.soulsync_*`` entity's state and attributes on
+``hastate/...``) and one automation that calls any service it is sent on ``hatest/do``, then the
+daemon (``soulsyncd run``, file camera with a happy face). It checks that every entity shows a
+state, that select, switch, button, number and text actions in Home Assistant reach the daemon and
+its new state comes back, and that the entities turn ``unavailable`` when the daemon stops (SIGTERM)
+and when it is killed (the last will). Prints one line per check; exit status 1 if any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+from soulsyncd.testing.mosquitto import Broker, Watcher  # noqa: E402
+
+HA_CONFIG = """
+homeassistant:
+  name: soulsync check
+  latitude: 0
+  longitude: 0
+  elevation: 0
+  unit_system: metric
+  time_zone: UTC
+  country: DE
+  currency: EUR
+logger:
+  default: warning
+mqtt_statestream:
+  base_topic: hastate
+  publish_attributes: true
+  include:
+    entity_globs:
+      - "*.soulsync_*"
+automation:
+  - alias: do
+    mode: queued
+    trigger:
+      - platform: mqtt
+        topic: hatest/do
+    action:
+      - service: "{{ trigger.payload_json.service }}"
+        target:
+          entity_id: "{{ trigger.payload_json.entity_id }}"
+        data: "{{ trigger.payload_json.data | default({}) }}"
+"""
+
+ENTITIES = [f"{component}.soulsync_living_room_{key}" for component, key in [
+    ("sensor", "mood"), ("sensor", "valence"), ("sensor", "arousal"), ("binary_sensor", "face"),
+    ("sensor", "faces"), ("sensor", "now_playing"), ("sensor", "player_status"), ("select", "mode"),
+    ("select", "target"), ("sensor", "shift_progress"), ("switch", "camera"), ("button", "skip"),
+    ("button", "pause"), ("button", "resume"), ("binary_sensor", "paused"), ("text", "speaker"),
+    ("number", "volume"), ("sensor", "camera_status"), ("sensor", "analysis_fps"), ("sensor", "inference_ms"),
+    ("sensor", "detector_ms"), ("sensor", "cpu"), ("sensor", "memory"), ("sensor", "uptime"),
+    ("sensor", "last_error"),
+]]
+
+
+class Check:
+    def __init__(self, watcher: Watcher) -> None:
+        self.watcher = watcher
+        self.failed = 0
+
+    def state(self, entity: str) -> str:
+        domain, object_id = entity.split(".")
+        return self.watcher.retained.get(f"hastate/{domain}/{object_id}/state", b"").decode()
+
+    def expect(self, entity: str, wanted: Callable[[str], bool], what: str, timeout_s: float = 60) -> None:
+        ok = self.watcher.wait_for(lambda _: wanted(self.state(entity)), timeout_s)
+        self.failed += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {entity}: {what} (state {self.state(entity)!r})", flush=True)
+
+    def command(self, topic: str, timeout_s: float = 10) -> None:
+        ok = self.watcher.wait_for(lambda w: bool(w.payloads(topic)), timeout_s)
+        self.failed += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {topic}: {self.watcher.payloads(topic)}", flush=True)
+
+    def do(self, service: str, entity: str, **data: object) -> None:
+        self.watcher.publish("hatest/do", json.dumps({"service": service, "entity_id": entity, "data": data}))
+
+
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 -- one straight script
+    from make_sample import render_video
+
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hass", default="ha/bin/hass", help="the hass executable (default ha/bin/hass)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as folder_name:
+        folder = Path(folder_name)
+        broker = Broker(folder)
+        broker.start()
+        ha_dir = folder / "ha"
+        (ha_dir / ".storage").mkdir(parents=True)
+        (ha_dir / "configuration.yaml").write_text(HA_CONFIG, encoding="utf-8")
+        entry = {"entry_id": "mqtt", "version": 1, "minor_version": 1, "domain": "mqtt", "title": "mqtt",
+                 "data": {"broker": broker.host, "port": broker.port, "discovery": True}, "options": {},
+                 "pref_disable_new_entities": False, "pref_disable_polling": False, "source": "user",
+                 "unique_id": None, "disabled_by": None}
+        (ha_dir / ".storage" / "core.config_entries").write_text(json.dumps(
+            {"version": 1, "minor_version": 2, "key": "core.config_entries", "data": {"entries": [entry]}}))
+        video = render_video(folder / "clip.avi", fps=10.0, size=(320, 240), timeline=[(3.0, "happy")])
+        config = folder / "soulsync.yaml"
+        config.write_text(f"camera:\n  kind: file\n  path: {video}\n  loop: true\nmqtt:\n  enabled: true\n"
+                          f"  host: {broker.host}\n  port: {broker.port}\n  device_id: living-room\n"
+                          "  suggested_area: Living Room\n  diagnostics_interval_s: 5\n", encoding="utf-8")
+        watcher = Watcher(broker, ("hastate/#", "soulsync/#", "homeassistant/status"), client_id="check")
+        log = (folder / "ha.log").open("w")
+        hass = subprocess.Popen([args.hass, "-c", str(ha_dir)], stdout=log, stderr=subprocess.STDOUT)
+
+        def start_daemon() -> subprocess.Popen[bytes]:
+            return subprocess.Popen([sys.executable, "-m", "soulsyncd", "run", "--config", str(config)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+
+        daemon = start_daemon()
+        check = Check(watcher)
+        prefix = "soulsync_living_room_"
+        try:
+            if not watcher.wait_for(lambda w: b"online" in w.payloads("homeassistant/status"), 300):
+                raise SystemExit("Home Assistant never came online (see its log)")
+            check.expect(f"sensor.{prefix}mood", lambda v: v == "happy", "the mood", 120)
+            for entity in ENTITIES:
+                check.expect(entity, lambda v: v not in ("", "unavailable"), "has a state", 30)
+            check.do("select.select_option", f"select.{prefix}mode", option="shift")
+            check.expect(f"select.{prefix}mode", lambda v: v == "shift", "select -> daemon -> state")
+            check.do("select.select_option", f"select.{prefix}target", option="energetic")
+            check.expect(f"select.{prefix}target", lambda v: v == "energetic", "select -> daemon -> state")
+            check.do("switch.turn_off", f"switch.{prefix}camera")
+            check.expect(f"sensor.{prefix}camera_status", lambda v: v == "disabled", "camera switched off")
+            check.expect(f"switch.{prefix}camera", lambda v: v == "off", "switch state")
+            check.do("switch.turn_on", f"switch.{prefix}camera")
+            check.expect(f"sensor.{prefix}camera_status", lambda v: v == "ok", "camera back on")
+            check.do("button.press", f"button.{prefix}pause")
+            check.expect(f"binary_sensor.{prefix}paused", lambda v: v == "on", "pause button")
+            check.do("button.press", f"button.{prefix}resume")
+            check.expect(f"binary_sensor.{prefix}paused", lambda v: v == "off", "resume button")
+            check.do("number.set_value", f"number.{prefix}volume", value=35)
+            check.command("soulsync/living-room/volume/set")
+            check.do("text.set_value", f"text.{prefix}speaker", value="Kitchen")
+            check.command("soulsync/living-room/device/set")
+            check.do("button.press", f"button.{prefix}skip")
+            check.command("soulsync/living-room/skip/set")
+            daemon.terminate()
+            daemon.wait(15)
+            check.expect(f"sensor.{prefix}mood", lambda v: v == "unavailable", "daemon stopped")
+            daemon = start_daemon()
+            check.expect(f"sensor.{prefix}mood", lambda v: v == "happy", "daemon back", 120)
+            daemon.kill()
+            daemon.wait()
+            check.expect(f"sensor.{prefix}mood", lambda v: v == "unavailable", "daemon killed (last will)")
+        finally:
+            for process in (daemon, hass):
+                if process.poll() is None:
+                    process.terminate()
+                    try:
+                        process.wait(30)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
+            watcher.close()
+            broker.stop()
+    print("all checks passed" if not check.failed else f"{check.failed} checks failed")
+    return 1 if check.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
