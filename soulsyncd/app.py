@@ -51,7 +51,8 @@ def build_source(config: Config) -> FrameSource:
 
     camera = config.camera
     if isinstance(camera, FileCameraConfig):
-        return sources.FileSource(camera.path, loop=camera.loop, pace=camera.pace, fps=camera.fps)
+        return sources.FileSource(camera.path, loop=camera.loop, pace=camera.pace, fps=camera.fps,
+                                  retry_initial_s=camera.retry_initial_s, retry_max_s=camera.retry_max_s)
     if isinstance(camera, UsbCameraConfig):
         return sources.UsbCameraSource(
             camera.device, width=camera.width, height=camera.height, fps=camera.fps,
@@ -118,6 +119,9 @@ def build(config: Config) -> SoulSync:
         min_face_px=detection.min_face_px,
         detect_width=detection.detect_width,
         full_scan_interval_s=detection.full_scan_interval_s,
+        idle_scan_interval_s=detection.idle_scan_interval_s,
+        change_threshold=detection.change_threshold,
+        change_area=detection.change_area,
         faces=config.analysis.faces,
     )
     source = build_source(config)
