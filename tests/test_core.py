@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -388,3 +389,40 @@ def test_player_worker_hands_the_newest_intent_and_pauses_win() -> None:
     assert isinstance(worker.state(), PlayerState)
     worker.close()
     assert player.closed
+
+
+def test_an_intent_held_by_the_interval_goes_out_on_a_later_tick_by_itself() -> None:
+    """The throttle's held intent is flushed by the loop, without any new decision to push it."""
+    clock = ManualClock()
+    player = RecordingPlayer(clock)
+    core = SoulSync(
+        source=ReplaySource([FACE] * 20 + [EMPTY] * 20 + [FACE] * 200, clock),
+        detector=FixedDetector(), classifier=FixedClassifier(), smoother=MoodSmoother(),
+        policy=MoodPolicy(mode="match"), player=player, player_min_interval_s=20.0, clock=clock,
+    )
+    drive(core, clock, 60)  # play, pause (pauses are never held), play again: held by the interval
+    assert [i.action for i in player.intents] == ["play", "pause"]
+    decisions = len(core.stats.decisions)
+    drive(core, clock, 100)  # 20 s later, with no new decision
+    assert len(core.stats.decisions) == decisions
+    assert [i.action for i in player.intents] == ["play", "pause", "play"]
+    core.close()
+
+
+def test_stopping_the_loop_joins_the_capture_thread(tmp_path: Path) -> None:
+    import cv2
+
+    from soulsyncd.vision.sources import FileSource
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for index in range(3):
+        cv2.imwrite(str(folder / f"{index}.png"), FACE)
+    source = FileSource(folder, loop=True, fps=30.0)
+    core = SoulSync(source=source, detector=FixedDetector(), classifier=FixedClassifier(),
+                    smoother=MoodSmoother(), policy=MoodPolicy(), player=RecordingPlayer())
+    stop = threading.Event()
+    core.subscribe("stop-after-a-mood", lambda event: stop.set() if event.kind is EventKind.MOOD else None)
+    core.run(stop)
+    assert core.stats.frames_analysed >= 1
+    assert not source.alive  # the device is closed and its thread gone, not left running
