@@ -9,6 +9,7 @@ services; stop order is the reverse.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -254,6 +255,9 @@ class Daemon:
                 stats, reload_requested = self._run_once(config)
                 if not reload_requested or self.stop.is_set():
                     break
+                # The old pipeline (model, buffers, threads' objects) sits in reference cycles: free it
+                # now, not at some later full collection, or every reload adds megabytes (tools/soak.py).
+                gc.collect()
                 config = self._reloaded_config(config)
             return RunOutcome(status=EXIT_OK, stats=stats)
         finally:
