@@ -34,7 +34,7 @@ from soulsyncd.config import (
     load_config,
 )
 from soulsyncd.config.loader import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
-from soulsyncd.mood.policy import STEP_MAX
+from soulsyncd.mood.policy import STEP_MAX, STEP_MIN
 from soulsyncd.testing.config_fuzz import (
     config_dicts,
     exercise,
@@ -43,6 +43,7 @@ from soulsyncd.testing.config_fuzz import (
     seed_corpus,
     unbounded_fields,
 )
+from soulsyncd.vision.detector import MIN_NEIGHBORS_MIN, SCALE_FACTOR_MIN
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -176,8 +177,20 @@ def test_a_problem_inside_an_aliased_mapping_is_reported_once(tmp_path: Path) ->
             "F:2: smoothing.window_s: input should be less than or equal to 60, got 61",
         ),
         ("smoothing:\n  dwell_s: .nan\n", "F:2: smoothing.dwell_s: input should be a finite number, got nan"),
-        ("detection:\n  scale_factor: 1.001\n",
-         "F:2: detection.scale_factor: input should be greater than or equal to 1.01, got 1.001"),
+        (
+            "detection:\n  scale_factor: 1.001\n",
+            f"F:2: detection.scale_factor: input should be greater than or equal to {SCALE_FACTOR_MIN:g}, "
+            "got 1.001",
+        ),
+        (
+            "detection:\n  min_neighbors: 0\n",
+            f"F:2: detection.min_neighbors: input should be greater than or equal to {MIN_NEIGHBORS_MIN}, "
+            "got 0",
+        ),
+        (
+            "policy:\n  step: 5e-324\n",
+            f"F:2: policy.step: input should be greater than or equal to {STEP_MIN:g}, got '5e-324'",
+        ),
         (
             "policy:\n  step: 1e9\n",
             f"F:2: policy.step: input should be less than or equal to {STEP_MAX:g}, got '1e9'",

@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     failures: list[dict[str, Any]] = []
     drawn_keys: set[str] = set()
     rejected_by: dict[str, int] = {}
+    slowest: list[Any] = [0.0, None]  # seconds, drawn config
     config_path = work / "soulsync.yaml"
 
     @settings(max_examples=args.examples, deadline=None, database=None, derandomize=False,
@@ -97,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             failures.append({"config": data, "error": "".join(traceback.format_exception_only(exc)).strip(),
                              "traceback": traceback.format_exc()})
         seconds.append(time.perf_counter() - started)
+        if seconds[-1] > slowest[0]:
+            slowest[:] = [seconds[-1], data]
 
     import hypothesis
 
@@ -109,22 +112,27 @@ def main(argv: list[str] | None = None) -> int:
         "keys_varied": len(drawn_keys),
         "median_run_s": round(statistics.median(seconds), 3) if seconds else None,
         "max_run_s": round(max(seconds), 3) if seconds else None,
+        "slowest_config": slowest[1],
         "rejected_by": dict(sorted(rejected_by.items(), key=lambda item: -item[1])),
     }
-    if args.json:
-        print(json.dumps({**summary, "failures": [f["error"] for f in failures]}, indent=2))
-    else:
-        print(f"drawn {counts['drawn']} configs from the schema's bounds: {counts['accepted']} accepted by "
-              f"check-config, {counts['rejected']} rejected (cross-field rules), "
-              f"{counts['failed']} failed to run")
-        print(f"{len(drawn_keys)} keys varied; build + run per accepted config: median "
-              f"{summary['median_run_s']} s, max {summary['max_run_s']} s")
-        for reason, count in summary["rejected_by"].items():
-            print(f"  rejected {count:4d}x: {reason}")
-        for failure in failures[:5]:
-            print("\nFAILED:", json.dumps(failure["config"]), "\n", failure["traceback"])
+    report(summary, failures, as_json=args.json)
     return 1 if failures else 0
 
+
+def report(summary: dict[str, Any], failures: list[dict[str, Any]], *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({**summary, "failures": [f["error"] for f in failures]}, indent=2))
+        return
+    print(f"drawn {summary['drawn']} configs from the schema's bounds: {summary['accepted']} accepted by "
+          f"check-config, {summary['rejected']} rejected (cross-field rules), "
+          f"{summary['failed']} failed to run")
+    print(f"{summary['keys_varied']} keys varied; build + run per accepted config: median "
+          f"{summary['median_run_s']} s, max {summary['max_run_s']} s")
+    print(f"slowest: {json.dumps(summary['slowest_config'])}")
+    for reason, count in summary["rejected_by"].items():
+        print(f"  rejected {count:4d}x: {reason}")
+    for failure in failures[:5]:
+        print("\nFAILED:", json.dumps(failure["config"]), "\n", failure["traceback"])
 
 if __name__ == "__main__":
     sys.exit(main())

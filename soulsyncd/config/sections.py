@@ -165,7 +165,7 @@ class DetectionConfig(Section):
     )
     min_neighbors: int = Field(
         default=5,
-        ge=0,
+        ge=detector.MIN_NEIGHBORS_MIN,
         le=detector.MIN_NEIGHBORS_MAX,
         description="Overlapping hits needed to accept a face; higher means fewer.",
     )
@@ -278,7 +278,7 @@ class PolicyConfig(Section):
     )
     step: float = Field(
         default=0.2,
-        gt=0,
+        ge=policy.STEP_MIN,  # 5e-324 made the shift's step count infinite
         le=policy.STEP_MAX,
         description="The largest move of the shift per track, in music valence/energy (each 0..1).",
     )

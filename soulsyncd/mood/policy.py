@@ -24,6 +24,7 @@ Mode = Literal["match", "shift", "off"]
 MODES: tuple[Mode, ...] = ("match", "shift", "off")
 
 # The parameters' limits, declared once: the config's fields use these same constants.
+STEP_MIN = 0.01  # a shorter step per track would need a hundred tracks and more to cross the map
 STEP_MAX = 1.0  # music valence and energy span [0, 1]: a longer step per track would jump past any target
 
 Position = tuple[float, float]  # (valence, arousal) on the circumplex, both in [-1, 1]

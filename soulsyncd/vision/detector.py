@@ -81,8 +81,11 @@ CHANGE_THUMB_WIDTH = 64
 FaceMode = Literal["largest", "all"]
 
 # The options' limits, declared once: the config's fields use these same constants.
-SCALE_FACTOR_MIN = 1.01  # closer to 1 the pyramid has thousands of scales and a scan never ends
+# Closer to 1 the pyramid has hundreds of scales: a full 640x480 scan of a cluttered room took 350 ms
+# at 1.01 and 72 ms at 1.05 here (37 ms at the default 1.1), several times that on a Pi.
+SCALE_FACTOR_MIN = 1.05
 SCALE_FACTOR_MAX = 2.0  # coarser steps skip face sizes between scales
+MIN_NEIGHBORS_MIN = 1  # 0 turns off grouping: every raw window hit is a "face" (731 on one frame)
 MIN_NEIGHBORS_MAX = 100
 MIN_FACE_PX_MIN = 10  # smaller crops carry no expression the 48x48 classifier can read
 MIN_FACE_PX_MAX = 4096
@@ -209,7 +212,7 @@ class HaarFaceDetector:
                 constants, the same the config enforces).
         """
         for option, value, lowest, highest in (
-            ("min_neighbors", min_neighbors, 0, MIN_NEIGHBORS_MAX),
+            ("min_neighbors", min_neighbors, MIN_NEIGHBORS_MIN, MIN_NEIGHBORS_MAX),
             ("min_face_px", min_face_px, MIN_FACE_PX_MIN, MIN_FACE_PX_MAX),
             ("detect_width", detect_width, DETECT_WIDTH_MIN, DETECT_WIDTH_MAX),
             ("full_scan_interval_s", full_scan_interval_s, 0, FULL_SCAN_INTERVAL_S_MAX),
