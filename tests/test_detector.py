@@ -188,6 +188,32 @@ def test_after_a_face_is_lost_every_frame_is_scanned_for_idle_after_s(
     assert stats.idle_skips == len(gone) - 9  # a reset starts over: scanned again
 
 
+def test_periodic_scan_waits_while_nothing_changes_around_the_listener_and_a_newcomer_is_found(
+    room: np.ndarray, face: np.ndarray
+) -> None:
+    """The listener sits (and fidgets) in an unchanging room: no periodic scans before the 10 s
+    safety net. A larger face appears beside them: the picture changed, so it is scanned for at
+    once and (in "largest" mode) reported instead."""
+    rng = np.random.default_rng(6)
+    clock = ManualClock()
+    detector = HaarFaceDetector(clock=clock)
+    listener = [room_frame(room, rng, face, at=(120 + 3 * (i % 4), 150), side=120) for i in range(40)]
+    results = run_in_order(detector, clock, listener)
+    assert all(results)
+    stats = detector.stats
+    assert (stats.full_scans, stats.large_scans) == (1, 0)
+    assert stats.quiet_skips in (29, 30)  # due from t=2 s on (the float clock: 2.0 or 2.2), left out
+
+    def both(i: int) -> np.ndarray:
+        frame = room_frame(room, rng, face, at=(120 + 3 * (i % 4), 150), side=120)
+        return room_frame(frame, rng, face, at=(400, 100), side=200)
+
+    results = run_in_order(detector, clock, [both(i) for i in range(int(FPS))])
+    assert results[0][0].x > 380  # on the frame it appeared in
+    assert all(boxes[0].x > 380 for boxes in results)
+    assert stats.large_scans == 1
+
+
 def test_periodic_scan_while_tracking_looks_for_large_faces_and_falls_back_when_it_loses_one(
     room: np.ndarray, face: np.ndarray
 ) -> None:
@@ -195,7 +221,8 @@ def test_periodic_scan_while_tracking_looks_for_large_faces_and_falls_back_when_
     it at that moment is still found, by the full scan in the same call."""
     rng = np.random.default_rng(4)
     clock = ManualClock()
-    detector = HaarFaceDetector(clock=clock, full_scan_interval_s=1.0)
+    # No change check: the periodic scan runs whether or not the room around the face changed.
+    detector = HaarFaceDetector(clock=clock, full_scan_interval_s=1.0, idle_scan_interval_s=0)
     big = [room_frame(room, rng, face, at=(220, 120), side=200) for _ in range(6)]
     small = room_frame(room, rng, face, at=(260, 160), side=100)
     results = run_in_order(detector, clock, [*big, small])
@@ -293,7 +320,8 @@ def test_tracked_boxes_frame_the_face_like_a_full_scan(woman2_frames: list[np.nd
     frames = woman2_frames[:20]  # two full-scan intervals
     clock = ManualClock()
     tracking = HaarFaceDetector(clock=clock)
-    full_scanning = HaarFaceDetector(full_scan_interval_s=0, clock=clock)
+    # "all" mode: its periodic scans are plain full scans (no large-face shortcut), on every frame.
+    full_scanning = HaarFaceDetector(full_scan_interval_s=0, idle_scan_interval_s=0, faces="all", clock=clock)
     overlaps = []
     for index, image in enumerate(frames):
         frame = Frame(image=image, timestamp=clock.now, index=index)
@@ -302,7 +330,8 @@ def test_tracked_boxes_frame_the_face_like_a_full_scan(woman2_frames: list[np.nd
         if tracked and full:
             overlaps.append(iou(tracked[0], full[0]))
         clock.now += ANALYSIS_STEP_S
-    assert full_scanning.stats.roi_scans == 0
+    assert full_scanning.stats.roi_scans == full_scanning.stats.large_scans == 0
+    assert tracking.stats.roi_scans >= 0.7 * len(frames)
     assert len(overlaps) >= 0.8 * len(frames)
     assert statistics.median(overlaps) >= 0.8
 

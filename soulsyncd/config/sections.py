@@ -191,19 +191,20 @@ class DetectionConfig(Section):
         default=10.0,
         ge=0,
         le=detector.IDLE_SCAN_INTERVAL_S_MAX,
-        description="Empty room: seconds between full scans while the picture is unchanged (0: every frame).",
+        description="Longest time between whole-frame scans while the picture (outside tracked people) "
+        "is unchanged; 0: no change check.",
     )
     change_threshold: float = Field(
         default=12.0,
         ge=detector.CHANGE_THRESHOLD_MIN,
         le=detector.CHANGE_THRESHOLD_MAX,
-        description="Empty room: grey levels a thumbnail cell must change by to count as changed.",
+        description="Change check: grey levels a thumbnail cell must change by to count as changed.",
     )
     change_area: float = Field(
         default=0.004,
         ge=detector.CHANGE_AREA_MIN,
         le=detector.CHANGE_AREA_MAX,
-        description="Empty room: fraction of thumbnail cells that must change to trigger a full scan.",
+        description="Change check: fraction of thumbnail cells that must change to trigger a full scan.",
     )
 
 
