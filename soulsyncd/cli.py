@@ -78,6 +78,9 @@ def check_config(path: Path) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
+    except Exception as exc:  # a loader bug must still answer like any other bad file: no traceback
+        print(f"{path}: cannot check this file: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     print("ok")
     return EXIT_OK
 

@@ -15,16 +15,14 @@ from soulsyncd.config.catalog import CatalogConfig
 from soulsyncd.config.engine import EngineConfig
 from soulsyncd.config.mqtt import MqttConfig
 from soulsyncd.config.spotify import MusicConfig, SpotifyPlayerConfig
-from soulsyncd.mood import policy, smoother, targets
-from soulsyncd.vision import detector, sources
-from soulsyncd.vision.classifier import DEFAULT_MODEL_PATH
 
 # Every bound below is the component's own constant (smoother.WINDOW_S_MAX, sources.RETRY_S_MAX, ...),
 # so what check-config accepts is what the components run with. The analysis rate and the player
 # interval belong to the core loop, which takes them from here.
-ANALYSIS_FPS_MIN = 0.1  # one frame in 10 s still sees a face within the smoothing window's reach
-ANALYSIS_FPS_MAX = 60.0  # beyond any camera here; 1 / fps must stay a sane tick interval
-PLAYER_MIN_INTERVAL_S_MAX = 3600.0
+from soulsyncd.core.limits import ANALYSIS_FPS_MAX, ANALYSIS_FPS_MIN, PLAYER_MIN_INTERVAL_S_MAX
+from soulsyncd.mood import policy, smoother, targets
+from soulsyncd.vision import detector, sources
+from soulsyncd.vision.classifier import DEFAULT_MODEL_PATH
 
 # --- camera -----------------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from soulsyncd.config.base import Section, did_you_mean
+from soulsyncd.core.limits import PLAYER_MIN_INTERVAL_S_MAX
 from soulsyncd.spotify import limits
 from soulsyncd.types import CIRCUMPLEX, TARGET_MOODS
 
@@ -130,7 +131,8 @@ class SpotifyPlayerConfig(Section):
         default="spotify", description="Player backend: a Spotify Connect speaker through the Web API."
     )
     min_interval_s: float = Field(
-        default=5.0, ge=0, description="Never change the music more often than once in this many seconds."
+        default=5.0, ge=0, le=PLAYER_MIN_INTERVAL_S_MAX,
+        description="Never change the music more often than once in this many seconds.",
     )
     client_id: str = Field(
         default="",

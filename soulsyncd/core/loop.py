@@ -35,6 +35,7 @@ from soulsyncd.core.commands import (
     SetVolume,
     Skip,
 )
+from soulsyncd.core.limits import ANALYSIS_FPS_MAX, ANALYSIS_FPS_MIN, PLAYER_MIN_INTERVAL_S_MAX
 from soulsyncd.core.playback import PlayerWorker, ThrottledPlayer, describe
 from soulsyncd.core.progress import Progress
 from soulsyncd.core.state import Broadcaster, DaemonState, EventKind, ShiftProgress, Stats, Subscriber
@@ -161,6 +162,12 @@ class SoulSync:
         on_mood: Callable[[Mood], None] | None = None,
         resources: Sequence[Closable] = (),
     ) -> None:
+        if not ANALYSIS_FPS_MIN <= analysis_fps <= ANALYSIS_FPS_MAX:
+            raise ValueError(f"analysis_fps must be {ANALYSIS_FPS_MIN}..{ANALYSIS_FPS_MAX}, "
+                             f"got {analysis_fps}")
+        if not 0 <= player_min_interval_s <= PLAYER_MIN_INTERVAL_S_MAX:
+            raise ValueError(f"player_min_interval_s must be 0..{PLAYER_MIN_INTERVAL_S_MAX}, "
+                             f"got {player_min_interval_s}")
         self.source: FrameSource | None = source
         self.detector = detector
         self.classifier = classifier
