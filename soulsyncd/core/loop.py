@@ -482,6 +482,9 @@ class SoulSync:
             source = self._source_factory()
             source.start()
             self.source = source
+            reset = getattr(self.detector, "reset", None)  # a detector with memory looks afresh
+            if callable(reset):
+                reset()
             self._emit(EventKind.CAMERA, camera=CameraStatus.STARTING, camera_detail="")
 
     def _decide_now(self, *, claim: bool) -> None:
