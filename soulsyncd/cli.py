@@ -141,6 +141,15 @@ def print_summary(stats: RunStats) -> None:
         lines.append(f"  ... {stats.decisions_made - SUMMARY_LINES} earlier decisions")
     for at, intent in decisions[-SUMMARY_LINES:]:
         lines.append(f"  {at:6.1f} s  {describe(intent)}")
+    if stats.tracks_started:
+        lines.append("tracks:")
+        if stats.tracks_started > SUMMARY_LINES:
+            lines.append(f"  ... {stats.tracks_started - SUMMARY_LINES} earlier tracks")
+        for at, track, detail in list(stats.tracks)[-SUMMARY_LINES:]:
+            features = "" if track.valence is None or track.energy is None else \
+                f" (valence {track.valence:.2f}, energy {track.energy:.2f})"
+            note = f" — {detail}" if detail else ""
+            lines.append(f"  {at:6.1f} s  '{track.name}' by {track.artist_text}{features}{note}")
     print("\n".join(lines), flush=True)
 
 

@@ -426,3 +426,23 @@ def test_stopping_the_loop_joins_the_capture_thread(tmp_path: Path) -> None:
     core.run(stop)
     assert core.stats.frames_analysed >= 1
     assert not source.alive  # the device is closed and its thread gone, not left running
+
+
+def test_the_tracks_the_player_starts_are_kept_for_the_summary() -> None:
+    from soulsyncd.types import Track
+
+    class TrackPlayer(RecordingPlayer):
+        def state(self) -> PlayerState:
+            if not self.intents:
+                return PlayerState()
+            return PlayerState(track=Track(uri=f"spotify:track:{len(self.intents)}", name="Song"),
+                               detail="shift step 1 of 3 toward happy")
+
+    clock = ManualClock()
+    core = make_core([FACE] * 20 + [EMPTY] * 20 + [FACE] * 20, clock, player=TrackPlayer(clock))
+    drive(core, clock, 60)
+    drive(core, clock, 1)
+    uris = [track.uri for _, track, _ in core.stats.tracks]
+    assert uris == ["spotify:track:1", "spotify:track:2", "spotify:track:3"]
+    assert core.stats.tracks_started == 3
+    core.close()

@@ -42,7 +42,7 @@ from soulsyncd.core.state import Broadcaster, DaemonState, EventKind, ShiftProgr
 from soulsyncd.interfaces import Classifier, Clock, FaceDetector, FrameSource, Player, SystemClock
 from soulsyncd.mood.policy import MoodPolicy
 from soulsyncd.mood.smoother import MoodSmoother, aggregate_faces
-from soulsyncd.types import CameraStatus, Mood, PlayIntent, Scores
+from soulsyncd.types import CameraStatus, Mood, PlayIntent, Scores, Track
 from soulsyncd.vision.detector import crop_faces
 
 log = logging.getLogger(__name__)
@@ -77,8 +77,10 @@ class RunStats:
     frames_with_face: int = 0
     timeline: deque[MoodChange] = field(default_factory=lambda: deque(maxlen=HISTORY))
     decisions: deque[tuple[float, PlayIntent]] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    tracks: deque[tuple[float, Track, str]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     mood_changes: int = 0  # including those that fell out of the ring buffer
     decisions_made: int = 0
+    tracks_started: int = 0
 
 
 class RepeatedErrorLog:
@@ -410,7 +412,12 @@ class SoulSync:
         if self._worker is None:
             return
         player_state = self._worker.state()
-        if player_state != self.latest().player:
+        previous = self.latest().player
+        if player_state != previous:
+            if player_state.track is not None and player_state.track != previous.track:
+                at = self.clock.monotonic() - self._started_at
+                self.stats.tracks.append((at, player_state.track, player_state.detail))
+                self.stats.tracks_started += 1
             self._emit(EventKind.PLAYER, player=player_state)
 
     def _handle(self, command: Command) -> None:
