@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from soulsyncd.core.progress import Progress
-from soulsyncd.core.state import DaemonState, Subscriber
+from soulsyncd.core.state import DaemonState, Event, EventKind, Subscriber
 from soulsyncd.service.notify import (
     NotifySocket,
     SystemdNotifier,
@@ -325,6 +325,30 @@ def test_thread_pings_on_its_own_and_stops_promptly(listener: Listener) -> None:
     started = time.monotonic()
     notifier.stop()
     assert time.monotonic() - started < 1.0
+
+
+def test_a_state_change_refreshes_status_at_once(listener: Listener) -> None:
+    """A new mood reaches STATUS= when it happens, not half a watchdog interval later."""
+    class LiveHandle(FakeHandle):
+        callbacks: list[Subscriber] = []  # noqa: RUF012 - one test's record
+
+        def progress(self) -> Progress:
+            now = time.monotonic()
+            return Progress(now, now, True, True)
+
+        def subscribe(self, name: str, callback: Subscriber) -> None:
+            self.callbacks.append(callback)
+
+    notifier = SystemdNotifier(NotifySocket(socket_address(listener.env_value)), watchdog_s=600.0)
+    core = LiveHandle(ManualClock())
+    notifier.start(core)
+    try:
+        first = listener.wait_for(lambda m: "STATUS" in m.fields, 2)
+        core.state = DaemonState(mood=Mood(Emotion.SAD, 0.7, -0.6, -0.3, since=0.0), camera=CameraStatus.OK)
+        core.callbacks[0](Event(EventKind.MOOD, core.state))
+        listener.wait_for(lambda m: m.fields.get("STATUS", "").startswith("mood sad"), 2, after=first + 1)
+    finally:
+        notifier.stop()
 
 
 # --- the real daemon ------------------------------------------------------------------------------

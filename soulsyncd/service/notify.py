@@ -24,13 +24,14 @@ import time
 from collections.abc import Mapping
 
 from soulsyncd.core.progress import Progress
-from soulsyncd.core.state import DaemonState
+from soulsyncd.core.state import DaemonState, Event, EventKind
 from soulsyncd.interfaces import Clock, CoreHandle, SystemClock
 
 log = logging.getLogger(__name__)
 
 STATUS_INTERVAL_S = 5.0  # how often STATUS= is refreshed when there is no watchdog to pace it
 STOP_JOIN_S = 1.0  # Service.stop must return within about a second
+_STATUS_EVENTS = frozenset({EventKind.MOOD, EventKind.CAMERA, EventKind.PLAYER, EventKind.CONTROL})
 
 
 def socket_address(value: str | None) -> str | None:
@@ -226,6 +227,8 @@ class SystemdNotifier:
             return
         self._stop = threading.Event()
         self._kick.clear()
+        # A new mood, camera or player state shows in `systemctl status` at once, not at the next round.
+        core.subscribe("systemd-status", self._on_event)
         self._thread = threading.Thread(target=self._run, args=(core, self._stop), name="watchdog",
                                         daemon=True)
         self._thread.start()
@@ -274,6 +277,10 @@ class SystemdNotifier:
         if lines:
             self.socket.send(*lines)
         return verdict
+
+    def _on_event(self, event: Event) -> None:
+        if event.kind in _STATUS_EVENTS and not self._stop.is_set():
+            self._kick.set()
 
     def _in_grace(self, now: float, before: str | None) -> bool:
         return (before in (None, "starting") and self._started_at is not None
