@@ -9,7 +9,6 @@ services; stop order is the reverse.
 
 from __future__ import annotations
 
-import gc
 import logging
 import signal
 import threading
@@ -257,7 +256,9 @@ class Daemon:
                     break
                 # The old pipeline (model, buffers, threads' objects) sits in reference cycles: free it
                 # now, not at some later full collection, or every reload adds megabytes (tools/soak.py).
-                gc.collect()
+                from soulsyncd.service.memory import release_freed_memory
+
+                release_freed_memory()
                 config = self._reloaded_config(config)
             return RunOutcome(status=EXIT_OK, stats=stats)
         finally:
