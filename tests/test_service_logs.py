@@ -205,7 +205,7 @@ def test_event_log_writes_one_structured_line_per_event(caplog: pytest.LogCaptur
     fields = [r.__dict__ for r in records]
     assert [f["SOULSYNC_EVENT"] for f in fields] == ["mood", "decision", "camera", "player", "error"], \
         "a player event that only moved the position is not logged again"
-    assert records[0].getMessage().startswith("mood: happy (confidence 0.82")
+    assert records[0].getMessage().startswith("mood at   0.0 s: happy (confidence 0.82")
     assert fields[0]["SOULSYNC_EMOTION"] == "happy"
     assert fields[0]["SOULSYNC_CONFIDENCE"] == "0.820"
     assert fields[1]["SOULSYNC_ACTION"] == "play"

@@ -350,7 +350,7 @@ class SoulSync:
         at = self.clock.monotonic() - self._started_at
         self.stats.decisions.append((at, intent))
         self.stats.decisions_made += 1
-        log.info("decision: %s", describe(intent))
+        log.debug("decision: %s", describe(intent))  # the event log writes it, with journal fields
         if self.player is not None:
             self.player.apply(intent)
         self._events.publish(EventKind.DECISION, dataclasses.replace(self.latest(), last_intent=intent))
@@ -359,10 +359,12 @@ class SoulSync:
         at = mood.since - self._started_at
         self.stats.timeline.append(MoodChange(at_s=at, mood=mood))
         self.stats.mood_changes += 1
+        # At DEBUG: the event log (soulsyncd.service.logs.EventLog) writes each change once, with journal
+        # fields; this line is for whoever drives the core without it.
         if mood.absent:
-            log.info("mood at %5.1f s: absent (no face)", at)
+            log.debug("mood at %5.1f s: absent (no face)", at)
         else:
-            log.info(
+            log.debug(
                 "mood at %5.1f s: %s (confidence %.2f, valence %+.2f, arousal %+.2f, %d face%s)",
                 at, mood.label, mood.confidence, mood.valence, mood.arousal, faces, "" if faces == 1 else "s",
             )
@@ -405,7 +407,7 @@ class SoulSync:
         if status != current.camera or detail != current.camera_detail:
             if status in (CameraStatus.ABSENT, CameraStatus.ERROR, CameraStatus.ENDED):
                 self.ready.set()  # systemd should not wait for a camera that isn't there
-            log.info("camera: %s%s", status.value, f" ({detail})" if detail else "")
+            log.debug("camera: %s%s", status.value, f" ({detail})" if detail else "")
             self._emit(EventKind.CAMERA, camera=status, camera_detail=detail)
 
     def _check_player(self) -> None:
@@ -435,28 +437,28 @@ class SoulSync:
         assert isinstance(command, SetMode)
         self.policy.set_mode(command.mode)
         self.policy.restart()  # the listener chose: ask for music now, and take playback back
-        log.info("mode set to %s", command.mode)
+        log.debug("mode set to %s", command.mode)
         self._emit(EventKind.CONTROL, mode=self.policy.mode)
         self._decide_now(claim=True)
 
     def _on_set_target(self, command: Command) -> None:
         assert isinstance(command, SetTarget)
         self.policy.set_target(command.target)
-        log.info("shift target set to %s", command.target)
+        log.debug("shift target set to %s", command.target)
         self._emit(EventKind.CONTROL, target=self.policy.target)
         self._decide_now(claim=False)
 
     def _on_pause(self, command: Command) -> None:
         if self.latest().paused:
             return
-        log.info("paused by the listener")
+        log.debug("paused by the listener")
         self._emit(EventKind.CONTROL, paused=True)
         self._act(PlayIntent(action="pause", reason="paused by the listener", claim=True))
 
     def _on_resume(self, command: Command) -> None:
         if not self.latest().paused:
             return
-        log.info("resumed by the listener")
+        log.debug("resumed by the listener")
         self.policy.restart()
         self._emit(EventKind.CONTROL, paused=False)
         self._decide_now(claim=True)
@@ -478,14 +480,14 @@ class SoulSync:
     def _on_set_camera(self, command: Command) -> None:
         assert isinstance(command, SetCamera)
         if not command.enabled and self.source is not None:
-            log.info("camera off (privacy switch): releasing the device")
+            log.debug("camera off (privacy switch): releasing the device")
             self.source.stop()
             self.source = None
             self._emit(EventKind.CAMERA, camera=CameraStatus.DISABLED, camera_detail="privacy switch")
         elif command.enabled and self.source is None:
             if self._source_factory is None:
                 raise ValueError("this camera cannot be reopened")
-            log.info("camera on (privacy switch): opening the device")
+            log.debug("camera on (privacy switch): opening the device")
             source = self._source_factory()
             source.start()
             self.source = source

@@ -251,9 +251,10 @@ def _mood(state: DaemonState) -> Described | None:
     if mood is None:
         return None
     if mood.absent:
-        return logging.INFO, "mood: absent (nobody there)", fields("mood", emotion="absent", faces=0)
+        return logging.INFO, f"mood at {state.stats.uptime_s:5.1f} s: absent (nobody there)", fields(
+            "mood", emotion="absent", faces=0)
     return logging.INFO, (
-        f"mood: {mood.label} (confidence {mood.confidence:.2f}, valence {mood.valence:+.2f}, "
+        f"mood at {state.stats.uptime_s:5.1f} s: {mood.label} (confidence {mood.confidence:.2f}, valence {mood.valence:+.2f}, "
         f"arousal {mood.arousal:+.2f}, {state.faces} face{'' if state.faces == 1 else 's'})"
     ), fields("mood", emotion=mood.label, confidence=mood.confidence, valence=mood.valence,
               arousal=mood.arousal, faces=state.faces)
