@@ -196,7 +196,8 @@ def test_sighup_reloads_a_good_config_and_keeps_running_on_a_bad_one(
     tmp_path: Path, render_scene: Callable[..., Path],
 ) -> None:
     video = render_scene(tmp_path / "clip.avi", fps=10.0, timeline=[(2.0, "happy")])
-    config = write_config(tmp_path / "c.yaml", f"camera:\n  kind: file\n  path: {video}\npolicy:\n  mode: match\n")
+    config = write_config(tmp_path / "c.yaml",
+                          f"camera:\n  kind: file\n  path: {video}\npolicy:\n  mode: match\n")
     process = _start(config)
     try:
         _wait_for_line(process, "ready")

@@ -254,8 +254,9 @@ def _mood(state: DaemonState) -> Described | None:
         return logging.INFO, f"mood at {state.stats.uptime_s:5.1f} s: absent (nobody there)", fields(
             "mood", emotion="absent", faces=0)
     return logging.INFO, (
-        f"mood at {state.stats.uptime_s:5.1f} s: {mood.label} (confidence {mood.confidence:.2f}, valence {mood.valence:+.2f}, "
-        f"arousal {mood.arousal:+.2f}, {state.faces} face{'' if state.faces == 1 else 's'})"
+        f"mood at {state.stats.uptime_s:5.1f} s: {mood.label} (confidence {mood.confidence:.2f}, "
+        f"valence {mood.valence:+.2f}, arousal {mood.arousal:+.2f}, "
+        f"{state.faces} face{'' if state.faces == 1 else 's'})"
     ), fields("mood", emotion=mood.label, confidence=mood.confidence, valence=mood.valence,
               arousal=mood.arousal, faces=state.faces)
 
