@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench train evaluate clean
+.PHONY: demo test lint bench soak box-check train evaluate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) tools/bench.py
+
+## Ten minutes of faults against the real daemon, broker and fake Spotify (figures in the README).
+soak: $(STAMP)
+	$(PY) tools/soak.py --minutes 10
+
+## The unit under real systemd 252 and 257 (containers; needs root, debootstrap, systemd-container).
+box-check:
+	tools/box_check.sh
 
 ## Training needs TensorFlow (the 'train' extra) in its own venv; about 105 min on 2 cores (78 epochs).
 train:
