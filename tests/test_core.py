@@ -155,7 +155,8 @@ def test_commands_from_other_threads_never_race_the_policy() -> None:
     assert core.latest().last_error is None
     core.submit(SetMode("shift"))
     core.submit(SetTarget("energetic"))
-    drive(core, clock, 1)
+    drive(core, clock, 5)  # up to 256 queued commands, 64 handled a tick
+    assert core.commands.empty()
     assert (core.latest().mode, core.latest().target) == ("shift", "energetic")
     assert (core.policy.mode, core.policy.target) == ("shift", "energetic")
     core.close()
@@ -345,12 +346,16 @@ def test_a_repeated_error_is_logged_once_then_counted(caplog: pytest.LogCaptureF
     assert any("repeated 300 more times" in r.getMessage() for r in caplog.records)
 
 
-def test_the_command_queue_drops_a_flood_instead_of_growing() -> None:
+def test_the_command_queue_drops_the_oldest_of_a_flood_and_keeps_the_newest(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     queue = CommandQueue(maxsize=10)
-    accepted = [queue.submit(Skip()) for _ in range(50)]
+    with caplog.at_level(logging.WARNING):
+        accepted = [queue.submit(SetVolume(n)) for n in range(50)]
     assert accepted.count(True) == 10
     assert queue.dropped == 40
-    assert len(queue.drain()) == 10
+    assert queue.drain() == [SetVolume(n) for n in range(40, 50)]  # the listener's newest wish survives
+    assert len([r for r in caplog.records if "command queue full" in r.getMessage()]) == 1
 
 
 def test_the_broadcaster_keeps_the_newest_for_a_slow_subscriber() -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -78,22 +80,42 @@ class CommandQueue:
     """Thread-safe, bounded, never blocks a producer.
 
     A flood of commands (a broken automation, a fuzzer) must not grow memory or stall the MQTT thread:
-    when the queue is full the new command is dropped and counted.
+    when the queue is full the *oldest* command is dropped, so the listener's newest wish still gets
+    through. Drops are counted and logged at most once per ``DROP_LOG_INTERVAL_S``.
     """
+
+    DROP_LOG_INTERVAL_S = 60.0
 
     def __init__(self, maxsize: int = 256) -> None:
         self._queue: queue.Queue[Command] = queue.Queue(maxsize=maxsize)
+        self._lock = threading.Lock()
         self.dropped = 0
+        self._dropped_unlogged = 0
+        self._last_drop_log = -self.DROP_LOG_INTERVAL_S
 
     def submit(self, command: Command) -> bool:
-        """Queue ``command`` for the analysis loop; False if it was dropped because the queue is full."""
-        try:
-            self._queue.put_nowait(command)
-        except queue.Full:
-            self.dropped += 1
-            log.warning("command queue full; dropped %s", command)
-            return False
-        return True
+        """Queue ``command`` for the analysis loop; False if an older command had to make room."""
+        with self._lock:  # producers on several threads: make room and put as one step
+            made_room = False
+            while True:
+                try:
+                    self._queue.put_nowait(command)
+                    break
+                except queue.Full:
+                    try:
+                        self._queue.get_nowait()
+                    except queue.Empty:
+                        continue
+                    self.dropped += 1
+                    self._dropped_unlogged += 1
+                    made_room = True
+            if made_room:
+                now = time.monotonic()
+                if now - self._last_drop_log >= self.DROP_LOG_INTERVAL_S:
+                    log.warning("command queue full: dropped the %d oldest commands", self._dropped_unlogged)
+                    self._dropped_unlogged = 0
+                    self._last_drop_log = now
+        return not made_room
 
     def empty(self) -> bool:
         return self._queue.empty()
