@@ -267,7 +267,13 @@ def test_events_reach_subscribers_and_a_failing_or_slow_one_stalls_nothing(
     def slow(event: Event) -> None:
         blocked.wait(30)
 
+    failures: list[Event] = []
+    failed_twice = threading.Event()  # its thread logged the first failure before taking the second
+
     def failing(event: Event) -> None:
+        failures.append(event)
+        if len(failures) >= 2:
+            failed_twice.set()
         raise RuntimeError("subscriber bug")
 
     def good(event: Event) -> None:
@@ -282,6 +288,7 @@ def test_events_reach_subscribers_and_a_failing_or_slow_one_stalls_nothing(
     with caplog.at_level(logging.ERROR):
         drive(core, clock, 50)
         assert got_happy.wait(5)
+        assert failed_twice.wait(5)
     assert core.stats.frames_analysed == 50
     assert moods == ["absent", "happy"]
     assert "event subscriber failing failed" in caplog.text
@@ -450,4 +457,20 @@ def test_the_tracks_the_player_starts_are_kept_for_the_summary() -> None:
     uris = [track.uri for _, track, _ in core.stats.tracks]
     assert uris == ["spotify:track:1", "spotify:track:2", "spotify:track:3"]
     assert core.stats.tracks_started == 3
+    core.close()
+
+
+def test_camera_off_and_on_with_the_listener_there_does_not_pause_the_music() -> None:
+    """Minutes with the privacy switch off are not an empty room: no pause when the camera returns."""
+    clock = ManualClock()
+    core = make_core([], clock, factory=lambda: ReplaySource([FACE] * 30, clock))
+    core.source = ReplaySource([FACE] * 30, clock)
+    player = core._worker._player  # type: ignore[union-attr]
+    drive(core, clock, 25)
+    core.submit(SetCamera(enabled=False))
+    drive(core, clock, 100)  # 20 s with the camera off
+    core.submit(SetCamera(enabled=True))
+    drive(core, clock, 25)
+    assert [i.action for i in player.intents] == ["play"]
+    assert [c.mood.label for c in core.stats.timeline] == ["absent", "happy"]
     core.close()

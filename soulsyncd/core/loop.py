@@ -195,6 +195,7 @@ class SoulSync:
         self._last_tick_at: float | None = None
         self._last_frame_at: float | None = None
         self._last_stats_at = self._started_at
+        self._camera_off_at: float | None = None
         self._tick_times: deque[float] = deque(maxlen=TIMING_WINDOW)
         self._detect_ms: deque[float] = deque(maxlen=TIMING_WINDOW)
         self._infer_ms: deque[float] = deque(maxlen=TIMING_WINDOW)
@@ -483,6 +484,7 @@ class SoulSync:
             log.debug("camera off (privacy switch): releasing the device")
             self.source.stop()
             self.source = None
+            self._camera_off_at = self.clock.monotonic()
             self._emit(EventKind.CAMERA, camera=CameraStatus.DISABLED, camera_detail="privacy switch")
         elif command.enabled and self.source is None:
             if self._source_factory is None:
@@ -491,6 +493,9 @@ class SoulSync:
             source = self._source_factory()
             source.start()
             self.source = source
+            if self._camera_off_at is not None:  # the time with the camera off is not an empty room
+                self.smoother.skip_gap(self.clock.monotonic() - self._camera_off_at)
+                self._camera_off_at = None
             reset = getattr(self.detector, "reset", None)  # a detector with memory looks afresh
             if callable(reset):
                 reset()

@@ -164,6 +164,17 @@ class MoodSmoother:
         """The mood returned by the last :meth:`update`, or None before the first frame."""
         return self._mood
 
+    def skip_gap(self, seconds: float) -> None:
+        """Let ``seconds`` pass without them counting: a gap in which nobody looked (the camera was
+        off by the privacy switch) is not a listener who left. Every time kept moves forward by it."""
+        if seconds <= 0:
+            return
+        self._window = deque((t + seconds, p) for t, p in self._window)
+        for name in ("_last_timestamp", "_last_face_at", "_presence_began", "_lost_lead_at"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, value + seconds)
+
     def update(self, scores: Scores) -> Mood:
         """Add one analysed frame and return the smoothed mood at its timestamp.
 
