@@ -474,3 +474,16 @@ def test_camera_off_and_on_with_the_listener_there_does_not_pause_the_music() ->
     assert [i.action for i in player.intents] == ["play"]
     assert [c.mood.label for c in core.stats.timeline] == ["absent", "happy"]
     core.close()
+
+
+def test_a_mode_set_while_nobody_is_there_claims_the_first_music_after() -> None:
+    clock = ManualClock()
+    player = RecordingPlayer(clock)
+    core = make_core([EMPTY] * 20 + [FACE] * 20, clock, player=player, mode="off")
+    drive(core, clock, 5)
+    core.submit(SetMode("match"))
+    drive(core, clock, 15)
+    assert player.intents == []  # nobody there: nothing to play yet
+    drive(core, clock, 20)
+    assert [(i.action, i.claim) for i in player.intents] == [("play", True)]
+    core.close()

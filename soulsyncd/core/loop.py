@@ -196,6 +196,7 @@ class SoulSync:
         self._last_frame_at: float | None = None
         self._last_stats_at = self._started_at
         self._camera_off_at: float | None = None
+        self._claim_next = False  # the next play intent takes playback back (a mode set by the listener)
         self._tick_times: deque[float] = deque(maxlen=TIMING_WINDOW)
         self._detect_ms: deque[float] = deque(maxlen=TIMING_WINDOW)
         self._infer_ms: deque[float] = deque(maxlen=TIMING_WINDOW)
@@ -348,6 +349,10 @@ class SoulSync:
     # --- helpers --------------------------------------------------------------------------------
 
     def _act(self, intent: PlayIntent) -> None:
+        if self._claim_next and intent.action == "play":
+            # The listener set the mode while nobody was in view: the first music after it claims.
+            intent = dataclasses.replace(intent, claim=True)
+            self._claim_next = False
         at = self.clock.monotonic() - self._started_at
         self.stats.decisions.append((at, intent))
         self.stats.decisions_made += 1
@@ -503,9 +508,10 @@ class SoulSync:
 
     def _decide_now(self, *, claim: bool) -> None:
         """Let the policy answer a control change at once rather than at the next mood change."""
+        self._claim_next = self._claim_next or claim
         mood = self.smoother.mood
         if mood is None or self.latest().paused:
             return
         intent = self.policy.decide(mood, self.clock.monotonic())
         if intent is not None:
-            self._act(dataclasses.replace(intent, claim=claim))
+            self._act(intent)
