@@ -79,6 +79,14 @@ def test_player_camera_and_shift_payloads() -> None:
     assert topics["mode"] == "shift"
 
 
+def test_shift_is_cleared_as_soon_as_the_mode_is_not_shift() -> None:
+    """The loop may keep the last ShiftProgress until the next track; the topic reads null at once."""
+    nulls = {"target": None, "step": None, "steps": None, "percent": None}
+    for mode in ("match", "off"):
+        state = DaemonState(shift=ShiftProgress("happy", 2, 5), mode=mode)
+        assert json.loads(by_topic(state)["shift"]) == nulls
+
+
 def test_long_titles_are_clipped_for_home_assistant() -> None:
     player = PlayerState(track=Track("u", "x" * 400))
     assert len(st.now_playing_text(player)) == st.TEXT_MAX

@@ -103,9 +103,13 @@ def mood_payload(state: DaemonState) -> tuple[str, str]:
 
 
 def shift_payload(state: DaemonState) -> str:
-    """Where a shift stands: target, step of steps and percent; all null when no shift runs."""
+    """Where a shift stands: target, step of steps and percent; all null when no shift runs.
+
+    Null as soon as the mode is not ``shift``: the loop may keep the last progress until the next
+    track, and a dashboard must not show a shift that was switched off.
+    """
     shift = state.shift
-    if shift is None:
+    if shift is None or state.mode != "shift":
         return _json({"target": None, "step": None, "steps": None, "percent": None})
     percent = round(100 * shift.step / shift.steps) if shift.steps > 0 else None
     return _json({"target": shift.target, "step": shift.step, "steps": shift.steps, "percent": percent})
