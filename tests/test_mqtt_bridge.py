@@ -511,3 +511,13 @@ def test_diagnostics_follow_the_loops_first_figures_and_errors(make_bridge: Make
     assert watcher.wait_for(lambda w: state_of(w, "diagnostics")["frames_analysed"] == 42)
     core.update(EventKind.ERROR, last_error="command SetVolume(percent=900) rejected")
     assert watcher.wait_for(lambda w: state_of(w, "diagnostics")["last_error"] is not None)
+
+
+def test_cpu_is_measured_between_reports_not_over_start_up(make_bridge: Make, watcher: Watcher) -> None:
+    """The report on connect has no CPU figure (it would measure the few milliseconds of start-up, model
+    load included, as ~100 %); the next timed report has one, measured over the interval since."""
+    bridge, _ = make_bridge(diagnostics_interval_s=1)
+    assert watcher.wait_for(complete(bridge))
+    assert state_of(watcher, "diagnostics")["cpu_percent"] is None
+    assert watcher.wait_for(lambda w: state_of(w, "diagnostics")["cpu_percent"] is not None, timeout_s=5)
+    assert state_of(watcher, "diagnostics")["cpu_percent"] >= 0

@@ -117,6 +117,24 @@ def test_process_sampler_measures_cpu_between_samples() -> None:
     assert second.cpu_percent >= 0
 
 
+def test_process_sampler_gives_no_figure_until_an_interval_exists() -> None:
+    """Start-up (the model load) must not read as ~100 % CPU: samples closer than min_interval_s to the
+    start of the measurement give no figure (or repeat the last one) and do not restart it."""
+    clock = ManualClock()
+    sampler = st.ProcessSampler(clock, min_interval_s=30.0)
+    assert sampler.sample().cpu_percent is None
+    clock.advance(0.05)  # the first report right after connect
+    assert sampler.sample().cpu_percent is None
+    clock.advance(30.0)
+    figure = sampler.sample().cpu_percent
+    assert figure is not None
+    assert figure >= 0
+    clock.advance(1.0)  # a report in between (a new error): the last figure again, same interval
+    assert sampler.sample().cpu_percent == figure
+    clock.advance(29.0)
+    assert sampler.sample().cpu_percent is not None
+
+
 def test_change_filter_sends_discrete_changes_at_once_and_figures_at_most_every_refresh() -> None:
     clock = ManualClock()
     changes = st.ChangeFilter(clock, refresh_s=10.0)

@@ -128,7 +128,8 @@ class MqttBridge:
         self._clock = clock or SystemClock()
         self._poll_s = poll_s
         self._filter = st.ChangeFilter(self._clock, refresh_s)
-        self._sampler = st.ProcessSampler(self._clock)
+        # CPU over (about) the interval between timed reports; the start-up burst is not measured.
+        self._sampler = st.ProcessSampler(self._clock, min_interval_s=config.diagnostics_interval_s / 2)
         self._bad_log = _LimitedLog(self._clock)
         self._core: CoreHandle | None = None
         self._client: Client | None = None
@@ -336,7 +337,6 @@ class MqttBridge:
     def _run(self) -> None:
         interval = self.config.diagnostics_interval_s
         next_diagnostics = self._clock.monotonic() + interval
-        self._sampler.sample()  # so the first diagnostics already have a CPU figure
         while not self._stop.is_set():
             with self._wake:
                 self._wake.wait_for(lambda: self._stop.is_set() or self._pending != _Pending(), self._poll_s)

@@ -193,24 +193,33 @@ def select(messages: Iterable[StateMessage], base: str, names: Sequence[str]) ->
 
 @dataclass(frozen=True)
 class ProcessSample:
-    cpu_percent: float | None  # of one core, since the previous sample; None on the first
+    cpu_percent: float | None  # of one core, over the last whole interval; None before the first
     rss_mb: float
 
 
 class ProcessSampler:
-    """CPU % (of one core, all threads) between calls and resident memory of this process."""
+    """CPU % (of one core, all threads) over intervals of at least ``min_interval_s``, and resident memory.
 
-    def __init__(self, clock: Clock) -> None:
+    The first call only starts the measurement. A call less than ``min_interval_s`` after the start
+    of the current interval repeats the last figure (None before there is one) and lets the interval
+    run on: a report right after start-up would otherwise read the model load as ~100 % CPU, and an
+    extra report (a new error) would measure a few milliseconds of whatever happened to run.
+    """
+
+    def __init__(self, clock: Clock, min_interval_s: float = 0.0) -> None:
         self._clock = clock
+        self._min_interval_s = min_interval_s
         self._last: tuple[float, float] | None = None
+        self._percent: float | None = None
 
     def sample(self) -> ProcessSample:
         now, cpu = self._clock.monotonic(), time.process_time()
-        percent = None
-        if self._last is not None and now > self._last[0]:
-            percent = 100.0 * (cpu - self._last[1]) / (now - self._last[0])
-        self._last = (now, cpu)
-        return ProcessSample(cpu_percent=_r(percent, 1), rss_mb=round(_rss_bytes() / 1e6, 1))
+        if self._last is None:
+            self._last = (now, cpu)
+        elif now > self._last[0] and now - self._last[0] >= self._min_interval_s:
+            self._percent = _r(100.0 * (cpu - self._last[1]) / (now - self._last[0]), 1)
+            self._last = (now, cpu)
+        return ProcessSample(cpu_percent=self._percent, rss_mb=round(_rss_bytes() / 1e6, 1))
 
 
 def _rss_bytes() -> int:
