@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,6 +38,7 @@ from soulsyncd.mqtt import state as st
 from soulsyncd.mqtt.client import MqttBridge
 from soulsyncd.mqtt.commands import COMMANDS
 from soulsyncd.mqtt.discovery import discovery_messages
+from soulsyncd.testing import ManualClock
 from soulsyncd.testing.fake_core import FakeCore
 from soulsyncd.types import Emotion, Mood
 from tests.mosquitto import INSTALL_HINT, Broker, Watcher, mosquitto_path
@@ -299,6 +302,41 @@ def test_rejected_payloads_are_logged_with_the_topic(make_bridge: Make, watcher:
     assert watcher.wait_for(lambda _: bridge.rejected == 1)
     assert any("soulsync/room/mode/set" in r.getMessage() and "unknown mode" in r.getMessage()
                for r in caplog.records)
+
+
+def test_count_of_unlogged_rejections_is_logged_when_the_minute_ends(broker: Broker,
+                                                                     watcher: Watcher) -> None:
+    """10 rejections a minute are logged, the rest counted; the count is logged when the minute is over
+    even if nothing else is rejected after it (not only with the next rejection)."""
+    summary = threading.Event()
+    lines: list[str] = []
+
+    class Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+            if "more rejected MQTT messages" in record.getMessage():
+                summary.set()
+
+    handler = Catch(logging.WARNING)
+    logging.getLogger("soulsyncd.mqtt.client").addHandler(handler)
+    clock = ManualClock(1000.0)
+    config = MqttConfig(enabled=True, host=broker.host, port=broker.port, device_id="room")
+    bridge, core = MqttBridge(config, password=None, clock=clock, poll_s=0.05), FakeCore()
+    bridge.start(core)
+    try:
+        assert watcher.wait_for(complete(bridge))
+        for _ in range(13):
+            watcher.publish("soulsync/room/mode/set", "party")
+        assert watcher.wait_for(lambda _: bridge.rejected == 13)
+        assert sum("unknown mode" in line for line in lines) == 10
+        assert not summary.is_set()
+        clock.advance(60.0)
+        assert summary.wait(5)
+        assert any(line.startswith("3 more rejected MQTT messages") for line in lines), lines
+    finally:
+        logging.getLogger("soulsyncd.mqtt.client").removeHandler(handler)
+        bridge.stop()
+        core.close()
 
 
 def test_retained_commands_left_on_the_broker_are_ignored(make_bridge: Make, watcher: Watcher) -> None:

@@ -76,17 +76,26 @@ class _LimitedLog:
 
     def warning(self, message: str, *args: object) -> None:
         with self._lock:
-            now = self._clock.monotonic()
-            if now - self._start >= self._window_s:
-                if self._suppressed:
-                    log.warning("%d more rejected MQTT messages not logged in the last %.0f s",
-                                self._suppressed, now - self._start)
-                self._start, self._count, self._suppressed = now, 0, 0
+            self._roll()
             self._count += 1
             if self._count > self._burst:
                 self._suppressed += 1
                 return
         log.warning(message, *args)
+
+    def flush(self) -> None:
+        """Log the count of unlogged warnings once their window is over (called from a periodic thread,
+        so the count appears even when no further warning comes to trigger it)."""
+        with self._lock:
+            self._roll()
+
+    def _roll(self) -> None:
+        now = self._clock.monotonic()
+        if now - self._start >= self._window_s:
+            if self._suppressed:
+                log.warning("%d more rejected MQTT messages not logged in the last %.0f s",
+                            self._suppressed, now - self._start)
+            self._start, self._count, self._suppressed = now, 0, 0
 
 
 @dataclass
@@ -343,6 +352,7 @@ class MqttBridge:
                 pending, self._pending = self._pending, _Pending()
             if self._stop.is_set():
                 break
+            self._bad_log.flush()
             if self._clock.monotonic() >= next_diagnostics:
                 pending.diagnostics = True
                 next_diagnostics = self._clock.monotonic() + interval
