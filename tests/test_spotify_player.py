@@ -3,6 +3,7 @@ devices by name, boundary switching, the listener in charge, and every error as 
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from collections.abc import Iterator
@@ -457,3 +458,74 @@ def test_steady_playback_stays_under_forty_requests_a_minute(rig: Rig) -> None:
     assert max(per_minute) <= 40
     assert rig.player.state().status is PlayerStatus.OK
     assert len(rig.picker.endings) >= 9  # ~3-minute tracks came and went on their own
+
+
+# --- a failure stands until a request proves it over (QA: outages flapped offline -> ok) ------------------
+
+
+def statuses_over(rig: Rig, seconds: float, every: float = 0.25) -> list[PlayerStatus]:
+    """The status after each of many steps (more often than due: extra steps must change nothing)."""
+    seen = []
+    end = rig.clock.now + seconds
+    while rig.clock.now < end:
+        rig.run_for(min(every, end - rig.clock.now))
+        seen.append(rig.player.state().status)
+    return seen
+
+
+def test_an_outage_stays_offline_and_backs_off_until_a_request_succeeds(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    rig = make_rig(fake, clock, tmp_path, retry_initial_s=1, retry_max_s=5)
+    start_playing(rig)
+    caplog.set_level(logging.INFO, logger="soulsyncd.spotify")
+    rig.fake.go_down()
+    seen = statuses_over(rig, 20)
+    first = seen.index(PlayerStatus.OFFLINE)
+    assert set(seen[first:]) == {PlayerStatus.OFFLINE}  # no "ok" between the failed tries
+    assert "reachable again" not in caplog.text
+    assert caplog.text.count("cannot connect to Spotify") == 1  # one line for the whole outage
+    rig.fake.come_up()
+    rig.run_for(5 + 2)
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.retry_at) == (PlayerStatus.OK, None, None)
+    assert caplog.text.count("reachable again") == 1
+
+
+def test_the_back_off_grows_over_an_outage(fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    """The waits between failed tries double up to retry_max_s (not reset by steps that sent nothing)."""
+    rig = make_rig(fake, clock, tmp_path, retry_initial_s=1, retry_max_s=5)
+    start_playing(rig)
+    rig.fake.go_down()
+    retries: list[float] = []
+    end = rig.clock.now + 25
+    while rig.clock.now < end:
+        rig.run_for(0.25)
+        retry_at = rig.player.state().retry_at
+        if retry_at is not None and (not retries or retry_at != retries[-1]):
+            retries.append(retry_at)
+    waits = [round(b - a) for a, b in itertools.pairwise(retries)]
+    # Tries at t, t+2 (the next poll: the 1 s wait had passed), t+4, t+8, t+13, t+18, each with its
+    # wait (1, 2, 4, 5, 5 s): retry_at moves t+1, t+4, t+8, t+13, t+18.
+    assert waits[:4] == [3, 4, 5, 5]
+
+
+def test_premium_required_stays_until_a_command_succeeds(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Polls (GETs) work without Premium: they do not prove it is back; a command does."""
+    rig = make_rig(fake, clock, tmp_path, retry_initial_s=1, retry_max_s=5)
+    start_playing(rig)
+    rig.run_for(10)
+    rig.fake.premium = False
+    caplog.set_level(logging.INFO, logger="soulsyncd.spotify")
+    rig.player.skip()
+    seen = statuses_over(rig, 60, every=1.0)
+    assert set(seen) == {PlayerStatus.PREMIUM_REQUIRED}
+    assert "reachable again" not in caplog.text
+    rig.fake.premium = True
+    rig.player.set_output(volume=30)  # the next command goes out after the back-off, and works
+    rig.run_for(5 + 3)
+    state = rig.player.state()
+    assert (state.status, state.last_error) == (PlayerStatus.OK, None)
+    playback = rig.fake.playback()
+    assert playback is not None
+    assert playback["device"]["volume_percent"] == 30

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PAGE_LIMIT = 50  # /playlists/{id}/items serves at most 50 per page
+# The player calls that change something (not just read).
+COMMANDS = frozenset({"play", "transfer", "pause", "next", "queue", "volume"})
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,10 @@ class SpotifyClient:
         timeout_s: timeout of each request.
         api_prefix: override of ``https://api.spotify.com/v1/`` (tests and tools point it at a fake).
         on_request: called once per HTTP request sent (counting for benchmarks and tests).
+
+    ``answered`` and ``commands_done`` count the calls that succeeded (all of them; the player
+    commands among them): the player compares them around a step to tell whether Spotify has
+    actually answered since a failure, instead of assuming it from a step that sent nothing.
     """
 
     def __init__(
@@ -127,6 +133,8 @@ class SpotifyClient:
         if api_prefix:
             self.sp.prefix = api_prefix if api_prefix.endswith("/") else api_prefix + "/"
         self._on_request = on_request
+        self.answered = 0
+        self.commands_done = 0
 
     # --- the calls ---
 
@@ -228,6 +236,13 @@ class SpotifyClient:
             raise error from exc
 
     def _call(self, what: str, request: Callable[[], T], *, player: bool) -> T:
+        result = self._call_once_refreshed(what, request, player=player)
+        self.answered += 1
+        if what in COMMANDS:
+            self.commands_done += 1
+        return result
+
+    def _call_once_refreshed(self, what: str, request: Callable[[], T], *, player: bool) -> T:
         try:
             return self._send(what, request)
         except SpotifyException as exc:

@@ -13,6 +13,11 @@ becomes a state with a back-off (:meth:`Controller.step` never raises):
   meanwhile, whatever the intents say.
 * 5xx, timeouts, refused connections → ``offline``, exponential back-off up to ``retry_max_s``.
 
+A failure's state stands, and its back-off keeps growing, until a request proves it over: any
+answer for ``offline``, ``rate limited`` and ``login required``; a player command that went through
+for ``premium required`` (reading playback works without Premium); the speaker found by name (or
+a command to it that went through) for ``no device``. A step that sent nothing proves nothing.
+
 Playback follows Spotify's own ordering rule: after a play or a transfer, the next command waits
 until a poll has seen the result. The listener stays in charge: when the track, the device or the
 play/pause state is not what this player asked for, it reports ``listener in control`` and sends
@@ -114,6 +119,8 @@ class Controller:
         self._hands_off_until: float | None = None
         self._blocked_until = 0.0
         self._failures = 0
+        self._failing: SpotifyError | None = None  # the failure whose state stands until proven over
+        self._device_found = False  # this step found the configured speaker
         self._sync_failures = 0
         self._status = PlayerStatus.IDLE
         self._error: str | None = None
@@ -161,6 +168,8 @@ class Controller:
         """Do what is due now; returns seconds until the next step is due (None: until an input)."""
         now = self._clock.monotonic()
         if now >= self._blocked_until:
+            answered, commands = self._client.answered, self._client.commands_done
+            self._device_found = False
             try:
                 self._work(now)
             except SpotifyError as exc:
@@ -169,13 +178,33 @@ class Controller:
                 log.exception("Spotify player step failed")
                 self._failed(ApiError(f"unexpected error: {exc}", 0), now)
             else:
-                if self._failures:
-                    log.info("Spotify is reachable again")
-                self._failures, self._retry_at = 0, None
-                if self._status in _ERROR_STATES:
-                    self._status = PlayerStatus.OK if self._ours else PlayerStatus.IDLE
-                    self._error = None
+                self._settle(answered=self._client.answered > answered,
+                             commanded=self._client.commands_done > commands)
         return self._next_due(self._clock.monotonic())
+
+    def _settle(self, *, answered: bool, commanded: bool) -> None:
+        """After a step without an error: end the standing failure if this step proved it over."""
+        failing = self._failing
+        if failing is None:
+            return
+        if isinstance(failing, PremiumRequiredError):
+            over = commanded
+        elif isinstance(failing, NoDeviceError):
+            over = self._device_found
+        else:
+            over = answered
+        if not over:
+            # E.g. the back-off ended but no poll was due yet, or only a GET went out while Premium is
+            # missing: the failure stands, and the next one waits longer.
+            if self._status is PlayerStatus.OK and failing.status is not None:
+                self._status = failing.status  # a start or an adopt set ok without proving it
+            return
+        log.info("%s", _RECOVERED.get(failing.status or PlayerStatus.OK, "Spotify answers again"))
+        self._failing, self._failures, self._retry_at = None, 0, None
+        self._error = None
+        self._logged = None  # the same failure later is worth a line again
+        if self._status in _ERROR_STATES:
+            self._status = PlayerStatus.OK if self._ours else PlayerStatus.IDLE
 
     def state(self) -> PlayerState:
         """A snapshot for the dashboard."""
@@ -324,6 +353,7 @@ class Controller:
         assert playback.track is not None
         assert playback.device is not None
         self._ours = _Ours(playback.track, playback.device, confirmed=True)
+        self._device_found = True  # our music on the configured speaker: it is there
         self._seen(self._ours, playback, now)
         self._status, self._error, self._intent_new = PlayerStatus.OK, None, False
         self._next_poll = now + self._settings.poll_interval_s
@@ -351,7 +381,9 @@ class Controller:
         return track
 
     def _find_device(self) -> Device:
-        return choose_device(self._client.devices(), self.device_name)
+        device = choose_device(self._client.devices(), self.device_name)
+        self._device_found = True
+        return device
 
     def _poll(self, now: float, intent: PlayIntent, ours: _Ours) -> None:
         self._next_poll = now + self._settings.poll_interval_s
@@ -482,7 +514,7 @@ class Controller:
             else:
                 self._ours = replace(ours, device=device, paused_by_us=False, playing=True, seen_at=now,
                                      confirmed=False, unconfirmed_polls=0)
-                self._status, self._intent_new = PlayerStatus.OK, False
+                self._status, self._error, self._intent_new = PlayerStatus.OK, None, False
                 self._next_poll = now + self._settings.poll_interval_s
                 log.info("resumed %r on %s", ours.track.name, device.name)
                 return
@@ -515,19 +547,22 @@ class Controller:
         log.info("paused %r on %s", ours.track.name, ours.device.name)
 
     def _transfer(self, now: float, ours: _Ours) -> None:
-        self._move = False
+        # _move stays set until the move is done: a speaker not found is looked for again after the
+        # back-off (the music plays on where it was meanwhile).
         device = self._find_device()
         if device.id == ours.device.id:
+            self._move = False
             return
         self._client.transfer(str(device.id), play=True)
+        self._move = False
         ours.device, ours.confirmed, ours.unconfirmed_polls = device, False, 0
         self._next_poll = now + self._settings.poll_interval_s
         log.info("moved playback to %s", device.name)
 
     def _set_volume(self, device: Device) -> None:
-        self._volume_due = False
         if self.volume is not None:
-            self._client.volume(self.volume, device.id)
+            self._client.volume(self.volume, device.id)  # a failure leaves it due: tried again later
+        self._volume_due = False
 
     # --- the listener in charge ---
 
@@ -562,6 +597,7 @@ class Controller:
 
     def _failed(self, exc: SpotifyError, now: float) -> None:
         self._failures += 1
+        self._failing = exc
         delay = retry_delay(exc, self._failures, self._settings)
         if exc.status is not None:
             self._status = exc.status
@@ -579,6 +615,14 @@ class Controller:
             log.log(level, "%s", message)
             self._logged = key
 
+
+_RECOVERED = {
+    PlayerStatus.OFFLINE: "Spotify is reachable again",
+    PlayerStatus.RATE_LIMITED: "Spotify: the rate limit is over",
+    PlayerStatus.LOGIN_REQUIRED: "Spotify: logged in again",
+    PlayerStatus.PREMIUM_REQUIRED: "Spotify: player commands work again (Premium)",
+    PlayerStatus.NO_DEVICE: "Spotify: the speaker is back",
+}
 
 _ERROR_STATES = frozenset({
     PlayerStatus.NO_DEVICE, PlayerStatus.PREMIUM_REQUIRED, PlayerStatus.LOGIN_REQUIRED,
