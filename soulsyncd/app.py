@@ -27,7 +27,7 @@ from soulsyncd.config import (
     SpotifyPlayerConfig,
     UsbCameraConfig,
 )
-from soulsyncd.core.loop import RunStats, SoulSync
+from soulsyncd.core.loop import Controls, RunStats, SoulSync
 from soulsyncd.interfaces import FrameSource, Lifecycle, Player, Service, TrackPicker
 from soulsyncd.mood.policy import MoodPolicy
 from soulsyncd.mood.smoother import MoodSmoother
@@ -216,6 +216,8 @@ class Daemon:
         self._reload = threading.Event()
         self._wake = threading.Event()
         self.core: SoulSync | None = None
+        self.cores_built = 0  # one more for every (re)build; ``built`` is notified each time
+        self.built = threading.Condition()
 
     def install_signals(self) -> None:
         """SIGINT/SIGTERM stop, SIGHUP reloads. Call from the main thread."""
@@ -229,6 +231,10 @@ class Daemon:
 
     def _on_reload_signal(self, _signum: int, _frame: FrameType | None) -> None:
         log.info("received SIGHUP, reloading %s", self.config_path)
+        self.request_reload()
+
+    def request_reload(self) -> None:
+        """Read the config file again (from any thread); a bad file is logged and changes nothing."""
         self._reload.set()
         self._wake.set()
 
@@ -250,16 +256,18 @@ class Daemon:
         try:
             stats = None
             config = self.config
+            controls: Controls | None = None
+            previous: Config | None = None
             while True:
-                stats, reload_requested = self._run_once(config)
-                if not reload_requested or self.stop.is_set():
+                stats, new_config, controls = self._run_once(config, carried(controls, previous, config))
+                if new_config is None or self.stop.is_set():
                     break
                 # The old pipeline (model, buffers, threads' objects) sits in reference cycles: free it
                 # now, not at some later full collection, or every reload adds megabytes (tools/soak.py).
                 from soulsyncd.service.memory import release_freed_memory
 
                 release_freed_memory()
-                config = self._reloaded_config(config)
+                previous, config = config, new_config
             return RunOutcome(status=EXIT_OK, stats=stats)
         finally:
             if timer is not None:
@@ -267,22 +275,38 @@ class Daemon:
             if self.lifecycle is not None:
                 self.lifecycle.stopping()
 
-    def _reloaded_config(self, current: Config) -> Config:
+    def _load_new_config(self) -> Config | None:
+        """The config file read again for a reload; None (logged) when it is bad: the running one stays."""
         from soulsyncd.config import ConfigError
 
         try:
             new = self._load(self.config_path)
         except ConfigError as exc:
             log.error("reload rejected, keeping the running config:\n%s", exc)
-            return current
+            return None
         log.info("reloaded %s", self.config_path)
         self.config = new
         return new
 
-    def _run_once(self, config: Config) -> tuple[RunStats, bool]:
-        """Build, start, serve until stop/reload/end, tear down. Returns (stats, reload requested)."""
+    def _run_once(
+        self, config: Config, controls: Controls | None,
+    ) -> tuple[RunStats, Config | None, Controls]:
+        """Build, start, serve until stop/reload/end, tear down.
+
+        ``controls`` are the listener's choices (camera switch, mode, ...) carried over a reload. A
+        reload request reads the file first and tears nothing down when it is bad.
+
+        Returns:
+            The run's statistics, the new config when a good reload ends this run (else None), and
+            the listener's choices at the end, for the next run.
+        """
         core = build(config)
-        self.core = core
+        if controls is not None:
+            restore_controls(core, controls)
+        with self.built:
+            self.core = core
+            self.cores_built += 1
+            self.built.notify_all()
         services = [*_lifecycle_services(self.lifecycle), *build_services(config, core)]
         core_stop = threading.Event()
         outcome: dict[str, object] = {}
@@ -305,22 +329,7 @@ class Daemon:
                     started.append(service)
                 except Exception:  # a service that cannot start is logged; the mood side goes on
                     log.exception("service %s failed to start", type(service).__name__)
-            announced = False
-            while True:
-                if not announced and (core.ready.is_set() or not thread.is_alive()):
-                    announced = True
-                    if self.lifecycle is not None:
-                        self.lifecycle.ready(_status_line(core))
-                    log.info("soulsyncd %s ready: camera %s, player %s, policy %s", __version__,
-                             config.camera.kind, config.player.kind, config.policy.mode)
-                if self.stop.is_set() or self._reload.is_set() or not thread.is_alive():
-                    break
-                self._wake.wait(0.2 if not announced else 1.0)
-                self._wake.clear()
-            reload_requested = self._reload.is_set() and not self.stop.is_set()
-            self._reload.clear()
-            if reload_requested and self.lifecycle is not None:
-                self.lifecycle.reloading()
+            new_config = self._serve(core, config, thread)
         finally:
             core_stop.set()
             for service in reversed(started):
@@ -333,7 +342,57 @@ class Daemon:
             raise outcome["error"]  # type: ignore[misc]
         stats = outcome.get("stats")
         assert isinstance(stats, RunStats) or stats is None
-        return stats or core.stats, reload_requested
+        if new_config is not None:
+            _setup_log_level(new_config.logging.level)
+        return stats or core.stats, new_config, core.controls()
+
+    def _serve(self, core: SoulSync, config: Config, thread: threading.Thread) -> Config | None:
+        """Wait on the main thread: announce readiness, end on stop or when the core ends, and read
+        the file on SIGHUP. Returns the new config when a good reload should replace the pipeline."""
+        announced = False
+        while True:
+            if not announced and (core.ready.is_set() or not thread.is_alive()):
+                announced = True
+                if self.lifecycle is not None:
+                    self.lifecycle.ready(_status_line(core))
+                log.info("soulsyncd %s ready: camera %s, player %s, policy %s", __version__,
+                         config.camera.kind, config.player.kind, config.policy.mode)
+            if self.stop.is_set() or not thread.is_alive():
+                return None
+            if self._reload.is_set():
+                self._reload.clear()
+                if self.lifecycle is not None:
+                    self.lifecycle.reloading()
+                new_config = self._load_new_config()
+                if new_config is not None:
+                    return new_config
+                if self.lifecycle is not None:  # a bad file changes nothing: ready as before
+                    self.lifecycle.ready(_status_line(core))
+            self._wake.wait(0.2 if not announced else 1.0)
+            self._wake.clear()
+
+
+def carried(controls: Controls | None, previous: Config | None, new: Config) -> Controls | None:
+    """What the listener chose at run time that a reload keeps: the privacy switch and a pause always;
+    mode, target, speaker and volume unless the new file changes that same setting (the file wins)."""
+    if controls is None or previous is None:
+        return controls
+    mode = controls.mode if new.policy.mode == previous.policy.mode else None
+    target = controls.target if new.policy.target == previous.policy.target else None
+    return Controls(mode=mode, target=target, paused=controls.paused, camera_enabled=controls.camera_enabled,
+                    device=controls.device, volume=controls.volume)
+
+
+def restore_controls(core: SoulSync, controls: Controls) -> None:
+    """Apply the carried choices to a freshly built core before it runs."""
+    if not controls.camera_enabled:
+        core.start_with_camera_off()
+    for command in controls.commands(core.policy.mode, core.policy.target):
+        core.submit(command)
+
+
+def _setup_log_level(level: str) -> None:
+    logging.getLogger().setLevel(getattr(logging, level.upper()))
 
 
 def _status_line(core: SoulSync) -> str:

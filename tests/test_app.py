@@ -185,3 +185,100 @@ def test_the_catalog_look_up_service_runs_only_when_asked_for(tmp_path: Path) ->
         core.close()  # closes the catalog with the core
         with pytest.raises(Exception, match="closed"):
             store.count()
+
+
+class RecordingLifecycle:
+    """What systemd would hear, in order; tests wait on ``changed``."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.changed = threading.Condition()
+
+    def _record(self, call: str) -> None:
+        with self.changed:
+            self.calls.append(call)
+            self.changed.notify_all()
+
+    def ready(self, status: str) -> None:
+        self._record("ready")
+
+    def reloading(self) -> None:
+        self._record("reloading")
+
+    def stopping(self) -> None:
+        self._record("stopping")
+
+
+def _run_daemon(config_path: Path, lifecycle: RecordingLifecycle) -> tuple[object, threading.Thread]:
+    from soulsyncd.app import Daemon
+
+    daemon = Daemon(config_path, load_config(config_path), load=load_config, lifecycle=lifecycle)
+    thread = threading.Thread(target=daemon.run, daemon=True)
+    thread.start()
+    return daemon, thread
+
+
+def _wait_built(daemon: object, count: int) -> SoulSync:
+    from soulsyncd.app import Daemon
+
+    assert isinstance(daemon, Daemon)
+    with daemon.built:
+        assert daemon.built.wait_for(lambda: daemon.cores_built >= count, 30)
+    core = daemon.core
+    assert core is not None
+    assert core.ready.wait(30)
+    return core
+
+
+def _wait_state(core: SoulSync, predicate: Callable[[object], bool]) -> None:
+    """Wait (bounded) until a published state satisfies ``predicate``."""
+    seen = threading.Event()
+    core.subscribe("test-wait", lambda event: seen.set() if predicate(event.state) else None)
+    assert predicate(core.latest()) or seen.wait(10)
+
+
+def test_a_reload_keeps_the_privacy_switch_and_the_listeners_choices_and_a_bad_file_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    import cv2
+
+    from soulsyncd.core.commands import SetCamera, SetMode, SetVolume
+    from soulsyncd.types import CameraStatus
+
+    image = tmp_path / "still.png"
+    cv2.imwrite(str(image), np.zeros((48, 64, 3), np.uint8))
+    config_path = tmp_path / "c.yaml"
+    config_path.write_text(f"camera:\n  kind: file\n  path: {image}\npolicy:\n  target: calm\n")
+    lifecycle = RecordingLifecycle()
+    daemon, thread = _run_daemon(config_path, lifecycle)
+    try:
+        core = _wait_built(daemon, 1)
+        core.submit(SetCamera(enabled=False))
+        core.submit(SetMode("shift"))
+        core.submit(SetVolume(30))
+        _wait_state(core, lambda s: s.camera is CameraStatus.DISABLED and s.mode == "shift")  # type: ignore[attr-defined]
+        # A good file that changes the target: the target follows the file, the rest stays as chosen.
+        config_path.write_text(f"camera:\n  kind: file\n  path: {image}\npolicy:\n  target: happy\n")
+        daemon.request_reload()  # type: ignore[attr-defined]
+        second = _wait_built(daemon, 2)
+        assert second is not core
+        _wait_state(second, lambda s: s.mode == "shift")  # type: ignore[attr-defined]
+        assert second.latest().camera is CameraStatus.DISABLED
+        assert second.source is None  # the camera stays closed
+        assert second.latest().target == "happy"
+        assert second.controls().volume == 30
+        # A bad file: logged, and the running pipeline is left alone (no rebuild, camera still off).
+        config_path.write_text("policy:\n  mode: sideways\n")
+        daemon.request_reload()  # type: ignore[attr-defined]
+        with lifecycle.changed:
+            assert lifecycle.changed.wait_for(lambda: lifecycle.calls[-3:] == ["ready", "reloading", "ready"]
+                                              and lifecycle.calls.count("reloading") == 2, 30)
+        assert daemon.core is second
+        assert second.latest().camera is CameraStatus.DISABLED
+        daemon.request_stop()  # type: ignore[attr-defined]
+        thread.join(30)
+        assert not thread.is_alive()
+        assert daemon.cores_built == 2  # type: ignore[attr-defined]
+    finally:
+        daemon.request_stop()  # type: ignore[attr-defined]
+        thread.join(30)

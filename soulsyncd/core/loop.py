@@ -83,6 +83,33 @@ class RunStats:
     tracks_started: int = 0
 
 
+@dataclass(frozen=True)
+class Controls:
+    """The listener's run-time choices, carried over a reload (None: not carried, the file decides)."""
+
+    mode: str | None = None
+    target: str | None = None
+    paused: bool = False
+    camera_enabled: bool = True
+    device: str | None = None
+    volume: int | None = None
+
+    def commands(self, mode: str, target: str) -> list[Command]:
+        """The commands that bring a new core (running ``mode`` and ``target``) to these choices."""
+        commands: list[Command] = []
+        if self.mode is not None and self.mode != mode:
+            commands.append(SetMode(self.mode))  # type: ignore[arg-type]
+        if self.target is not None and self.target != target:
+            commands.append(SetTarget(self.target))
+        if self.paused:
+            commands.append(Pause())
+        if self.device is not None:
+            commands.append(SetDevice(self.device))
+        if self.volume is not None:
+            commands.append(SetVolume(self.volume))
+        return commands
+
+
 class RepeatedErrorLog:
     """Logs the first occurrence of an error with its traceback, then only a count per interval.
 
@@ -196,6 +223,8 @@ class SoulSync:
         self._last_frame_at: float | None = None
         self._last_stats_at = self._started_at
         self._camera_off_at: float | None = None
+        self._device_choice: str | None = None  # set by the listener at run time (kept over a reload)
+        self._volume_choice: int | None = None
         self._claim_next = False  # the next play intent takes playback back (a mode set by the listener)
         self._tick_times: deque[float] = deque(maxlen=TIMING_WINDOW)
         self._detect_ms: deque[float] = deque(maxlen=TIMING_WINDOW)
@@ -224,6 +253,21 @@ class SoulSync:
     def subscribe(self, name: str, callback: Subscriber) -> None:
         """Call ``callback(event)`` for every event from now on, on a thread of its own."""
         self._events.subscribe(name, callback)
+
+    def controls(self) -> Controls:
+        """The listener's current run-time choices (for a reload to carry over)."""
+        state = self.latest()
+        return Controls(mode=state.mode, target=state.target, paused=state.paused,
+                        camera_enabled=state.camera is not CameraStatus.DISABLED,
+                        device=self._device_choice, volume=self._volume_choice)
+
+    def start_with_camera_off(self) -> None:
+        """Before :meth:`run`: keep the camera closed (the privacy switch was off before a reload)."""
+        self.source = None
+        self._camera_off_at = self.clock.monotonic()
+        self.ready.set()  # nothing to wait for: the camera is off on purpose
+        self._events.publish(EventKind.CAMERA, dataclasses.replace(
+            self.latest(), camera=CameraStatus.DISABLED, camera_detail="privacy switch"))
 
     def resource(self, kind: type[T]) -> T | None:
         """The first of the resources handed in that is a ``kind`` (the app's services share them)."""
@@ -478,10 +522,13 @@ class SoulSync:
         if isinstance(command, SetVolume):
             if not 0 <= command.percent <= 100:
                 raise ValueError(f"volume must be 0..100, got {command.percent}")
+            self._volume_choice = command.percent
             if self.player is not None:
                 self.player.set_output(volume=command.percent)
-        elif isinstance(command, SetDevice) and self.player is not None:
-            self.player.set_output(device=command.name)
+        elif isinstance(command, SetDevice):
+            self._device_choice = command.name
+            if self.player is not None:
+                self.player.set_output(device=command.name)
 
     def _on_set_camera(self, command: Command) -> None:
         assert isinstance(command, SetCamera)
