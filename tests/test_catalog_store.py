@@ -192,3 +192,11 @@ def test_one_store_is_shared_by_threads() -> None:
 def test_catalog_path_is_in_the_state_dir(tmp_path: Path) -> None:
     config = Config.model_validate({"state": {"dir": str(tmp_path)}})
     assert catalog_path(config) == tmp_path / "catalog.sqlite3"
+
+
+def test_a_new_catalog_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "catalog.sqlite3"
+    store = CatalogStore(path)
+    store.close()
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700

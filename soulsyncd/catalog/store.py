@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 import threading
 import time
@@ -222,7 +223,11 @@ class CatalogStore:
         memory = self.path == ":memory:"
         if not memory:
             try:
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                # What the listener skipped and how their mood moved is personal: owner-only, even
+                # outside systemd (whose UMask=0077 does the same).
+                Path(self.path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                if not Path(self.path).exists():
+                    os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
             except OSError as exc:
                 reason = exc.strerror or exc
                 raise CatalogError(f"{self.path}: cannot create its directory: {reason}") from exc

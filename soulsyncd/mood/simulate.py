@@ -37,6 +37,8 @@ _SEGMENT = re.compile(r"^(match|shift):([a-z]+|[0-9.]+,[0-9.]+)(?:>([a-z]+|[0-9.
 _EMOTIONS = {emotion.label: emotion for emotion in Emotion}
 DAY_S = 24 * 3600.0
 
+MAX_SEGMENT_TRACKS = 10_000  # a simulated session beyond this is a typo, not a listener
+
 
 @dataclass(frozen=True)
 class Segment:
@@ -83,8 +85,8 @@ def _segment(part: str, default_tracks: int) -> Segment:
     if mode == "shift" and target is None:
         raise ValueError(f"segment {part!r}: shift needs a target (shift:START>TARGET)")
     tracks = int(count) if count else default_tracks
-    if tracks < 1:
-        raise ValueError(f"segment {part!r}: needs at least one track")
+    if not 1 <= tracks <= MAX_SEGMENT_TRACKS:
+        raise ValueError(f"segment {part!r}: needs 1 to {MAX_SEGMENT_TRACKS} tracks, got {tracks}")
     return Segment(mode=mode, start=start, target=target, tracks=tracks, spec=part)
 
 
