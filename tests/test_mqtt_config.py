@@ -52,6 +52,27 @@ def test_topics_must_not_have_wildcards_or_empty_levels(topic: str) -> None:
         MqttConfig(discovery_prefix=topic)
 
 
+@pytest.mark.parametrize(("field", "limit"), [
+    ("discovery_prefix", 128), ("base_topic", 128), ("client_id", 64), ("name", 100), ("suggested_area", 100),
+    ("host", 253), ("username", 256),
+])
+def test_names_and_topics_are_bounded(field: str, limit: int) -> None:
+    """A 70,000-character prefix passed check-config and then failed every subscription at run time."""
+    MqttConfig(**{field: "a" * limit})
+    with pytest.raises(ValidationError, match=field):
+        MqttConfig(**{field: "a" * (limit + 1)})
+    with pytest.raises(ValidationError, match=field):
+        MqttConfig(**{field: "a" * 70_000})
+
+
+@pytest.mark.parametrize("topic", ["a\nb", "a\tb", "a\x7fb", "a\x85b"])
+def test_topics_must_not_have_control_characters(topic: str) -> None:
+    with pytest.raises(ValidationError, match="control"):
+        MqttConfig(base_topic=topic)
+    with pytest.raises(ValidationError, match="control"):
+        MqttConfig(discovery_prefix=topic)
+
+
 def test_tls_files_need_tls_and_cert_needs_key() -> None:
     with pytest.raises(ValidationError, match="need tls"):
         MqttConfig(ca_file=Path("/ca.pem"))

@@ -19,7 +19,13 @@ from soulsyncd.config.base import Section, resolve_path
 DEVICE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 """What a device id may look like: safe in an MQTT topic, a Home Assistant node id and a unique_id."""
 
-_TOPIC_FORBIDDEN = re.compile(r"[+#\x00]")
+TOPIC_PREFIX_MAX = 128
+"""Longest base topic or discovery prefix, in characters. MQTT allows 65,535 bytes per topic, but a
+prefix that long cannot have anything appended (paho refuses the subscription at run time); 128 is
+far more than any real prefix."""
+
+_TOPIC_WILDCARDS = re.compile(r"[+#]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def slugify(text: str) -> str:
@@ -37,8 +43,10 @@ def default_device_id() -> str:
 def _check_topic(value: str, what: str) -> str:
     if not value or value.startswith("/") or value.endswith("/") or "//" in value:
         raise ValueError(f"{what} must be a non-empty topic without leading, trailing or double '/'")
-    if _TOPIC_FORBIDDEN.search(value):
+    if _TOPIC_WILDCARDS.search(value):
         raise ValueError(f"{what} must not contain the wildcards '+' or '#'")
+    if _CONTROL.search(value):
+        raise ValueError(f"{what} must not contain control characters")
     return value
 
 
@@ -46,7 +54,8 @@ class MqttConfig(Section):
     """Publish state to an MQTT broker, take commands from it, and announce entities to Home Assistant."""
 
     enabled: bool = Field(default=False, description="Connect to the broker at all.")
-    host: str = Field(default="localhost", min_length=1, description="Broker host name or address.")
+    host: str = Field(default="localhost", min_length=1, max_length=253,
+                      description="Broker host name or address.")
     port: int = Field(default=1883, ge=1, le=65535, description="Broker port (usually 8883 with TLS).")
     tls: bool = Field(default=False, description="Connect with TLS (certificate checked).")
     ca_file: Path | None = Field(
@@ -55,7 +64,7 @@ class MqttConfig(Section):
     certfile: Path | None = Field(default=None, description="Client certificate for TLS (PEM), optional.")
     keyfile: Path | None = Field(default=None, description="Private key of the client certificate (PEM).")
     username: str | None = Field(
-        default=None,
+        default=None, max_length=256,
         description="Broker user; the password comes from the credential mqtt-password, never the YAML.",
     )
     client_id: str | None = Field(
@@ -81,12 +90,13 @@ class MqttConfig(Section):
         "SoulSync <device_id>)."
     )
     base_topic: str | None = Field(
-        default=None, description="Prefix of every state and command topic (None: soulsync/<device_id>)."
+        default=None, max_length=TOPIC_PREFIX_MAX,
+        description="Prefix of every state and command topic (None: soulsync/<device_id>).",
     )
     discovery: bool = Field(default=True, description="Announce the entities to Home Assistant.")
     discovery_prefix: str = Field(
-        default="homeassistant", description="Home Assistant's discovery prefix (its birth topic is "
-        "<prefix>/status)."
+        default="homeassistant", max_length=TOPIC_PREFIX_MAX,
+        description="Home Assistant's discovery prefix (its birth topic is <prefix>/status).",
     )
     suggested_area: str | None = Field(
         default=None, max_length=100,
