@@ -529,3 +529,49 @@ def test_premium_required_stays_until_a_command_succeeds(
     playback = rig.fake.playback()
     assert playback is not None
     assert playback["device"]["volume_percent"] == 30
+
+
+def test_an_unknown_speaker_stays_no_device_until_it_appears(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    """set_output to a name nobody has: "no device" (the music plays on where it was), the visible
+    speakers listed once; the right name moves the music at once, and the error is gone."""
+    start_playing(rig)
+    rig.fake.add_device("Living Room")
+    caplog.set_level(logging.INFO, logger="soulsyncd.spotify")
+    rig.player.set_output(device="Nowhere")
+    seen = statuses_over(rig, 90, every=1.0)
+    assert set(seen) == {PlayerStatus.NO_DEVICE}
+    assert caplog.text.count("'Nowhere' not found (visible: 'Kitchen', 'Living Room')") == 1
+    assert rig.player.state().device == SPEAKER  # where it still plays
+    assert rig.playing_uri() == rig.tracks[0].uri
+    caplog.clear()
+    rig.player.set_output(device="Living Room")
+    rig.run_for(0.5)  # not after the rest of a back-off of up to a minute: the name is news
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.retry_at, state.device) == (
+        PlayerStatus.OK, None, None, "Living Room")
+    assert [r.levelno for r in caplog.records] == [logging.INFO] * len(caplog.records)
+    assert "speaker is back" in caplog.text
+    playback = rig.fake.playback()
+    assert playback is not None
+    assert playback["device"]["name"] == "Living Room"
+
+
+def test_a_paused_player_resumes_on_the_fixed_speaker_without_a_stale_error(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    start_playing(rig)
+    rig.fake.add_device("Living Room")
+    rig.player.apply(PAUSE)
+    rig.run_for(1)
+    rig.player.set_output(device="Nowhere")
+    rig.player.apply(PLAY)
+    seen = statuses_over(rig, 30, every=1.0)
+    assert set(seen) == {PlayerStatus.NO_DEVICE}
+    caplog.set_level(logging.INFO, logger="soulsyncd.spotify")
+    caplog.clear()
+    rig.player.set_output(device="Living Room")
+    rig.run_for(3)
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.device) == (PlayerStatus.OK, None, "Living Room")
+    assert rig.playing_uri() == rig.tracks[0].uri
+    assert all(r.levelno == logging.INFO for r in caplog.records)

@@ -150,6 +150,8 @@ class Controller:
         if device is not None and device != self.device_name:
             self.device_name = device
             self._move = self._ours is not None
+            if isinstance(self._failing, NoDeviceError):
+                self._blocked_until = 0.0  # a new name is news: look for it now, not after the back-off
         if volume is not None:
             self.volume = max(0, min(100, int(volume)))
             self._volume_due = True
