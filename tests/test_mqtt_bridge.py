@@ -339,6 +339,31 @@ def test_count_of_unlogged_rejections_is_logged_when_the_minute_ends(broker: Bro
         core.close()
 
 
+def test_a_topic_paho_refuses_is_logged_and_the_rest_works(broker: Broker, watcher: Watcher,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    """A prefix too long for MQTT (only a config that skipped validation can have one): the birth topic
+    and discovery are logged as unusable, once and without a traceback; state and commands still work."""
+    config = MqttConfig(enabled=True, host=broker.host, port=broker.port, device_id="room",
+                        reconnect_max_s=1).model_copy(update={"discovery_prefix": "h" * 70_000})
+    bridge, core = MqttBridge(config, password=None), FakeCore()
+    bridge.start(core)
+    try:
+        topics = [f"soulsync/room/{name}" for name in (*st.STATE_TOPICS, st.AVAILABILITY, st.DIAGNOSTICS)]
+        assert watcher.wait_for(lambda w: all(t in w.retained for t in topics)), sorted(watcher.retained)
+        assert watcher.retained["soulsync/room/availability"] == b"online"
+        watcher.publish("soulsync/room/mode/set", "off")
+        assert core.wait_received(1)
+        assert watcher.wait_payload("soulsync/room/mode", "off")
+        assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+        errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+        assert any("cannot subscribe" in e for e in errors), errors
+        assert sum("cannot publish" in e for e in errors) == 1, errors
+        assert all(len(e) < 500 for e in errors)
+    finally:
+        bridge.stop()
+        core.close()
+
+
 def test_retained_commands_left_on_the_broker_are_ignored(make_bridge: Make, watcher: Watcher) -> None:
     """A command someone published with retain would replay at every connect: it is ignored."""
     watcher.publish("soulsync/room/mode/set", "off", retain=True)

@@ -98,6 +98,11 @@ class _LimitedLog:
             self._start, self._count, self._suppressed = now, 0, 0
 
 
+def _short(topic: str, limit: int = 80) -> str:
+    """``topic`` for a log line, clipped: a broken config may make one 65,536 characters long."""
+    return repr(topic) if len(topic) <= limit else f"{topic[:limit]!r}... ({len(topic)} characters)"
+
+
 @dataclass
 class _Pending:
     """What the publisher thread has been asked to do (flags, so a flood of requests coalesces)."""
@@ -148,6 +153,7 @@ class MqttBridge:
         self._pending = _Pending()
         self._last_error_sent: str | None = None
         self._failure_logged: str | None = None
+        self._send_errors_logged: set[str] = set()
         self._subscribe_mid: int | None = None
         self._diagnostics_empty = True
         self.connected = threading.Event()
@@ -255,22 +261,32 @@ class MqttBridge:
             log.info("MQTT: connected to %s:%d", self.config.host, self.config.port)
             self.connected.set()
             # The command topic and one level below it, so a wrong level is seen (and logged), not lost.
-            topics = [(f"{self.base}/+/set/#", QOS), (self.birth_topic, QOS)]
-            _, self._subscribe_mid = client.subscribe(topics)
-        except Exception:
+            # One SUBSCRIBE each: a filter paho refuses (only a config that skipped validation has one)
+            # must not take the other with it.
+            last_mid = None
+            for topic in (f"{self.base}/+/set/#", self.birth_topic):
+                try:
+                    _, last_mid = client.subscribe(topic, QOS)
+                except ValueError as exc:
+                    log.error("MQTT: cannot subscribe to %s: %s", _short(topic), exc)
+            self._subscribe_mid = last_mid
+            if last_mid is None:
+                self._request(full=True)  # no SUBACK will come to trigger it
+        except Exception:  # never out into paho's thread: log and go on with the connection
             log.exception("MQTT: on_connect failed")
+            self._request(full=True)
 
     def _on_subscribe(self, _client: Client, _userdata: object, mid: int, reasons: list[ReasonCode],
                       _properties: Properties | None) -> None:
         # The full set goes out on the SUBACK, not the CONNACK: paho re-sends messages the broker had
         # not acknowledged before the connection broke right after on_connect returns, and those
-        # stale states must reach the broker before the fresh ones, not after.
-        if mid != self._subscribe_mid:
-            return
+        # stale states must reach the broker before the fresh ones, not after. The last SUBSCRIBE's
+        # SUBACK comes last.
         for reason in reasons:
             if reason.is_failure:
                 log.warning("MQTT: the broker refused a subscription (%s); commands may not arrive", reason)
-        self._request(full=True)
+        if mid == self._subscribe_mid:
+            self._request(full=True)
 
     def _on_connect_fail(self, _client: Client, _userdata: object) -> None:
         self._log_failure(f"broker {self.config.host}:{self.config.port} unreachable (retrying)")
@@ -392,7 +408,13 @@ class MqttBridge:
 
         assert self._client is not None
         # Never wait for the broker's acknowledgement here: paho sends it in the background.
-        info = self._client.publish(topic, payload, qos=QOS, retain=True)
+        try:
+            info = self._client.publish(topic, payload, qos=QOS, retain=True)
+        except ValueError as exc:  # a topic paho refuses: the rest still goes out
+            if str(exc) not in self._send_errors_logged:
+                self._send_errors_logged.add(str(exc))
+                log.error("MQTT: cannot publish to %s: %s (further ones not logged)", _short(topic), exc)
+            return False
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             log.debug("MQTT: publish to %s not queued (%s)", topic, info.rc)
             return False
