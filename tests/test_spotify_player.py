@@ -575,3 +575,25 @@ def test_a_paused_player_resumes_on_the_fixed_speaker_without_a_stale_error(
     assert (state.status, state.last_error, state.device) == (PlayerStatus.OK, None, "Living Room")
     assert rig.playing_uri() == rig.tracks[0].uri
     assert all(r.levelno == logging.INFO for r in caplog.records)
+
+
+def test_listener_in_control_is_one_steady_state_on_the_device_that_plays(rig: Rig) -> None:
+    """No countdown in the state (it is published retained on every change): the deadline is
+    retry_at, the detail says until when; the device is where the listener's music plays."""
+    start_playing(rig)
+    rig.fake.add_device("Phone", type="Smartphone")
+    rig.run_for(10)
+    rig.fake.listener_transfers("Phone")
+    rig.run_for(2.5)
+    first = rig.player.state()
+    assert (first.status, first.device) == (PlayerStatus.LISTENER_IN_CONTROL, "Phone")
+    assert first.retry_at is not None
+    assert 900 - 2.5 <= first.retry_at - (WALL0 + rig.clock.now) <= 900
+    assert first.detail.startswith("hands off until ")
+    for _ in range(60):
+        rig.run_for(5)
+        assert rig.player.state() == first
+    rig.player.apply(PlayIntent("play", valence=0.8, energy=0.6, reason="mode set", claim=True))
+    rig.run_for(0.5)
+    state = rig.player.state()
+    assert (state.status, state.device, state.retry_at) == (PlayerStatus.OK, SPEAKER, None)

@@ -117,6 +117,8 @@ class Controller:
         self._queued: Track | None = None
         self._next_poll = 0.0
         self._hands_off_until: float | None = None
+        self._hands_off_wall: float | None = None  # the same deadline in epoch seconds, for the state
+        self._listener_device: str | None = None  # where the listener's music plays while hands off
         self._blocked_until = 0.0
         self._failures = 0
         self._failing: SpotifyError | None = None  # the failure whose state stands until proven over
@@ -160,7 +162,7 @@ class Controller:
         """End a takeover back-off now (the listener set the mode: they want this player's music)."""
         if self._hands_off_until is not None:
             log.info("taking playback back: the listener asked for it")
-        self._hands_off_until = None
+        self._hands_off_until = self._hands_off_wall = self._listener_device = None
         if self._status is PlayerStatus.LISTENER_IN_CONTROL:
             self._status = PlayerStatus.IDLE
 
@@ -209,23 +211,31 @@ class Controller:
             self._status = PlayerStatus.OK if self._ours else PlayerStatus.IDLE
 
     def state(self) -> PlayerState:
-        """A snapshot for the dashboard."""
+        """A snapshot for the dashboard.
+
+        It changes only when something happened (plus ``progress_s`` while our music plays), since
+        it is published retained on every change: while the listener is in control the deadline is
+        ``retry_at`` and the detail names its wall-clock time, rather than counting down.
+        """
         ours = self._ours
         now = self._clock.monotonic()
-        detail = ""
-        if self._status is PlayerStatus.LISTENER_IN_CONTROL and self._hands_off_until is not None:
-            detail = f"hands off for {max(0.0, self._hands_off_until - now):.0f} s"
+        detail, retry_at = "", self._retry_at
+        device = ours.device.name if ours else self.device_name
+        if self._status is PlayerStatus.LISTENER_IN_CONTROL and self._hands_off_wall is not None:
+            retry_at = self._hands_off_wall
+            detail = f"hands off until {time.strftime('%H:%M', time.localtime(retry_at))}"
+            device = self._listener_device or device
         elif self._queued is not None:
             detail = f"next: {self._queued.name}"
         return PlayerState(
             status=self._status,
-            device=ours.device.name if ours else self.device_name,
+            device=device,
             track=ours.track if ours else None,
             playing=bool(ours and ours.playing and not ours.paused_by_us),
             progress_s=ours.listened(now) if ours else 0.0,
             volume=self.volume,
             last_error=self._error,
-            retry_at=self._retry_at,
+            retry_at=retry_at,
             detail=detail,
         )
 
@@ -322,7 +332,7 @@ class Controller:
                 if self._is_ours(playback):
                     self._adopt(now, playback)  # our own music from before a restart: carry on
                 else:
-                    self._takeover(now, f"{what(playback)} is playing on {where(playback)}")
+                    self._takeover(now, f"{what(playback)} is playing on {where(playback)}", playback)
                 return
         device = self._find_device()
         track = self._pick(intent)
@@ -405,7 +415,7 @@ class Controller:
             return
         uri = playback.track.uri if playback.track else None
         if not same_device(playback.device, ours.device):
-            self._takeover(now, f"playback moved to {playback.device.name}")
+            self._takeover(now, f"playback moved to {playback.device.name}", playback)
         elif uri == ours.track.uri:
             self._still_ours(now, intent, ours, playback, natural_end=natural_end)
         elif self._queued is not None and uri == self._queued.uri:
@@ -422,7 +432,7 @@ class Controller:
         elif natural_end and self._queued is None:
             self._next_after_end(now, intent, ours)  # e.g. Spotify's autoplay after our last track
         else:
-            self._takeover(now, f"{what(playback)} is playing")
+            self._takeover(now, f"{what(playback)} is playing", playback)
 
     def _still_ours(self, now: float, intent: PlayIntent, ours: _Ours, playback: Playback, *,
                     natural_end: bool) -> None:
@@ -435,7 +445,7 @@ class Controller:
                               or playback.progress_s >= ours.track.duration_s - END_SLACK_S):
             self._next_after_end(now, intent, ours)  # it ended and nothing was queued
         else:
-            self._takeover(now, "the listener paused")
+            self._takeover(now, "the listener paused", playback)
 
     def _confirm(self, now: float, ours: _Ours, playback: Playback | None) -> None:
         if (playback is not None and playback.track is not None and playback.track.uri == ours.track.uri
@@ -502,7 +512,7 @@ class Controller:
         playback = self._client.playback()
         if playback is not None and playback.playing and (
                 playback.track is None or playback.track.uri != ours.track.uri) and not intent.claim:
-            self._takeover(now, f"{what(playback)} is playing on {where(playback)}")
+            self._takeover(now, f"{what(playback)} is playing on {where(playback)}", playback)
             return
         device = self._find_device()
         paused_here = playback is not None and playback.track is not None and (
@@ -568,24 +578,30 @@ class Controller:
 
     # --- the listener in charge ---
 
-    def _takeover(self, now: float, what: str) -> None:
+    def _takeover(self, now: float, what: str, playback: Playback | None) -> None:
         ours = self._ours
         if ours is not None:
             self._finish(ours, now, skipped=ours.listened(now) < SKIP_THRESHOLD_S)
         self._ours, self._queued = None, None
-        self._hands_off_until = now + self._settings.takeover_backoff_s
+        self._hands_off(now, playback)
         self._status = PlayerStatus.LISTENER_IN_CONTROL
         log.info("listener in control (%s): hands off for %.0f s", what, self._settings.takeover_backoff_s)
 
     def _recheck_takeover(self, now: float) -> None:
         playback = self._client.playback()
         if playback is not None and playback.playing:
-            self._hands_off_until = now + self._settings.takeover_backoff_s
+            self._hands_off(now, playback)
             log.info("the listener's music still plays (%s): hands off for another %.0f s",
                      what(playback), self._settings.takeover_backoff_s)
             return
-        self._hands_off_until = None
+        self._hands_off_until = self._hands_off_wall = self._listener_device = None
         self._status = PlayerStatus.IDLE
+
+    def _hands_off(self, now: float, playback: Playback | None) -> None:
+        self._hands_off_until = now + self._settings.takeover_backoff_s
+        self._hands_off_wall = self._wall() + self._settings.takeover_backoff_s
+        if playback is not None and playback.device is not None:
+            self._listener_device = playback.device.name
 
     def _finish(self, ours: _Ours, now: float, *, skipped: bool) -> None:
         if self._picker is None:
