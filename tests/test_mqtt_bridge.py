@@ -147,6 +147,20 @@ def test_clean_stop_publishes_offline(make_bridge: Make, watcher: Watcher) -> No
     assert watcher.wait_payload("soulsync/room/availability", "offline")
 
 
+def test_stop_for_a_reload_leaves_availability_online(make_bridge: Make, watcher: Watcher) -> None:
+    """stop(final=False), then a new bridge with the same config (a SIGHUP reload): the broker never
+    carries 'offline' in between, and the new bridge publishes the full set again."""
+    bridge, _ = make_bridge()
+    assert watcher.wait_for(complete(bridge))
+    topic = "soulsync/room/availability"
+    mark = watcher.count()
+    bridge.stop(final=False)
+    again, _ = make_bridge()
+    assert watcher.wait_for(lambda w: again.full_publishes == 1 and complete(again)(w))
+    assert b"offline" not in [m.payload for m in watcher.since(mark) if m.topic == topic]
+    assert watcher.retained[topic] == b"online"
+
+
 def test_last_will_when_the_connection_is_cut(make_bridge: Make, watcher: Watcher) -> None:
     """Killing the client's socket (no DISCONNECT) makes the broker publish the retained will 'offline';
     the bridge reconnects and says 'online' again with the full state."""

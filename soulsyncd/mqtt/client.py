@@ -201,8 +201,15 @@ class MqttBridge:
         log.info("MQTT: connecting to %s:%d as %s, topics under %s", self.config.host, self.config.port,
                  self.config.effective_client_id, self.base)
 
-    def stop(self) -> None:
-        """Publish ``offline``, disconnect cleanly (so the will does not fire) and end both threads."""
+    def stop(self, *, final: bool = True) -> None:
+        """Publish ``offline``, disconnect cleanly (so the will does not fire) and end both threads.
+
+        Args:
+            final: False for a stop that a new bridge with the same ``mqtt`` config follows at once
+                (a reload): ``offline`` is not published, so Home Assistant does not see the device
+                blink unavailable; the new bridge publishes ``online`` and the full set on connect.
+                Only for that case: otherwise ``online`` would stay retained for a daemon that is gone.
+        """
         self._stop.set()
         with self._wake:
             self._wake.notify_all()
@@ -211,7 +218,7 @@ class MqttBridge:
         client, self._client = self._client, None
         if client is None:
             return
-        if self.connected.is_set():
+        if final and self.connected.is_set():
             info = client.publish(f"{self.base}/{st.AVAILABILITY}", st.OFFLINE, qos=QOS, retain=True)
             # Bounded: stop must not hang on a broker that went away a moment ago.
             with contextlib.suppress(RuntimeError, ValueError):
@@ -219,7 +226,7 @@ class MqttBridge:
         client.disconnect()
         client.loop_stop()
         self.connected.clear()
-        log.info("MQTT: stopped")
+        log.info("MQTT: stopped" if final else "MQTT: stopped for a reload (still 'online')")
 
     # --- configuration --------------------------------------------------------------------------
 
