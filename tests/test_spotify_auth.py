@@ -286,3 +286,42 @@ def test_spotipy_debug_logs_carry_no_token(fake: FakeSpotify, tmp_path: Path,
     cached = json.loads(token_path(tmp_path).read_text())
     for secret in (tokens["refresh_token"], cached["access_token"], cached["refresh_token"]):
         assert secret not in caplog.text  # ...without a token in them
+
+
+@pytest.mark.parametrize("level", ["info", "debug"])
+def test_spotipys_http_error_lines_do_not_double_ours_in_the_daemons_logging(
+        fake: FakeSpotify, tmp_path: Path, level: str) -> None:
+    """Under the daemon's own logging (set up before the player, and again on a reload), spotipy's
+    ``ERROR HTTP Error for ...`` per 401/429/5xx is dropped; at debug it is kept, as a DEBUG line."""
+    from soulsyncd.service.logs import setup_logging
+
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    for handler in saved_handlers:
+        root.removeHandler(handler)  # setup_logging closes what it replaces; pytest's are put back
+    out = io.StringIO()
+    try:
+        setup_logging(level, environ={}, stream=out, journal=False)
+        install_redaction()
+        setup_logging(level, environ={}, stream=out, journal=False)  # a reload
+        TokenCache(token_path(tmp_path)).save_token_to_cache(fake.issue_tokens())
+        client = client_for(fake, manager(fake, tmp_path))
+        for status in (503, 429):
+            fake.fail_next(1, status)
+            with pytest.raises((OfflineError, RateLimitedError)):
+                client.devices()
+        fake.expire_access_tokens()
+        client.devices()  # a 401, refreshed and retried
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved_handlers:
+            root.addHandler(handler)
+        root.setLevel(saved_level)
+    lines = [line for line in out.getvalue().splitlines() if "HTTP Error for" in line]
+    if level == "info":
+        assert lines == []
+    else:
+        assert len(lines) == 3
+        assert all(" DEBUG " in line for line in lines)
+    assert " ERROR " not in out.getvalue()

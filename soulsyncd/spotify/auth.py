@@ -208,8 +208,11 @@ class _RedactFilter(logging.Filter):
         message = record.getMessage()
         if record.name == "spotipy.client" and message.startswith(("HTTP Error for", "Max Retries")):
             # spotipy logs every refusal at ERROR; the player reports each failure once, as a state.
-            # Kept when debugging.
-            return logging.getLogger("spotipy.client").isEnabledFor(logging.DEBUG)
+            # Kept when debugging, as a DEBUG line: it is a detail of a failure already reported.
+            # (A filter on the logger, not a handler: the daemon's setup_logging replaces handlers.)
+            if not logging.getLogger("spotipy.client").isEnabledFor(logging.DEBUG):
+                return False
+            record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
