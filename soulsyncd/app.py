@@ -322,6 +322,7 @@ class Daemon:
         thread = threading.Thread(target=run_core, name="analysis", daemon=True)
         thread.start()
         started: list[Service] = []
+        new_config: Config | None = None
         try:
             for service in services:
                 try:
@@ -334,7 +335,7 @@ class Daemon:
             core_stop.set()
             for service in reversed(started):
                 try:
-                    service.stop()
+                    _stop_service(service, config, new_config)
                 except Exception:
                     log.exception("service %s failed to stop", type(service).__name__)
             thread.join(STOP_JOIN_S)
@@ -389,6 +390,18 @@ def restore_controls(core: SoulSync, controls: Controls) -> None:
         core.start_with_camera_off()
     for command in controls.commands(core.policy.mode, core.policy.target):
         core.submit(command)
+
+
+def _stop_service(service: Service, config: Config, new_config: Config | None) -> None:
+    """Stop a service; the MQTT bridge stays "online" when a bridge with the same settings follows at
+    once (a reload), so Home Assistant does not blink the device unavailable."""
+    if new_config is not None and config.mqtt.enabled and new_config.mqtt == config.mqtt:
+        from soulsyncd.mqtt.client import MqttBridge
+
+        if isinstance(service, MqttBridge):
+            service.stop(final=False)
+            return
+    service.stop()
 
 
 def _setup_log_level(level: str) -> None:

@@ -282,3 +282,22 @@ def test_a_reload_keeps_the_privacy_switch_and_the_listeners_choices_and_a_bad_f
     finally:
         daemon.request_stop()  # type: ignore[attr-defined]
         thread.join(30)
+
+
+def test_a_reload_with_the_same_mqtt_settings_keeps_the_device_available(tmp_path: Path) -> None:
+    from soulsyncd.app import _stop_service
+    from soulsyncd.mqtt.client import MqttBridge
+
+    def config(text: str) -> object:
+        path = tmp_path / "c.yaml"
+        path.write_text(text)
+        return load_config(path)
+
+    old = config("mqtt:\n  enabled: true\n  device_id: den\n")
+    bridge = MqttBridge(old.mqtt)  # type: ignore[attr-defined]
+    calls: list[dict[str, object]] = []
+    bridge.stop = lambda **kwargs: calls.append(kwargs)  # type: ignore[method-assign]
+    _stop_service(bridge, old, config("mqtt:\n  enabled: true\n  device_id: den\npolicy:\n  mode: shift\n"))
+    _stop_service(bridge, old, config("mqtt:\n  enabled: true\n  device_id: kitchen\n"))  # the device changes
+    _stop_service(bridge, old, None)  # a real stop
+    assert calls == [{"final": False}, {}, {}]
