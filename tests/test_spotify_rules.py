@@ -14,7 +14,7 @@ from soulsyncd.spotify.errors import (
     RateLimitedError,
     SpotifyError,
 )
-from soulsyncd.spotify.rules import choose_device, retry_delay
+from soulsyncd.spotify.rules import choose_device, proven_over, retry_delay
 
 
 def device(name: str, *, active: bool = False, restricted: bool = False, id: str | None = None) -> Device:
@@ -56,3 +56,14 @@ def test_without_a_name_the_active_speaker_or_the_visible_list() -> None:
 def test_retry_delays(error: SpotifyError, failures: int, seconds: float) -> None:
     settings = SpotifyPlayerConfig(client_id="x", max_retry_after_s=600)
     assert retry_delay(error, failures, settings) == seconds
+
+
+def test_a_failure_is_over_only_when_the_right_kind_of_request_succeeded() -> None:
+    nothing = {"answered": False, "commanded": False, "device_found": False}
+    for failing in (OfflineError("x"), PremiumRequiredError("x"), NoDeviceError("x")):
+        assert not proven_over(failing, **nothing)  # a step that sent nothing proves nothing
+    assert proven_over(OfflineError("x"), **{**nothing, "answered": True})
+    assert not proven_over(PremiumRequiredError("x"), **{**nothing, "answered": True})  # a GET
+    assert proven_over(PremiumRequiredError("x"), **{**nothing, "answered": True, "commanded": True})
+    assert not proven_over(NoDeviceError("x"), **{**nothing, "answered": True, "commanded": True})
+    assert proven_over(NoDeviceError("x"), **{**nothing, "answered": True, "device_found": True})

@@ -47,7 +47,15 @@ from soulsyncd.spotify.errors import (
 from soulsyncd.spotify.limits import SKIP_THRESHOLD_S
 from soulsyncd.spotify.memory import PlayedMemory
 from soulsyncd.spotify.playlists import PlaylistSync
-from soulsyncd.spotify.rules import choose_device, retry_delay, same_device, what, where
+from soulsyncd.spotify.rules import (
+    choose_device,
+    proven_over,
+    recovered_message,
+    retry_delay,
+    same_device,
+    what,
+    where,
+)
 from soulsyncd.types import PlayerState, PlayerStatus, PlayIntent, Track
 
 log = logging.getLogger(__name__)
@@ -191,19 +199,13 @@ class Controller:
         failing = self._failing
         if failing is None:
             return
-        if isinstance(failing, PremiumRequiredError):
-            over = commanded
-        elif isinstance(failing, NoDeviceError):
-            over = self._device_found
-        else:
-            over = answered
-        if not over:
+        if not proven_over(failing, answered=answered, commanded=commanded, device_found=self._device_found):
             # E.g. the back-off ended but no poll was due yet, or only a GET went out while Premium is
             # missing: the failure stands, and the next one waits longer.
             if self._status is PlayerStatus.OK and failing.status is not None:
                 self._status = failing.status  # a start or an adopt set ok without proving it
             return
-        log.info("%s", _RECOVERED.get(failing.status or PlayerStatus.OK, "Spotify answers again"))
+        log.info("%s", recovered_message(failing))
         self._failing, self._failures, self._retry_at = None, 0, None
         self._error = None
         self._logged = None  # the same failure later is worth a line again
@@ -633,14 +635,6 @@ class Controller:
             log.log(level, "%s", message)
             self._logged = key
 
-
-_RECOVERED = {
-    PlayerStatus.OFFLINE: "Spotify is reachable again",
-    PlayerStatus.RATE_LIMITED: "Spotify: the rate limit is over",
-    PlayerStatus.LOGIN_REQUIRED: "Spotify: logged in again",
-    PlayerStatus.PREMIUM_REQUIRED: "Spotify: player commands work again (Premium)",
-    PlayerStatus.NO_DEVICE: "Spotify: the speaker is back",
-}
 
 _ERROR_STATES = frozenset({
     PlayerStatus.NO_DEVICE, PlayerStatus.PREMIUM_REQUIRED, PlayerStatus.LOGIN_REQUIRED,

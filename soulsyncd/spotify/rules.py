@@ -14,6 +14,7 @@ from soulsyncd.spotify.errors import (
     RateLimitedError,
     SpotifyError,
 )
+from soulsyncd.types import PlayerStatus
 
 NO_DEVICE_RETRY_MAX_S = 60.0  # a speaker that wakes up should be found within a minute
 
@@ -63,6 +64,36 @@ def retry_delay(exc: SpotifyError, failures: int, settings: SpotifyPlayerConfig)
     if isinstance(exc, NoDeviceError):
         return min(backoff, NO_DEVICE_RETRY_MAX_S)
     return backoff
+
+
+def proven_over(failing: SpotifyError, *, answered: bool, commanded: bool, device_found: bool) -> bool:
+    """Whether a step without an error showed ``failing`` is over (a step that sent nothing shows nothing).
+
+    Args:
+        failing: the failure whose state stands.
+        answered: a request succeeded in the step.
+        commanded: a player command (play, pause, queue, ...) succeeded in the step.
+        device_found: the configured speaker was found by name (or our music seen playing on it).
+    """
+    if isinstance(failing, PremiumRequiredError):
+        return commanded  # reading playback works without Premium
+    if isinstance(failing, NoDeviceError):
+        return device_found
+    return answered
+
+
+_RECOVERED = {
+    PlayerStatus.OFFLINE: "Spotify is reachable again",
+    PlayerStatus.RATE_LIMITED: "Spotify: the rate limit is over",
+    PlayerStatus.LOGIN_REQUIRED: "Spotify: logged in again",
+    PlayerStatus.PREMIUM_REQUIRED: "Spotify: player commands work again (Premium)",
+    PlayerStatus.NO_DEVICE: "Spotify: the speaker is back",
+}
+
+
+def recovered_message(failing: SpotifyError) -> str:
+    """The log line for the end of ``failing``."""
+    return _RECOVERED.get(failing.status or PlayerStatus.OK, "Spotify answers again")
 
 
 def same_device(seen: Device, ours: Device) -> bool:
