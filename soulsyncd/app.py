@@ -47,12 +47,12 @@ STOP_JOIN_S = 5.0
 
 def build_source(config: Config) -> FrameSource:
     """A fresh frame source for ``camera.kind`` (not started)."""
-    from soulsyncd.vision import sources
+    from soulsyncd.vision import files, sources
 
     camera = config.camera
     if isinstance(camera, FileCameraConfig):
-        return sources.FileSource(camera.path, loop=camera.loop, pace=camera.pace, fps=camera.fps,
-                                  retry_initial_s=camera.retry_initial_s, retry_max_s=camera.retry_max_s)
+        return files.FileSource(camera.path, loop=camera.loop, pace=camera.pace, fps=camera.fps,
+                                retry_initial_s=camera.retry_initial_s, retry_max_s=camera.retry_max_s)
     if isinstance(camera, UsbCameraConfig):
         return sources.UsbCameraSource(
             camera.device, width=camera.width, height=camera.height, fps=camera.fps,

@@ -424,7 +424,7 @@ def test_an_intent_held_by_the_interval_goes_out_on_a_later_tick_by_itself() -> 
 def test_stopping_the_loop_joins_the_capture_thread(tmp_path: Path) -> None:
     import cv2
 
-    from soulsyncd.vision.sources import FileSource
+    from soulsyncd.vision.files import FileSource
 
     folder = tmp_path / "frames"
     folder.mkdir()

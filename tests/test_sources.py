@@ -19,9 +19,9 @@ import pytest
 
 from soulsyncd.types import Frame
 from soulsyncd.vision import sources
+from soulsyncd.vision.files import FileSource
 from soulsyncd.vision.sources import (
     CaptureSource,
-    FileSource,
     PiCameraSource,
     SourceError,
     UsbCameraSource,

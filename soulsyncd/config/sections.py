@@ -21,7 +21,7 @@ from soulsyncd.config.spotify import MusicConfig, SpotifyPlayerConfig
 # interval belong to the core loop, which takes them from here.
 from soulsyncd.core.limits import ANALYSIS_FPS_MAX, ANALYSIS_FPS_MIN, PLAYER_MIN_INTERVAL_S_MAX
 from soulsyncd.mood import policy, smoother, targets
-from soulsyncd.vision import detector, sources
+from soulsyncd.vision import detector, files, sources
 from soulsyncd.vision.classifier import DEFAULT_MODEL_PATH
 
 # --- camera -----------------------------------------------------------------------------------------
@@ -114,7 +114,7 @@ class FileCameraConfig(_CameraBase):
         description="Video file or folder of images; a relative path is relative to the config file."
     )
     loop: bool = Field(default=True, description="At the end, start again instead of stopping.")
-    pace: sources.Pace = Field(
+    pace: files.Pace = Field(
         default="realtime",
         description="'realtime' hands out frames at the frame rate, 'fast' as fast as they are read.",
     )

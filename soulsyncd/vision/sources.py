@@ -1,4 +1,7 @@
-"""Frame sources: a USB camera, the Raspberry Pi camera, or a video file / folder of images.
+"""Frame sources: the capture machinery they share, a USB camera and the Raspberry Pi camera.
+
+The replay of a video file or a folder of images, :class:`~soulsyncd.vision.files.FileSource`,
+lives in :mod:`soulsyncd.vision.files` and is built on the same :class:`CaptureSource`.
 
 Every source captures in its own daemon thread and keeps only the newest frame: the analysis
 loop asks :meth:`CaptureSource.latest` for it whenever it is ready, and frames it was too slow
@@ -27,7 +30,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -38,10 +41,6 @@ from soulsyncd.types import Frame
 logger = logging.getLogger(__name__)
 
 SourceState = Literal["starting", "ok", "retrying", "ended"]
-Pace = Literal["realtime", "fast"]
-
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
-DEFAULT_FILE_FPS = 10.0  # for folders of images, and videos whose header has no usable rate
 STOP_TIMEOUT_S = 1.0
 
 # The sources' limits, declared once: the config's fields use these same constants. The sources
@@ -87,8 +86,12 @@ class SourceError(RuntimeError):
     """A source cannot be started at all (missing file, missing camera library); says what to do."""
 
 
-class _EndOfStream(Exception):  # noqa: N818 - a control-flow signal, not an error
-    """Raised by a source's reader when a file has no more frames; ``reason`` is set if that is a fault."""
+class EndOfStream(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised by a source's reader when a file has no more frames; ``reason`` is set if that is a fault.
+
+    Part of the subclass contract (see :meth:`CaptureSource._read`): the file source in
+    :mod:`soulsyncd.vision.files` raises it, the capture loop catches it; it never leaves the thread.
+    """
 
     def __init__(self, reason: str | None = None) -> None:
         super().__init__(reason or "end of stream")
@@ -103,7 +106,7 @@ def backoff_delays(initial_s: float, max_s: float) -> Iterator[float]:
         delay = min(delay * 2, max_s)
 
 
-class _Pacer:
+class Pacer:
     """Spaces reads ``interval_s`` apart on the real clock, for sources that do not pace themselves."""
 
     def __init__(self, interval_s: float) -> None:
@@ -122,7 +125,7 @@ class _Pacer:
         return stop.wait(max(0.0, due - now))
 
 
-def _usable_fps(capture: cv2.VideoCapture) -> float | None:
+def usable_fps(capture: cv2.VideoCapture) -> float | None:
     """The frame rate a video's header gives, or None where it is 0, NaN or a timebase (1000)."""
     fps = float(capture.get(cv2.CAP_PROP_FPS))
     return fps if math.isfinite(fps) and 0 < fps <= 240 else None
@@ -267,7 +270,7 @@ class CaptureSource(abc.ABC):
 
     @abc.abstractmethod
     def _read(self) -> np.ndarray:
-        """Block until the next image; raise on failure, or _EndOfStream when a file is done."""
+        """Block until the next image; raise on failure, or EndOfStream when a file is done."""
 
     @abc.abstractmethod
     def _close(self) -> None:
@@ -300,7 +303,7 @@ class CaptureSource(abc.ABC):
             self._open()
             while not self._wait_before_next_read():
                 self._publish(_as_bgr(self._read()))
-        except _EndOfStream as end:
+        except EndOfStream as end:
             self._end(end.reason)
         except Exception as exc:  # any failure is an outage to retry: the thread must not die
             return exc
@@ -394,7 +397,7 @@ class UsbCameraSource(CaptureSource):
         self._height = height
         self._fps = fps
         self._capture: cv2.VideoCapture | None = None
-        self._pacer: _Pacer | None = None
+        self._pacer: Pacer | None = None
 
     def _open(self) -> None:
         capture = cv2.VideoCapture(self._device)
@@ -410,7 +413,7 @@ class UsbCameraSource(CaptureSource):
         # A camera's read blocks until its next frame; a video file's returns at once, so a
         # "camera" that is a file would otherwise be decoded flat out, a core's worth of CPU.
         is_file = isinstance(self._device, str) and Path(self._device).is_file()
-        self._pacer = _Pacer(1.0 / (_usable_fps(capture) or self._fps)) if is_file else None
+        self._pacer = Pacer(1.0 / (usable_fps(capture) or self._fps)) if is_file else None
 
     def _wait_before_next_read(self) -> bool:
         if self._pacer is not None:
@@ -499,185 +502,3 @@ class PiCameraSource(CaptureSource):
                 camera.stop()
             finally:
                 camera.close()
-
-
-class FileSource(CaptureSource):
-    """A video file or a folder of images, played like a camera: for demos, tests and replays.
-
-    Looping (the default) lives up to its name: a folder is listed again at the start of every
-    pass, so images added to it are played and deleted ones dropped; a video is reopened at every
-    pass, so a replaced file plays its new content. When there is nothing to play (the file or
-    folder is gone, the video cannot be decoded, no image can be read), the source is
-    ``"retrying"`` with back-off, like an unplugged camera, and plays again once there is. It
-    never ends while looping.
-
-    Without looping the source ends at the end of the file (state ``"ended"``, ``finished`` set),
-    or earlier, with ``last_error`` saying why, when the file cannot be decoded or disappears.
-
-    Pacing:
-        ``"realtime"`` delivers frames at the file's frame rate, so the daemon sees what a camera
-        would: frames the analysis loop is too slow for are dropped (keep-newest).
-        ``"fast"`` delivers frames as fast as the consumer takes them: the capture thread reads
-        the next frame only once the previous one has been taken, so processing a file "as fast
-        as possible" still analyses every frame, in order, without the thread spinning ahead.
-    """
-
-    def __init__(
-        self,
-        path: str | Path,
-        *,
-        loop: bool = True,
-        pace: Pace = "realtime",
-        fps: float | None = None,
-        retry_initial_s: float = 1.0,
-        retry_max_s: float = 30.0,
-        clock: Clock | None = None,
-    ) -> None:
-        """Describe the file; nothing is opened until :meth:`start`.
-
-        Args:
-            path: A video file OpenCV can decode, a folder of ``.jpg``/``.jpeg``/``.png``/``.bmp``
-                images played in name order, or one such image (a still scene).
-            loop: Start again at the end; otherwise end (state ``"ended"``, ``finished`` set).
-            pace: ``"realtime"`` or ``"fast"`` (see the class docstring).
-            fps: Frame rate for realtime pacing; default the video's own rate, or 10 for a folder.
-            retry_initial_s: First delay before trying again when a looping file has nothing to
-                play; doubles each retry.
-            retry_max_s: Longest delay between those attempts.
-            clock: Stamps the frames; the system clock by default. Realtime pacing always
-                follows real time, so a manual clock does not stall it.
-        """
-        if pace not in ("realtime", "fast"):
-            raise ValueError(f"pace must be 'realtime' or 'fast', got {pace!r}")
-        if fps is not None and not FPS_MIN <= fps < math.inf:
-            raise ValueError(f"fps must be at least {FPS_MIN:g} and finite, got {fps}")
-        super().__init__(
-            name=f"file {path}", retry_initial_s=retry_initial_s, retry_max_s=retry_max_s, clock=clock
-        )
-        self._path = Path(path)
-        self._loop = loop
-        self._pace: Pace = pace
-        self._fps_override = fps
-        self._pacer = _Pacer(1.0 / (fps or DEFAULT_FILE_FPS))
-        self._is_video = False
-        self._images: list[Path] = []
-        self._position = 0
-        self._unreadable: set[Path] = set()
-        self._capture: cv2.VideoCapture | None = None
-        self._frames_this_pass = 0
-
-    def _prepare(self) -> None:
-        # What cannot work from the start is a configuration error, reported by start(); what
-        # goes missing later is an outage the capture thread rides out.
-        if not self._path.exists():
-            raise SourceError(f"camera file not found: {self._path}")
-        self._is_video = not (self._path.is_dir() or self._path.suffix.lower() in IMAGE_EXTENSIONS)
-        if self._path.is_dir() and not self._list_images():
-            extensions = ", ".join(sorted(IMAGE_EXTENSIONS))
-            raise SourceError(f"no images ({extensions}) in folder {self._path}")
-
-    def _list_images(self) -> list[Path]:
-        """The images to play, in name order; empty when there are none (or the path is gone)."""
-        if not self._path.is_dir():
-            return [self._path] if self._path.is_file() else []  # a still photo: a one-image folder
-        try:
-            entries = list(self._path.iterdir())
-        except OSError as exc:  # removed or made unreadable between the check and the listing
-            logger.debug("cannot list %s: %s", self._path, exc)
-            return []
-        return sorted(p for p in entries if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
-
-    def _nothing_to_play(self, reason: str) -> NoReturn:
-        """Retry later when looping (the file may come back); otherwise end, saying why."""
-        if self._loop:
-            raise SourceError(reason)
-        logger.warning("%s; the file source ends", reason)
-        raise _EndOfStream(reason)
-
-    def _open(self) -> None:
-        if self._is_video:
-            self._capture = self._open_video()
-            return
-        self._images = self._list_images()
-        self._position = 0
-        if not self._images:
-            self._nothing_to_play(f"no images in {self._path}")
-
-    def _open_video(self) -> cv2.VideoCapture:
-        if not self._path.is_file():
-            self._nothing_to_play(f"camera file not found: {self._path}")
-        capture = cv2.VideoCapture(str(self._path))
-        if not capture.isOpened():
-            capture.release()
-            self._nothing_to_play(f"cannot decode video {self._path}")
-        if self._fps_override is None:  # read at every opening: a replaced video may differ
-            self._pacer.interval_s = 1.0 / (_usable_fps(capture) or DEFAULT_FILE_FPS)
-        self._frames_this_pass = 0
-        return capture
-
-    def _read(self) -> np.ndarray:
-        return self._read_video() if self._is_video else self._read_folder()
-
-    def _read_video(self) -> np.ndarray:
-        assert self._capture is not None
-        ok, image = self._capture.read(self._take_spare())
-        if not ok:
-            # OpenCV cannot tell a truncated or corrupt tail from the end: both end the pass.
-            if self._frames_this_pass == 0:
-                self._nothing_to_play(f"cannot decode any frame of video {self._path}")
-            if not self._loop:
-                raise _EndOfStream
-            # Reopening is the one rewind every backend supports (seeking to frame 0 is not),
-            # and it is what picks up a replaced file.
-            self._capture.release()
-            self._capture = None
-            self._capture = self._open_video()
-            ok, image = self._capture.read()
-            if not ok:
-                self._nothing_to_play(f"cannot decode any frame of video {self._path}")
-        self._frames_this_pass += 1
-        return image
-
-    def _read_folder(self) -> np.ndarray:
-        # Each image is tried at most once per call (the rest of this pass, then at most one whole
-        # fresh listing), so a folder of only unreadable files waits instead of spinning.
-        relisted = False
-        while True:
-            if self._position >= len(self._images):
-                if not self._loop and self._next_index == 0:
-                    self._nothing_to_play(self._none_readable())
-                if not self._loop:
-                    raise _EndOfStream
-                if relisted:
-                    break
-                self._images = self._list_images()  # each pass plays what the folder holds now
-                self._position = 0
-                relisted = True
-                if not self._images:
-                    self._nothing_to_play(f"no images in {self._path}")
-            image_path = self._images[self._position]
-            self._position += 1
-            image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
-            if image is not None:
-                return image
-            if not image_path.exists():
-                logger.debug("image %s was removed; skipping it", image_path)
-            elif image_path not in self._unreadable:  # warn once, not on every loop of the folder
-                self._unreadable.add(image_path)
-                logger.warning("cannot read image %s; skipping it", image_path)
-        self._nothing_to_play(self._none_readable())
-
-    def _none_readable(self) -> str:
-        return f"none of the {len(self._images)} images in {self._path} can be read"
-
-    def _close(self) -> None:
-        if self._capture is not None:
-            capture, self._capture = self._capture, None
-            capture.release()
-
-    def _wait_before_next_read(self) -> bool:
-        if self._pace == "fast":
-            with self._handover:
-                self._handover.wait_for(lambda: self._latest is None or self._stop.is_set())
-            return self._stop.is_set()
-        return self._pacer.wait(self._stop)
