@@ -3,26 +3,13 @@
 :class:`Controller` is driven by :class:`soulsyncd.spotify.player.SpotifyPlayer`'s thread (or
 directly by tests, with a manual clock): :meth:`Controller.step` does the work that is due now,
 makes at most a few Web API calls, and returns when it wants to be called again. Every failure
-becomes a state with a back-off (:meth:`Controller.step` never raises):
-
-* 401 → one token refresh and retry (inside the client); a refused refresh → ``login required``.
-* 403 ``PREMIUM_REQUIRED`` → ``premium required``; retried only every ``retry_max_s``.
-* 404 no device, or the speaker not in the device list → ``no device``, retried with a back-off
-  that doubles up to a minute; the log lists the visible devices when the name is not among them.
-* 429 → ``rate limited`` until ``Retry-After`` (clamped to ``max_retry_after_s``); nothing is sent
-  meanwhile, whatever the intents say.
-* 5xx, timeouts, refused connections → ``offline``, exponential back-off up to ``retry_max_s``.
-
-A failure's state stands, and its back-off keeps growing, until a request proves it over: any
-answer for ``offline``, ``rate limited`` and ``login required``; a player command that went through
-for ``premium required`` (reading playback works without Premium); the speaker found by name (or
-a command to it that went through) for ``no device``. A step that sent nothing proves nothing.
+becomes a state with a back-off (:meth:`Controller.step` never raises) that stands until a request
+proves it over (:mod:`soulsyncd.spotify.failures`).
 
 Playback follows Spotify's own ordering rule: after a play or a transfer, the next command waits
 until a poll has seen the result. The listener stays in charge: when the track, the device or the
-play/pause state is not what this player asked for, it reports ``listener in control`` and sends
-nothing for ``takeover_backoff_s`` (after which, if the listener's music still plays, it waits
-another period), unless a claiming intent (a mode set by the listener) or a skip takes control back.
+play/pause state is not what this player asked for, it keeps its hands off for a while (the rules
+and the back-off are in :mod:`soulsyncd.spotify.takeover`).
 """
 
 from __future__ import annotations
@@ -40,21 +27,20 @@ from soulsyncd.spotify.errors import (
     ApiError,
     LoginRequiredError,
     NoDeviceError,
-    PremiumRequiredError,
     RateLimitedError,
     SpotifyError,
 )
+from soulsyncd.spotify.failures import Failures
 from soulsyncd.spotify.limits import SKIP_THRESHOLD_S
 from soulsyncd.spotify.memory import PlayedMemory
 from soulsyncd.spotify.playlists import PlaylistSync
-from soulsyncd.spotify.rules import (
-    choose_device,
-    proven_over,
-    recovered_message,
-    retry_delay,
-    same_device,
-    what,
-    where,
+from soulsyncd.spotify.rules import choose_device, same_device, what
+from soulsyncd.spotify.takeover import (
+    HandsOff,
+    other_music_plays,
+    playing_where,
+    something_plays,
+    started_by_us,
 )
 from soulsyncd.types import PlayerState, PlayerStatus, PlayIntent, Track
 
@@ -124,22 +110,16 @@ class Controller:
         self._ours: _Ours | None = None
         self._queued: Track | None = None
         self._next_poll = 0.0
-        self._hands_off_until: float | None = None
-        self._hands_off_wall: float | None = None  # the same deadline in epoch seconds, for the state
-        self._listener_device: str | None = None  # where the listener's music plays while hands off
-        self._blocked_until = 0.0
-        self._failures = 0
-        self._failing: SpotifyError | None = None  # the failure whose state stands until proven over
+        self._hands_off = HandsOff(settings.takeover_backoff_s)
+        self._failures = Failures(settings)
         self._device_found = False  # this step found the configured speaker
         self._sync_failures = 0
         self._status = PlayerStatus.IDLE
         self._error: str | None = None
-        self._retry_at: float | None = None
         self._nothing_to_play = False
         self._memory = memory or PlayedMemory()  # what this player started lately (not the listener)
         self._unplayed: tuple[PlayIntent, Track] | None = None  # picked, but its play failed
         self._paused_for: PlayIntent | None = None  # the claiming pause already sent
-        self._logged: str | None = None
 
     # --- inputs (called on the controller's thread, between steps) ---
 
@@ -160,17 +140,17 @@ class Controller:
         if device is not None and device != self.device_name:
             self.device_name = device
             self._move = self._ours is not None
-            if isinstance(self._failing, NoDeviceError):
-                self._blocked_until = 0.0  # a new name is news: look for it now, not after the back-off
+            if isinstance(self._failures.failing, NoDeviceError):
+                # A new name is news: look for it now, not after the back-off.
+                self._failures.blocked_until = 0.0
         if volume is not None:
             self.volume = max(0, min(100, int(volume)))
             self._volume_due = True
 
     def resume_control(self) -> None:
         """End a takeover back-off now (the listener set the mode: they want this player's music)."""
-        if self._hands_off_until is not None:
+        if self._hands_off.end():
             log.info("taking playback back: the listener asked for it")
-        self._hands_off_until = self._hands_off_wall = self._listener_device = None
         if self._status is PlayerStatus.LISTENER_IN_CONTROL:
             self._status = PlayerStatus.IDLE
 
@@ -179,7 +159,7 @@ class Controller:
     def step(self) -> float | None:
         """Do what is due now; returns seconds until the next step is due (None: until an input)."""
         now = self._clock.monotonic()
-        if now >= self._blocked_until:
+        if now >= self._failures.blocked_until:
             answered, commands = self._client.answered, self._client.commands_done
             self._device_found = False
             try:
@@ -196,19 +176,16 @@ class Controller:
 
     def _settle(self, *, answered: bool, commanded: bool) -> None:
         """After a step without an error: end the standing failure if this step proved it over."""
-        failing = self._failing
+        failing = self._failures.failing
         if failing is None:
             return
-        if not proven_over(failing, answered=answered, commanded=commanded, device_found=self._device_found):
+        if not self._failures.settle(answered=answered, commanded=commanded, device_found=self._device_found):
             # E.g. the back-off ended but no poll was due yet, or only a GET went out while Premium is
             # missing: the failure stands, and the next one waits longer.
             if self._status is PlayerStatus.OK and failing.status is not None:
                 self._status = failing.status  # a start or an adopt set ok without proving it
             return
-        log.info("%s", recovered_message(failing))
-        self._failing, self._failures, self._retry_at = None, 0, None
         self._error = None
-        self._logged = None  # the same failure later is worth a line again
         if self._status in _ERROR_STATES:
             self._status = PlayerStatus.OK if self._ours else PlayerStatus.IDLE
 
@@ -221,12 +198,12 @@ class Controller:
         """
         ours = self._ours
         now = self._clock.monotonic()
-        detail, retry_at = "", self._retry_at
+        detail, retry_at = "", self._failures.retry_at
         device = ours.device.name if ours else self.device_name
-        if self._status is PlayerStatus.LISTENER_IN_CONTROL and self._hands_off_wall is not None:
-            retry_at = self._hands_off_wall
-            detail = f"hands off until {time.strftime('%H:%M', time.localtime(retry_at))}"
-            device = self._listener_device or device
+        hands_off = self._hands_off.detail()
+        if self._status is PlayerStatus.LISTENER_IN_CONTROL and hands_off is not None:
+            retry_at, detail = self._hands_off.wall_until, hands_off
+            device = self._hands_off.device or device
         elif self._queued is not None:
             detail = f"next: {self._queued.name}"
         return PlayerState(
@@ -242,13 +219,13 @@ class Controller:
         )
 
     def _next_due(self, now: float) -> float | None:
-        if now < self._blocked_until:
-            return self._blocked_until - now
+        if now < self._failures.blocked_until:
+            return self._failures.blocked_until - now
         times = []
         if self._sync is not None and self._sync.next_at is not None:
             times.append(self._sync.next_at)
-        if self._hands_off_until is not None:
-            times.append(self._hands_off_until)
+        if self._hands_off.until is not None:
+            times.append(self._hands_off.until)
         elif self._pending_work():
             times.append(now)
         elif self._watching():
@@ -262,7 +239,7 @@ class Controller:
     def _pending_work(self) -> bool:
         """True when a command should go out now (not merely a poll)."""
         intent = self._intent
-        if intent is None or self._hands_off_until is not None:
+        if intent is None or self._hands_off.active:
             return False
         ours = self._ours
         if intent.action == "pause":
@@ -274,19 +251,19 @@ class Controller:
     # --- the work ---
 
     def _work(self, now: float) -> None:
-        poll_due = self._watching() and now >= self._next_poll and self._hands_off_until is None
+        poll_due = self._watching() and now >= self._next_poll and not self._hands_off.active
         if self._sync is not None and self._sync.due() and not self._pending_work() and not poll_due:
             self._sync_step()
             return
         intent = self._intent
         if intent is None:
             return
-        if self._hands_off_until is not None:
-            if now < self._hands_off_until:
+        if self._hands_off.active:
+            if self._hands_off.waiting(now):
                 return
-            self._recheck_takeover(now)
-            if self._hands_off_until is not None:
+            if self._hands_off.recheck(now, self._wall(), self._client.playback()):
                 return
+            self._status = PlayerStatus.IDLE  # their music stopped: ours again
         if intent.action == "pause":
             self._pause(intent)
             return
@@ -319,8 +296,8 @@ class Controller:
             self._sync_failures += 1
             delay = min(self._settings.retry_max_s, self._settings.retry_initial_s * 2 ** self._sync_failures)
             self._sync.defer(delay)
-            self._log_once(logging.WARNING, f"reading the mood playlists failed ({exc}); the cached ones "
-                           f"are used, next try in {delay:.0f} s", key=f"sync:{exc}")
+            self._failures.log_once(logging.WARNING, f"reading the mood playlists failed ({exc}); the cached "
+                                    f"ones are used, next try in {delay:.0f} s", key=f"sync:{exc}")
             return
         self._sync_failures = 0
         if done:
@@ -330,11 +307,11 @@ class Controller:
         """Start a new pick on the configured device (looked up by name every time)."""
         if check_listener and not intent.claim:
             playback = self._client.playback()
-            if playback is not None and playback.playing and playback.track is not None:
+            if something_plays(playback):
                 if self._is_ours(playback):
                     self._adopt(now, playback)  # our own music from before a restart: carry on
                 else:
-                    self._takeover(now, f"{what(playback)} is playing on {where(playback)}", playback)
+                    self._takeover(now, playing_where(playback), playback)
                 return
         device = self._find_device()
         track = self._pick(intent)
@@ -359,9 +336,7 @@ class Controller:
         log.info("playing %r by %s on %s", track.name, track.artist_text, device.name)
 
     def _is_ours(self, playback: Playback) -> bool:
-        device, name = playback.device, self.device_name
-        return (playback.track is not None and playback.track.uri in self._memory and device is not None
-                and (name is None or device.name.casefold() == name.casefold()))
+        return started_by_us(playback, self._memory, self.device_name)
 
     def _adopt(self, now: float, playback: Playback) -> None:
         assert playback.track is not None
@@ -389,7 +364,7 @@ class Controller:
             self._nothing_to_play = True
             self._status = PlayerStatus.IDLE
             self._error = "nothing to play for this mood (are music.playlists read?)"
-            self._log_once(logging.WARNING, self._error)
+            self._failures.log_once(logging.WARNING, self._error)
         else:
             self._unplayed = (intent, track)
         return track
@@ -512,9 +487,8 @@ class Controller:
     def _resume(self, now: float, intent: PlayIntent, ours: _Ours) -> None:
         """Play again after our pause: the same track where it stopped (boundary mode), else a new pick."""
         playback = self._client.playback()
-        if playback is not None and playback.playing and (
-                playback.track is None or playback.track.uri != ours.track.uri) and not intent.claim:
-            self._takeover(now, f"{what(playback)} is playing on {where(playback)}", playback)
+        if other_music_plays(playback, ours.track.uri) and not intent.claim:
+            self._takeover(now, playing_where(playback), playback)
             return
         device = self._find_device()
         paused_here = playback is not None and playback.track is not None and (
@@ -580,30 +554,13 @@ class Controller:
 
     # --- the listener in charge ---
 
-    def _takeover(self, now: float, what: str, playback: Playback | None) -> None:
+    def _takeover(self, now: float, why: str, playback: Playback | None) -> None:
         ours = self._ours
         if ours is not None:
             self._finish(ours, now, skipped=ours.listened(now) < SKIP_THRESHOLD_S)
         self._ours, self._queued = None, None
-        self._hands_off(now, playback)
+        self._hands_off.begin(now, self._wall(), playback, why)
         self._status = PlayerStatus.LISTENER_IN_CONTROL
-        log.info("listener in control (%s): hands off for %.0f s", what, self._settings.takeover_backoff_s)
-
-    def _recheck_takeover(self, now: float) -> None:
-        playback = self._client.playback()
-        if playback is not None and playback.playing:
-            self._hands_off(now, playback)
-            log.info("the listener's music still plays (%s): hands off for another %.0f s",
-                     what(playback), self._settings.takeover_backoff_s)
-            return
-        self._hands_off_until = self._hands_off_wall = self._listener_device = None
-        self._status = PlayerStatus.IDLE
-
-    def _hands_off(self, now: float, playback: Playback | None) -> None:
-        self._hands_off_until = now + self._settings.takeover_backoff_s
-        self._hands_off_wall = self._wall() + self._settings.takeover_backoff_s
-        if playback is not None and playback.device is not None:
-            self._listener_device = playback.device.name
 
     def _finish(self, ours: _Ours, now: float, *, skipped: bool) -> None:
         if self._picker is None:
@@ -616,24 +573,10 @@ class Controller:
     # --- failures ---
 
     def _failed(self, exc: SpotifyError, now: float) -> None:
-        self._failures += 1
-        self._failing = exc
-        delay = retry_delay(exc, self._failures, self._settings)
         if exc.status is not None:
             self._status = exc.status
         self._error = exc.message
-        self._blocked_until = now + delay
-        self._retry_at = self._wall() + delay
-        serious = isinstance(exc, (LoginRequiredError, PremiumRequiredError))
-        level = logging.ERROR if serious else logging.WARNING
-        self._log_once(level, f"Spotify: {exc.message}; next try in {delay:.0f} s", key=exc.message)
-
-    def _log_once(self, level: int, message: str, *, key: str | None = None) -> None:
-        # The same failure every few seconds is one line, not a flood.
-        key = key or message
-        if key != self._logged:
-            log.log(level, "%s", message)
-            self._logged = key
+        self._failures.failed(exc, now, self._wall())
 
 
 _ERROR_STATES = frozenset({
