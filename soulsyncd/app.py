@@ -357,7 +357,7 @@ class Daemon:
                 if self.lifecycle is not None:
                     self.lifecycle.ready(_status_line(core))
                 log.info("soulsyncd %s ready: camera %s, player %s, policy %s", __version__,
-                         config.camera.kind, config.player.kind, config.policy.mode)
+                         config.camera.kind, config.player.kind, core.latest().mode)
             if self.stop.is_set() or not thread.is_alive():
                 return None
             if self._reload.is_set():
