@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from soulsyncd.config.spotify import SpotifyPlayerConfig
 from soulsyncd.interfaces import Clock, TrackPicker
@@ -33,6 +33,7 @@ from soulsyncd.spotify.errors import (
 from soulsyncd.spotify.failures import Failures
 from soulsyncd.spotify.limits import SKIP_THRESHOLD_S
 from soulsyncd.spotify.memory import PlayedMemory
+from soulsyncd.spotify.ours import Ours as _Ours
 from soulsyncd.spotify.playlists import PlaylistSync
 from soulsyncd.spotify.rules import choose_device, same_device, what
 from soulsyncd.spotify.takeover import (
@@ -49,25 +50,6 @@ log = logging.getLogger(__name__)
 CONFIRM_POLLS = 3  # polls that may pass before a play that did not show up is sent again
 PLAY_ATTEMPTS = 3  # plays sent for one start before the device counts as unavailable
 END_SLACK_S = 1.0  # how close to its end a track must be for silence to count as its natural end
-
-
-@dataclass
-class _Ours:
-    """The track this player started, and what the last poll said of it."""
-
-    track: Track
-    device: Device
-    progress_s: float = 0.0
-    seen_at: float = 0.0  # monotonic time of progress_s
-    playing: bool = True
-    confirmed: bool = False  # a poll has shown it on the device
-    unconfirmed_polls: int = 0
-    attempts: int = 1
-    paused_by_us: bool = False
-
-    def listened(self, now: float) -> float:
-        elapsed = now - self.seen_at if self.playing and self.confirmed else 0.0
-        return min(self.track.duration_s or float("inf"), self.progress_s + max(0.0, elapsed))
 
 
 class Controller:
@@ -120,6 +102,7 @@ class Controller:
         self._memory = memory or PlayedMemory()  # what this player started lately (not the listener)
         self._unplayed: tuple[PlayIntent, Track] | None = None  # picked, but its play failed
         self._paused_for: PlayIntent | None = None  # the claiming pause already sent
+        self._looked = False  # the start-up read of what plays (our own music from before a reload?)
 
     # --- inputs (called on the controller's thread, between steps) ---
 
@@ -181,9 +164,13 @@ class Controller:
             return
         if not self._failures.settle(answered=answered, commanded=commanded, device_found=self._device_found):
             # E.g. the back-off ended but no poll was due yet, or only a GET went out while Premium is
-            # missing: the failure stands, and the next one waits longer.
-            if self._status is PlayerStatus.OK and failing.status is not None:
-                self._status = failing.status  # a start or an adopt set ok without proving it
+            # missing: the failure stands, with its state and error (a start or an adopt set ok or idle
+            # without proving anything); a retry that went out and proved nothing waits longer.
+            if self._status is not PlayerStatus.LISTENER_IN_CONTROL and failing.status is not None:
+                self._status, self._error = failing.status, failing.message
+            if answered:
+                now = self._clock.monotonic()
+                self._failures.failed(failing, now, self._wall())
             return
         self._error = None
         if self._status in _ERROR_STATES:
@@ -200,16 +187,18 @@ class Controller:
         now = self._clock.monotonic()
         detail, retry_at = "", self._failures.retry_at
         device = ours.device.name if ours else self.device_name
+        track = ours.track if ours else None
         hands_off = self._hands_off.detail()
         if self._status is PlayerStatus.LISTENER_IN_CONTROL and hands_off is not None:
             retry_at, detail = self._hands_off.wall_until, hands_off
             device = self._hands_off.device or device
+            track = track or self._hands_off.track  # the listener's, as the last read showed it
         elif self._queued is not None:
             detail = f"next: {self._queued.name}"
         return PlayerState(
             status=self._status,
             device=device,
-            track=ours.track if ours else None,
+            track=track,
             playing=bool(ours and ours.playing and not ours.paused_by_us),
             progress_s=ours.listened(now) if ours else 0.0,
             volume=self.volume,
@@ -226,15 +215,16 @@ class Controller:
             times.append(self._sync.next_at)
         if self._hands_off.until is not None:
             times.append(self._hands_off.until)
-        elif self._pending_work():
+        elif self._pending_work() or not self._looked:
             times.append(now)
         elif self._watching():
             times.append(self._next_poll)
         return max(0.0, min(times) - now) if times else None
 
     def _watching(self) -> bool:
+        # Also with no intent yet: our own music adopted at start-up is followed to its end.
         ours = self._ours
-        return ours is not None and not ours.paused_by_us and self._intent is not None
+        return ours is not None and not ours.paused_by_us
 
     def _pending_work(self) -> bool:
         """True when a command should go out now (not merely a poll)."""
@@ -256,14 +246,15 @@ class Controller:
             self._sync_step()
             return
         intent = self._intent
-        if intent is None:
+        if not self._looked:
+            self._look(now, intent)
+        if self._hands_off.active and self._still_hands_off(now):
             return
-        if self._hands_off.active:
-            if self._hands_off.waiting(now):
-                return
-            if self._hands_off.recheck(now, self._wall(), self._client.playback()):
-                return
-            self._status = PlayerStatus.IDLE  # their music stopped: ours again
+        if intent is None:
+            ours = self._ours
+            if ours is not None and not ours.paused_by_us and now >= self._next_poll:
+                self._poll(now, None, ours)  # no intent yet: follow our music, decide nothing
+            return
         if intent.action == "pause":
             self._pause(intent)
             return
@@ -283,6 +274,15 @@ class Controller:
             self._start(now, intent, check_listener=False)
         elif now >= self._next_poll:
             self._poll(now, intent, ours)
+
+    def _still_hands_off(self, now: float) -> bool:
+        """The takeover back-off: True while it lasts (rechecked once its period ended)."""
+        if self._hands_off.waiting(now):
+            return True
+        if self._hands_off.recheck(now, self._wall(), self._client.playback()):
+            return True
+        self._status = PlayerStatus.IDLE  # their music stopped: ours again
+        return False
 
     def _sync_step(self) -> None:
         assert self._sync is not None
@@ -335,6 +335,16 @@ class Controller:
         self._next_poll = now + self._settings.poll_interval_s
         log.info("playing %r by %s on %s", track.name, track.artist_text, device.name)
 
+    def _look(self, now: float, intent: PlayIntent | None) -> None:
+        """At start-up (a restart, a reload): our own music still playing is adopted, so the state
+        shows it and it is watched before the first play decision (or paused by a first pause)."""
+        self._looked = True
+        if intent is not None and intent.action != "pause":
+            return  # a start reads playback anyway
+        playback = self._client.playback()
+        if something_plays(playback) and self._is_ours(playback):
+            self._adopt(now, playback)
+
     def _is_ours(self, playback: Playback) -> bool:
         return started_by_us(playback, self._memory, self.device_name)
 
@@ -374,7 +384,7 @@ class Controller:
         self._device_found = True
         return device
 
-    def _poll(self, now: float, intent: PlayIntent, ours: _Ours) -> None:
+    def _poll(self, now: float, intent: PlayIntent | None, ours: _Ours) -> None:
         self._next_poll = now + self._settings.poll_interval_s
         playback = self._client.playback()
         if not ours.confirmed:
@@ -411,7 +421,7 @@ class Controller:
         else:
             self._takeover(now, f"{what(playback)} is playing", playback)
 
-    def _still_ours(self, now: float, intent: PlayIntent, ours: _Ours, playback: Playback, *,
+    def _still_ours(self, now: float, intent: PlayIntent | None, ours: _Ours, playback: Playback, *,
                     natural_end: bool) -> None:
         assert playback.device is not None
         ours.device = playback.device  # ids change now and then; the name is what counts
@@ -446,11 +456,11 @@ class Controller:
     def _seen(self, ours: _Ours, playback: Playback, now: float) -> None:
         ours.progress_s, ours.seen_at, ours.playing = playback.progress_s, now, playback.playing
 
-    def _queue_if_due(self, intent: PlayIntent, ours: _Ours) -> None:
+    def _queue_if_due(self, intent: PlayIntent | None, ours: _Ours) -> None:
         if self._volume_due:
             self._set_volume(ours.device)
         remaining = ours.track.duration_s - ours.progress_s
-        if self._queued is not None or remaining > self._settings.boundary_lead_s:
+        if intent is None or self._queued is not None or remaining > self._settings.boundary_lead_s:
             return
         track = self._pick(intent)
         if track is None:
@@ -460,10 +470,15 @@ class Controller:
         self._memory.add(track.uri)
         log.info("queued %r by %s for the track boundary", track.name, track.artist_text)
 
-    def _next_after_end(self, now: float, intent: PlayIntent, ours: _Ours) -> None:
-        """Our track ended and nothing of ours followed (the queue was missed): play the next pick."""
+    def _next_after_end(self, now: float, intent: PlayIntent | None, ours: _Ours) -> None:
+        """Our track ended and nothing of ours followed (the queue was missed): play the next pick
+        (with no intent yet: nothing, idle)."""
         self._finish(ours, now, skipped=False)
         self._ours = None
+        if intent is None:
+            if self._status is PlayerStatus.OK:
+                self._status = PlayerStatus.IDLE
+            return
         track = self._pick(intent)
         if track is not None:
             self._play(now, ours.device, track)

@@ -20,6 +20,7 @@ from typing import TypeGuard
 
 from soulsyncd.spotify.client import Playback
 from soulsyncd.spotify.rules import what, where
+from soulsyncd.types import Track
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +62,14 @@ class HandsOff:
         until: its end in monotonic seconds; None: not hands off.
         wall_until: the same end in epoch seconds, for the published state.
         device: the speaker the listener's music plays on, if a poll named one.
+        track: the listener's track as the last read showed it (None: none named).
     """
 
     backoff_s: float
     until: float | None = None
     wall_until: float | None = None
     device: str | None = None
+    track: Track | None = None
 
     @property
     def active(self) -> bool:
@@ -96,6 +99,7 @@ class HandsOff:
         """Hands back on now; True if they were off."""
         was = self.active
         self.until = self.wall_until = self.device = None
+        self.track = None
         return was
 
     def detail(self) -> str | None:
@@ -113,3 +117,5 @@ class HandsOff:
         self.wall_until = wall_now + self.backoff_s
         if playback is not None and playback.device is not None:
             self.device = playback.device.name  # else the last one named stays
+        if playback is not None:
+            self.track = playback.track
