@@ -131,7 +131,9 @@ def test_spotify_playlists_reads_them_into_the_catalog_and_names_the_bad_ones(
     fake.add_playlist("Happy1", "Sunny", [t.uri for t in tracks[:55]])
     fake.add_playlist("Theirs1", "Someone's", [t.uri for t in tracks[55:]], owned=False)
     music = ("music:\n  playlists:\n    happy: [spotify:playlist:Happy1, spotify:album:Nope1]\n"
-             "    sad: https://open.spotify.com/playlist/Theirs1\n")
+             "    sad: https://open.spotify.com/playlist/Theirs1\n"
+             # the tag sits where the engine looks for the mood, its overrides included
+             "engine:\n  emotion_points:\n    happy: [0.95, 0.8]\n")
     config = write_config(tmp_path, fake, extra=music)
     log_in(fake, tmp_path / "state")
     assert run(config, fake, "spotify-playlists") == 0
@@ -143,4 +145,4 @@ def test_spotify_playlists_reads_them_into_the_catalog_and_names_the_bad_ones(
         [info] = store.playlists()
         assert (info.uri, info.name, info.tag) == ("spotify:playlist:Happy1", "Sunny", "happy")
         assert info.track_count == 55
-        assert (info.valence, info.energy) == (0.9, 0.7)
+        assert (info.valence, info.energy) == (0.95, 0.8)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from soulsyncd.catalog.store import CatalogStore
+from soulsyncd.mood.targets import DEFAULT_POINTS
 from soulsyncd.testing import ListPicker, ManualClock
 from soulsyncd.testing.fake_spotify import FakeSpotify
 from soulsyncd.types import PlayerStatus
@@ -57,7 +58,7 @@ def test_playlists_are_read_at_start_page_by_page_and_bad_ones_named(
     assert set(infos) == {"spotify:playlist:Happy1", "spotify:playlist:Calm1"}
     happy, calm = infos["spotify:playlist:Happy1"], infos["spotify:playlist:Calm1"]
     assert (happy.track_count, happy.tag) == (120, "happy")
-    assert (calm.valence, calm.energy) == (0.7, 0.25)
+    assert (calm.valence, calm.energy) == DEFAULT_POINTS["calm"]  # the engine's own calm
     assert playlist_requests(fake).count("/v1/playlists/Happy1/items") == 3  # 50 + 50 + 20
     assert "music.playlists.happy: spotify:playlist:Theirs1 is not yours" in caplog.text
     assert "music.playlists.evening: spotify:track:T0000 is not a playlist URI" in caplog.text

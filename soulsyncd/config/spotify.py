@@ -1,13 +1,14 @@
 """Config sections for Spotify: the ``player.kind: spotify`` options and ``music`` (the mood playlists).
 
-``music.playlists`` maps a tag to the user's own playlists. The tag is a mood name that has a point on
-the circumplex (an emotion such as ``happy`` or a shift target such as ``calm``), or any name with an
-explicit ``valence``/``energy`` point. Points are music valence/energy in [0, 1], the scale of a
-:class:`~soulsyncd.types.PlayIntent`; :meth:`MusicConfig.tagged` gives them normalised.
+``music.playlists`` maps a tag to the user's own playlists. The tag is a mood name of the engine's map
+(:data:`soulsyncd.mood.targets.DEFAULT_POINTS`: an emotion such as ``happy`` or a shift target such as
+``calm``), or any name with an explicit ``valence``/``energy`` point. Points are music valence/energy
+in [0, 1], the scale of a :class:`~soulsyncd.types.PlayIntent`; :meth:`MusicConfig.tagged` gives them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -15,8 +16,8 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from soulsyncd.config.base import Section, did_you_mean
 from soulsyncd.core.limits import PLAYER_MIN_INTERVAL_S_MAX
+from soulsyncd.mood.targets import DEFAULT_POINTS, Point
 from soulsyncd.spotify import limits
-from soulsyncd.types import CIRCUMPLEX, TARGET_MOODS
 
 SPOTIFY_SCOPES = (
     "user-read-playback-state",
@@ -25,18 +26,6 @@ SPOTIFY_SCOPES = (
     "playlist-read-collaborative",
 )
 """What the daemon asks the user to allow: see and control playback, read their own playlists."""
-
-
-def _circumplex_to_music(valence: float, arousal: float) -> tuple[float, float]:
-    # Same mapping as the mood policy: the circumplex's [-1, 1] onto music valence/energy [0, 1].
-    return (round((valence + 1) / 2, 3), round((arousal + 1) / 2, 3))
-
-
-MOOD_POINTS: dict[str, tuple[float, float]] = {
-    **{emotion.label: _circumplex_to_music(*point) for emotion, point in CIRCUMPLEX.items()},
-    **{name: _circumplex_to_music(*point) for name, point in TARGET_MOODS.items()},
-}
-"""Music (valence, energy) in [0, 1] for every mood name a playlist may be tagged with."""
 
 
 @dataclass(frozen=True)
@@ -105,21 +94,26 @@ class MusicConfig(Section):
     @classmethod
     def _tags_have_points(cls, value: dict[str, PlaylistSpec]) -> dict[str, PlaylistSpec]:
         for tag, spec in value.items():
-            if spec.valence is None and tag not in MOOD_POINTS:
+            if spec.valence is None and tag not in DEFAULT_POINTS:
                 raise ValueError(
-                    f"{tag!r} is not a mood name{did_you_mean(tag, MOOD_POINTS)} and has no "
-                    f"valence/energy of its own; mood names: {', '.join(MOOD_POINTS)}"
+                    f"{tag!r} is not a mood name{did_you_mean(tag, DEFAULT_POINTS)} and has no "
+                    f"valence/energy of its own; mood names: {', '.join(DEFAULT_POINTS)}"
                 )
         return value
 
-    def tagged(self) -> list[TaggedPlaylist]:
-        """Every configured playlist with its tag's point, in the file's order."""
+    def tagged(self, points: Mapping[str, Point] = DEFAULT_POINTS) -> list[TaggedPlaylist]:
+        """Every configured playlist with its tag's point, in the file's order.
+
+        Args:
+            points: the mood names' points: the engine's map (``engine.emotion_points`` applied), so
+                a playlist tagged ``calm`` sits exactly where the engine looks for calm music.
+        """
         result: list[TaggedPlaylist] = []
         for tag, spec in self.playlists.items():
             if spec.valence is not None and spec.energy is not None:
                 point = (spec.valence, spec.energy)
             else:
-                point = MOOD_POINTS[tag]
+                point = points[tag]
             result.extend(TaggedPlaylist(tag, uri, *point) for uri in spec.uris)
         return result
 

@@ -247,6 +247,7 @@ def _status(args: argparse.Namespace) -> int:
 def _playlists(args: argparse.Namespace) -> int:
     from soulsyncd.catalog.store import CatalogError, CatalogStore, catalog_path
     from soulsyncd.interfaces import SystemClock
+    from soulsyncd.mood.targets import merged_points
     from soulsyncd.spotify.errors import SpotifyError
     from soulsyncd.spotify.playlists import PlaylistSync
 
@@ -264,7 +265,8 @@ def _playlists(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return EXIT_FAILED
     with store:
-        sync = PlaylistSync(client, store, config.music.tagged(), refresh_s=0, clock=SystemClock())
+        sync = PlaylistSync(client, store, config.music.tagged(merged_points(config.engine.emotion_points)),
+                            refresh_s=0, clock=SystemClock())
         try:
             report = sync.run_round()
         except SpotifyError as exc:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from soulsyncd.config import Config, SpotifyPlayerConfig, read_secret
 from soulsyncd.interfaces import Clock, SystemClock, TrackPicker
+from soulsyncd.mood.targets import merged_points
 from soulsyncd.spotify.control import Controller
 from soulsyncd.spotify.memory import FILE_NAME as MEMORY_FILE
 from soulsyncd.spotify.memory import PlayedMemory
@@ -187,7 +188,9 @@ def build_spotify_player(
     client = SpotifyClient(auth, timeout_s=settings.request_timeout_s, api_prefix=api_prefix)
     sync = None
     if store is not None and config.music.playlists:
-        sync = PlaylistSync(client, store, config.music.tagged(), clock=clock, on_round=on_synced,
+        # Tags sit at the engine's points (its overrides included), where it looks for each mood.
+        tagged = config.music.tagged(merged_points(config.engine.emotion_points))
+        sync = PlaylistSync(client, store, tagged, clock=clock, on_round=on_synced,
                             refresh_s=settings.playlist_refresh_h * 3600)
     memory = PlayedMemory(Path(config.state.dir) / MEMORY_FILE)
     controller = Controller(client, picker, settings, clock=clock, wall=wall, sync=sync, memory=memory)
