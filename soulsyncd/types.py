@@ -114,16 +114,6 @@ class PlayIntent:
     claim: bool = False
 
 
-# Named points on the same circumplex that the shift policy can steer toward ("calm" has no FER
-# class of its own: it is pleasant and low-arousal, the middle step of sad -> calm -> happy).
-TARGET_MOODS: dict[str, tuple[float, float]] = {
-    "happy": (0.8, 0.4),
-    "calm": (0.4, -0.5),
-    "energetic": (0.5, 0.8),
-    "neutral": (0.0, 0.0),
-}
-
-
 # --- what the player and the core report --------------------------------------------------------
 
 

@@ -28,6 +28,8 @@ BASE = "soulsync/room"
     ("mode", b"  OFF \n", SetMode("off")),
     ("target", b"happy", SetTarget("happy")),
     ("target", b"Energetic", SetTarget("energetic")),
+    ("target", b"sad", SetTarget("sad")),  # any mood the policy knows, as in the config
+    ("target", b"0.8,0.6", SetTarget("0.8,0.6")),  # or an explicit valence,energy point
     ("camera", b"OFF", SetCamera(False)),
     ("camera", b"on", SetCamera(True)),
     ("camera", b"false", SetCamera(False)),
@@ -59,7 +61,7 @@ def test_every_command_topic_has_a_row_and_affects_state_topics() -> None:
     ("mode", b"\xff\xfe\x00\x01", "not UTF-8"),
     ("mode", b"x" * 1_000_000, "bytes"),
     ("mode", b"ma\x00tch", "control"),
-    ("target", b"sad", "unknown target"),
+    ("target", b"ecstatic", "unknown target"),
     ("camera", b"maybe", "ON or OFF"),
     ("skip", b"1", "PRESS"),
     ("device", b"x" * 101, "longer than"),

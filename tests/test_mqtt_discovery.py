@@ -9,6 +9,7 @@ import pytest
 
 from soulsyncd.cli import main
 from soulsyncd.config.mqtt import MqttConfig
+from soulsyncd.mood import targets
 from soulsyncd.mqtt.discovery import DiscoveryInfo, discovery_messages, entities, removal_messages
 
 INFO = DiscoveryInfo(device_id="living-room", base_topic="soulsync/living-room", name="SoulSync living room",
@@ -70,7 +71,8 @@ def test_controls_point_at_their_command_topics() -> None:
     p = payloads()
     assert p["select.mode"]["command_topic"] == "soulsync/living-room/mode/set"
     assert p["select.mode"]["options"] == ["off", "match", "shift"]
-    assert p["select.target"]["options"] == ["happy", "calm", "energetic", "neutral"]
+    assert p["select.target"]["options"] == list(targets.NAMES)  # every target the policy accepts by name
+    assert "sad" in p["select.target"]["options"]
     assert p["switch.camera"]["command_topic"] == "soulsync/living-room/camera/set"
     assert p["button.skip"]["payload_press"] == "PRESS"
     assert (p["number.volume"]["min"], p["number.volume"]["max"]) == (0, 100)

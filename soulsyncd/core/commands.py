@@ -31,7 +31,7 @@ class SetMode:
 
 @dataclass(frozen=True)
 class SetTarget:
-    """The mood that shift mode steers toward, by name (see ``soulsyncd.types.TARGET_MOODS``)."""
+    """The mood shift mode steers toward: a name or ``"valence,energy"`` (:mod:`soulsyncd.mood.targets`)."""
 
     target: str
 

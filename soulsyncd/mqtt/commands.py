@@ -24,8 +24,8 @@ from soulsyncd.core.commands import (
     SetVolume,
     Skip,
 )
+from soulsyncd.mood import targets
 from soulsyncd.mqtt import state as topics
-from soulsyncd.types import TARGET_MOODS
 
 MAX_PAYLOAD_BYTES = 256
 """Longest accepted payload; anything longer is a mistake or an attack, never a command."""
@@ -68,9 +68,10 @@ def _mode(text: str) -> Command:
 
 
 def _target(text: str) -> Command:
-    target = text.lower()
-    if target not in TARGET_MOODS:
-        raise ValueError(f"unknown target {text!r}; expected one of {', '.join(TARGET_MOODS)}")
+    target = text.strip().lower()
+    if not targets.is_target(target):  # the policy's own rule: a mood name or "valence,energy"
+        raise ValueError(f"unknown target {text!r}; expected one of {', '.join(targets.NAMES)} "
+                         "or 'valence,energy' in [0, 1]")
     return SetTarget(target)
 
 
@@ -114,7 +115,8 @@ def _volume(text: str) -> Command:
 
 COMMANDS: dict[str, CommandSpec] = {
     "mode": CommandSpec(_mode, (topics.MODE,), "off | match | shift"),
-    "target": CommandSpec(_target, (topics.TARGET, topics.SHIFT), " | ".join(TARGET_MOODS)),
+    "target": CommandSpec(_target, (topics.TARGET, topics.SHIFT),
+                          " | ".join(targets.NAMES) + " | valence,energy"),
     "camera": CommandSpec(lambda t: SetCamera(_switch(t)), (topics.CAMERA,),
                           "ON | OFF (OFF stops capture and releases the camera device)"),
     "pause": CommandSpec(_press(Pause()), (topics.PAUSED,), PRESS),

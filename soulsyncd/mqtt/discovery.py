@@ -17,9 +17,9 @@ from typing import Any, NamedTuple
 from soulsyncd import __version__
 from soulsyncd.config.mqtt import MqttConfig
 from soulsyncd.core.commands import MODES
+from soulsyncd.mood import targets
 from soulsyncd.mqtt import state as st
 from soulsyncd.mqtt.commands import DEVICE_NAME_MAX, PRESS
-from soulsyncd.types import TARGET_MOODS
 
 MODEL = "soulsyncd"
 MANUFACTURER = "SoulSync"
@@ -140,7 +140,7 @@ def entities(info: DiscoveryInfo) -> list[Entity]:
             "icon": "mdi:tune-variant",
         }),
         Entity("select", "target", "Shift target", {
-            "state_topic": t(st.TARGET), "command_topic": t("target/set"), "options": list(TARGET_MOODS),
+            "state_topic": t(st.TARGET), "command_topic": t("target/set"), "options": list(targets.NAMES),
             "icon": "mdi:target",
         }),
         Entity("sensor", "shift_progress", "Shift progress", {
