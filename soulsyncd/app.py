@@ -13,7 +13,6 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -37,10 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# sysexits.h codes; systemd's RestartPreventExitStatus=78 keeps a broken config from restart-looping.
-EXIT_OK = 0
-EXIT_NOINPUT = 66  # a file camera's file is missing
-EXIT_UNAVAILABLE = 69  # the camera stack is missing (picamera2 not installed)
 MAX_RUN_S = 365 * 24 * 3600.0  # --for beyond a year is a typo (and inf would break the timer)
 STOP_JOIN_S = 5.0
 
@@ -189,15 +184,6 @@ def _lifecycle_services(lifecycle: Lifecycle | None) -> list[Service]:
     return [lifecycle] if isinstance(lifecycle, SystemdNotifier) else []
 
 
-@dataclass
-class RunOutcome:
-    """How a :meth:`Daemon.run` ended: the exit status and the last run's statistics."""
-
-    status: int
-    stats: RunStats | None = None
-    errors: list[str] = field(default_factory=list)
-
-
 class Daemon:
     """Owns the process: signals, the stop event, the run timer, reload, and start/stop order.
 
@@ -242,8 +228,10 @@ class Daemon:
         self.stop.set()
         self._wake.set()
 
-    def run(self, for_seconds: float | None = None) -> RunOutcome:
+    def run(self, for_seconds: float | None = None) -> RunStats | None:
         """Run until stopped, the timer expires or a non-looping input ends; reload on SIGHUP.
+
+        Returns the last pipeline's statistics, for the exit summary.
 
         Raises:
             SourceError: the camera can never work as configured (the CLI maps it to 66/69).
@@ -268,7 +256,7 @@ class Daemon:
 
                 release_freed_memory()
                 previous, config = config, new_config
-            return RunOutcome(status=EXIT_OK, stats=stats)
+            return stats
         finally:
             if timer is not None:
                 timer.cancel()

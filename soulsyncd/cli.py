@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -18,11 +19,6 @@ from soulsyncd.config import EXIT_CONFIG
 
 if TYPE_CHECKING:
     from soulsyncd.core.loop import RunStats
-
-# sysexits.h: systemd's RestartPreventExitStatus can list these so a broken config is not retried.
-EXIT_OK = 0
-EXIT_NOINPUT = 66
-EXIT_UNAVAILABLE = 69
 
 log = logging.getLogger("soulsyncd")
 
@@ -82,12 +78,13 @@ def check_config(path: Path) -> int:
         print(f"{path}: cannot check this file: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     print("ok")
-    return EXIT_OK
+    return os.EX_OK
 
 
 def run(path: Path, for_seconds: float | None, early_stop: threading.Event | None = None) -> int:
     """``soulsyncd run``: load, build, serve until stopped; the exit status for systemd.
 
+    Exit codes are sysexits.h's (``os.EX_*``), which systemd's RestartPreventExitStatus= can name:
     78: bad config, model or cascade (don't restart); 66: a file camera's file is missing;
     69: the camera stack is missing; 0: a clean stop.
     """
@@ -106,18 +103,18 @@ def run(path: Path, for_seconds: float | None, early_stop: threading.Event | Non
     daemon = Daemon(path, config, load=load_config)
     daemon.install_signals()
     if early_stop is not None and early_stop.is_set():
-        return EXIT_OK  # stopped before we were even running: nothing to clean up
+        return os.EX_OK  # stopped before we were even running: nothing to clean up
     try:
-        outcome = daemon.run(for_seconds)
+        stats = daemon.run(for_seconds)
     except (ModelError, DetectorError) as exc:
         log.error("%s", exc)
         return EXIT_CONFIG
     except SourceError as exc:
         log.error("%s", exc)
-        return EXIT_NOINPUT if config.camera.kind == "file" else EXIT_UNAVAILABLE
-    if outcome.stats is not None:
-        print_summary(outcome.stats)
-    return outcome.status
+        return os.EX_NOINPUT if config.camera.kind == "file" else os.EX_UNAVAILABLE
+    if stats is not None:
+        print_summary(stats)
+    return os.EX_OK
 
 
 SUMMARY_LINES = 40  # the exit summary shows at most this many of each list
@@ -174,9 +171,9 @@ def main(argv: list[str] | None = None) -> int:
         handler: Callable[[argparse.Namespace], int] = args.handler
         return _quiet_stdout(handler(args))
     except _StopBeforeStart:
-        return EXIT_OK
+        return os.EX_OK
     except BrokenPipeError:
-        return _quiet_stdout(EXIT_OK)
+        return _quiet_stdout(os.EX_OK)
 
 
 class _StopBeforeStart(Exception):  # noqa: N818 - a control-flow signal, not an error

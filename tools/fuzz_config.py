@@ -32,7 +32,6 @@ sys.path.insert(0, str(ROOT))
 from soulsyncd.config import EXIT_CONFIG, ConfigError, load_config  # noqa: E402
 from soulsyncd.testing.config_fuzz import fuzz_documents  # noqa: E402
 
-EXIT_OK = 0
 SMALL_BYTES = 64 * 1024  # the promise: under a second for any file up to this size
 
 
@@ -58,7 +57,7 @@ def judge(path: Path) -> tuple[int | None, float, str | None]:
     started = time.perf_counter()
     try:
         load_config(path)
-        code: int | None = EXIT_OK
+        code: int | None = os.EX_OK
         crash = None
     except ConfigError as exc:
         code = EXIT_CONFIG if exc.errors else None  # an empty error list would print nothing
@@ -98,7 +97,7 @@ def check_cli(
         codes[str(code)] = codes.get(str(code), 0) + 1
         if traced is not None:
             tracebacks.append((name, traced))
-        if code not in (EXIT_OK, EXIT_CONFIG):
+        if code not in (os.EX_OK, EXIT_CONFIG):
             bad_codes.append(name)
     return chosen, codes, tracebacks, bad_codes
 

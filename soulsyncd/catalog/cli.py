@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,13 +16,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from soulsyncd.catalog.store import CatalogStore
 
-# sysexits.h, as soulsyncd.cli uses them.
-EXIT_OK = 0
-EXIT_DATAERR = 65  # the input file had nothing usable
-EXIT_NOINPUT = 66  # the input file can't be read
-EXIT_UNAVAILABLE = 69  # the look-up service is unavailable
-EXIT_CANTCREAT = 73  # the catalog can't be opened or written
-EXIT_CONFIG = 78
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -83,7 +77,7 @@ def _open(args: argparse.Namespace) -> tuple[CatalogStore | None, str]:
 
 
 def _failed(reason: str) -> int:
-    return EXIT_CONFIG if reason == "config" else EXIT_CANTCREAT
+    return os.EX_CONFIG if reason == "config" else os.EX_CANTCREAT
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -103,10 +97,10 @@ def _import(args: argparse.Namespace) -> int:
             report = import_csv(path, store, source=args.source, on_reject=reject)
         except CsvImportError as exc:
             print(f"error: {exc}", file=sys.stderr)
-            return EXIT_NOINPUT if not path.is_file() else EXIT_DATAERR
+            return os.EX_NOINPUT if not path.is_file() else os.EX_DATAERR
         except CatalogError as exc:
             print(f"error: {exc}", file=sys.stderr)
-            return EXIT_CANTCREAT
+            return os.EX_CANTCREAT
         total = store.count()
     if report.truncated:
         print(f"{path}: stopped early at {report.truncated}; kept the rows before it", file=sys.stderr)
@@ -116,7 +110,7 @@ def _import(args: argparse.Namespace) -> int:
         f"{report.imported - report.new} updated; {report.duplicates} duplicate rows skipped, "
         f"{len(report.rejected)} rows rejected; catalog now {total} tracks"
     )
-    return EXIT_OK if report.imported else EXIT_DATAERR
+    return os.EX_OK if report.imported else os.EX_DATAERR
 
 
 def _enrich(args: argparse.Namespace) -> int:
@@ -137,14 +131,14 @@ def _enrich(args: argparse.Namespace) -> int:
             report = enrich(store, client, limit=args.limit, on_batch=progress)
         except EnrichError as exc:
             print(f"error: {exc}; what was found so far is kept", file=sys.stderr)
-            return EXIT_UNAVAILABLE
+            return os.EX_UNAVAILABLE
         except CatalogError as exc:
             print(f"error: {exc}", file=sys.stderr)
-            return EXIT_CANTCREAT
+            return os.EX_CANTCREAT
     left = f", {report.remaining} left for another run" if report.remaining else ""
     print(f"asked {url} about {report.asked} tracks in {report.requests} requests: found {report.found}"
           f"{left}")
-    return EXIT_OK
+    return os.EX_OK
 
 
 def _stats(args: argparse.Namespace) -> int:
@@ -158,9 +152,9 @@ def _stats(args: argparse.Namespace) -> int:
             stats = store.stats()
         except CatalogError as exc:
             print(f"error: {exc}", file=sys.stderr)
-            return EXIT_CANTCREAT
+            return os.EX_CANTCREAT
     print(json.dumps(stats, sort_keys=True) if args.json else format_stats(stats))
-    return EXIT_OK
+    return os.EX_OK
 
 
 def format_stats(stats: dict[str, object]) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo
 
-EXIT_CONFIG = 78
+EXIT_CONFIG = os.EX_CONFIG  # 78
 """Exit status for a bad configuration (EX_CONFIG from sysexits.h); systemd won't restart-loop on it
 when the unit sets ``RestartPreventExitStatus=78``."""
 

@@ -168,8 +168,6 @@ class SoulSync:
             (a stopped source is never restarted); None: the switch can only turn it off.
         finished: set by a file source that ended for good; :meth:`run` then returns.
         shift_progress: the mood engine's "step k of n toward target", read for the state.
-        on_mood: called with every mood change on the loop's thread (kept for tests; publishers
-            subscribe to events instead).
         resources: closed after the player when the loop stops (the catalog), last first.
     """
 
@@ -188,7 +186,6 @@ class SoulSync:
         source_factory: Callable[[], FrameSource] | None = None,
         finished: threading.Event | None = None,
         shift_progress: Callable[[], ShiftProgress | None] | None = None,
-        on_mood: Callable[[Mood], None] | None = None,
         resources: Sequence[Closable] = (),
     ) -> None:
         if not ANALYSIS_FPS_MIN <= analysis_fps <= ANALYSIS_FPS_MAX:
@@ -210,7 +207,6 @@ class SoulSync:
         self.finished = finished
         self._source_factory = source_factory
         self._shift_progress = shift_progress
-        self.on_mood = on_mood
         self._resources = list(resources)
         self.stats = RunStats()
         self.commands = CommandQueue()
@@ -358,7 +354,7 @@ class SoulSync:
                     mood = None
                 else:
                     self._errors.clear()
-                if input_ended and mood is None and self.commands_idle():
+                if input_ended and mood is None and self.commands.empty():
                     log.info("input finished")
                     break
         finally:
@@ -370,10 +366,6 @@ class SoulSync:
         if self.player is not None:
             self.player.flush()
         return self._worker is None or self._worker.wait_idle(timeout_s)
-
-    def commands_idle(self) -> bool:
-        """No command is waiting (so a finished input may end the run without losing one)."""
-        return self.commands.empty()
 
     def close(self) -> None:
         """Stop the source and the player (reverse of start) and the event threads."""
@@ -418,11 +410,6 @@ class SoulSync:
                 "mood at %5.1f s: %s (confidence %.2f, valence %+.2f, arousal %+.2f, %d face%s)",
                 at, mood.label, mood.confidence, mood.valence, mood.arousal, faces, "" if faces == 1 else "s",
             )
-        if self.on_mood is not None:
-            try:
-                self.on_mood(mood)
-            except Exception:  # a listener's bug must not stop the analysis
-                log.exception("mood listener failed")
 
     def _state(self, **changes: object) -> DaemonState:
         """The latest snapshot with ``changes`` and the current figures."""

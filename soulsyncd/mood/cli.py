@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -20,9 +21,6 @@ if TYPE_CHECKING:
     from soulsyncd.mood.engine import MoodEngine
     from soulsyncd.mood.simulate import Segment, Session, Step
 
-EXIT_OK = 0
-EXIT_USAGE = 64
-EXIT_NOINPUT = 66
 EVENING_TRACKS = 45  # the learning experiment's music after each day's shift
 START_EPOCH = 1_767_225_600.0  # 2026-01-01: the manual clock stands for wall-clock time
 
@@ -70,7 +68,7 @@ def simulate_command(args: argparse.Namespace) -> int:
             raise ValueError("--skips and --rises must be in [0, 1]")
     except ValueError as exc:
         print(f"simulate: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return os.EX_USAGE
     try:
         config = load_config(args.config) if args.config is not None else Config()
     except ConfigError as exc:
@@ -81,14 +79,14 @@ def simulate_command(args: argparse.Namespace) -> int:
         report = import_csv(args.catalog, store)
     except CsvImportError as exc:
         print(f"simulate: {exc}", file=sys.stderr)
-        return EXIT_NOINPUT
+        return os.EX_NOINPUT
     if report.imported == 0:
         print(f"simulate: {args.catalog}: no track could be imported", file=sys.stderr)
-        return EXIT_NOINPUT
+        return os.EX_NOINPUT
     result = run_simulation(config, store, segments, args)
     result["catalog"] = str(args.catalog)
     print(json.dumps(result, separators=(",", ":"), ensure_ascii=False))
-    return EXIT_OK
+    return os.EX_OK
 
 
 def run_simulation(

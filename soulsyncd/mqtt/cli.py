@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import threading
 from pathlib import Path
@@ -20,8 +21,6 @@ from soulsyncd.config import EXIT_CONFIG
 if TYPE_CHECKING:
     from soulsyncd.config.mqtt import MqttConfig
 
-EXIT_OK = 0
-EXIT_UNAVAILABLE = 69
 CONNECT_TIMEOUT_S = 10.0
 PUBLISH_TIMEOUT_S = 5.0
 
@@ -54,7 +53,7 @@ def discovery_command(args: argparse.Namespace) -> int:
     if not args.remove:
         for message in discovery_messages(info):
             print(message.topic, message.encoded().decode())
-        return EXIT_OK
+        return os.EX_OK
     return remove(config.mqtt)
 
 
@@ -92,15 +91,15 @@ def remove(config: MqttConfig) -> int:
         client.loop_start()
         if not connected.wait(CONNECT_TIMEOUT_S):
             print(f"cannot connect to the MQTT broker at {config.host}:{config.port}", file=sys.stderr)
-            return EXIT_UNAVAILABLE
+            return os.EX_UNAVAILABLE
         infos = [(topic, client.publish(topic, b"", qos=1, retain=True)) for topic in removal_topics(config)]
         for topic, info in infos:
             info.wait_for_publish(PUBLISH_TIMEOUT_S)  # a one-shot command may wait; the daemon never does
             if not info.is_published():
                 print(f"not confirmed by the broker: {topic}", file=sys.stderr)
-                return EXIT_UNAVAILABLE
+                return os.EX_UNAVAILABLE
             print(f"cleared {topic}")
-        return EXIT_OK
+        return os.EX_OK
     finally:
         client.disconnect()
         client.loop_stop()

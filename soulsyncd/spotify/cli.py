@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import stat
 import sys
 from pathlib import Path
@@ -18,10 +19,7 @@ if TYPE_CHECKING:
     from soulsyncd.config import Config, SpotifyPlayerConfig
     from soulsyncd.spotify.client import SpotifyClient
 
-EXIT_OK = 0
 EXIT_FAILED = 1  # the login did not complete, or Spotify refused the stored one
-EXIT_UNAVAILABLE = 69  # Spotify could not be reached
-EXIT_CONFIG = 78
 
 LOGIN_TIMEOUT_S = 300.0
 
@@ -73,11 +71,11 @@ def _load(args: argparse.Namespace) -> tuple[Config, SpotifyPlayerConfig] | int:
         config = load_config(args.config)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
-        return EXIT_CONFIG
+        return os.EX_CONFIG
     if not isinstance(config.player, SpotifyPlayerConfig):
         print(f"{args.config}: player.kind is {config.player.kind!r}; set player.kind: spotify and "
               "player.client_id (your app's Client ID) to use Spotify", file=sys.stderr)
-        return EXIT_CONFIG
+        return os.EX_CONFIG
     logging.basicConfig(level=getattr(logging, config.logging.level.upper()), stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     return config, config.player
@@ -121,7 +119,7 @@ def _failure(exc: Exception) -> int:
         print(f"login required: {exc}", file=sys.stderr)
         return EXIT_FAILED
     print(f"Spotify: {exc}", file=sys.stderr)
-    return EXIT_UNAVAILABLE if isinstance(exc, (OfflineError, RateLimitedError)) else EXIT_FAILED
+    return os.EX_UNAVAILABLE if isinstance(exc, (OfflineError, RateLimitedError)) else EXIT_FAILED
 
 
 def _mode_text(path: Path) -> str:
@@ -181,7 +179,7 @@ def _login(args: argparse.Namespace) -> int:
         return _failure(exc)
     print(f"Logged in as {me.get('display_name') or me.get('id') or 'unknown'}. Speakers visible now:")
     print("\n".join(_device_table(devices, settings.device)))
-    return EXIT_OK
+    return os.EX_OK
 
 
 def _devices(args: argparse.Namespace) -> int:
@@ -200,7 +198,7 @@ def _devices(args: argparse.Namespace) -> int:
     if wanted is not None and not any(d.name.casefold() == wanted.casefold() for d in devices):
         print(f"player.device {settings.device!r} is not among them (it may be asleep: play something on "
               "it once, or check the spelling)")
-    return EXIT_OK
+    return os.EX_OK
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -241,7 +239,7 @@ def _status(args: argparse.Namespace) -> int:
         where = playback.device.name if playback.device else "?"
         print(f"now: {'playing' if playback.playing else 'paused'} {playback.track.name!r} by "
               f"{playback.track.artist_text} on {where}")
-    return EXIT_OK
+    return os.EX_OK
 
 
 def _playlists(args: argparse.Namespace) -> int:
@@ -257,7 +255,7 @@ def _playlists(args: argparse.Namespace) -> int:
     config, settings = loaded
     if not config.music.playlists:
         print("music.playlists is empty: nothing to read")
-        return EXIT_OK
+        return os.EX_OK
     client = _client(args, _auth(args, config, settings), settings)
     try:
         store = CatalogStore(catalog_path(config))
@@ -275,4 +273,4 @@ def _playlists(args: argparse.Namespace) -> int:
         print(f"ok       {uri}: {count} tracks")
     for warning in report.warnings:
         print(f"skipped  {warning}")
-    return EXIT_OK if report.stored else EXIT_FAILED
+    return os.EX_OK if report.stored else EXIT_FAILED
