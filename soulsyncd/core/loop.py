@@ -42,8 +42,9 @@ from soulsyncd.core.state import Broadcaster, DaemonState, EventKind, ShiftProgr
 from soulsyncd.interfaces import Classifier, Clock, FaceDetector, FrameSource, Player, SystemClock
 from soulsyncd.mood.policy import MoodPolicy
 from soulsyncd.mood.smoother import MoodSmoother, aggregate_faces
-from soulsyncd.types import CameraStatus, Mood, PlayIntent, Scores, Track
+from soulsyncd.types import CameraStatus, FaceBox, Mood, PlayIntent, Scores, Track
 from soulsyncd.vision.detector import crop_faces
+from soulsyncd.vision.framing import FramingMeter
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +226,7 @@ class SoulSync:
         self._tick_times: deque[float] = deque(maxlen=TIMING_WINDOW)
         self._detect_ms: deque[float] = deque(maxlen=TIMING_WINDOW)
         self._infer_ms: deque[float] = deque(maxlen=TIMING_WINDOW)
+        self._framing = FramingMeter()  # face boxes, face rate, brightness, sharpness: no pixels
         self._handlers: dict[type, Callable[[Command], None]] = {
             SetMode: self._on_set_mode,
             SetTarget: self._on_set_target,
@@ -299,6 +301,7 @@ class SoulSync:
         self._last_frame_at = now
         probabilities = None
         faces = 0
+        boxes: list[FaceBox] = []
         if self.detector is not None and self.classifier is not None:
             started = time.perf_counter()
             boxes = self.detector.detect(frame)
@@ -316,7 +319,8 @@ class SoulSync:
         if not self.ready.is_set():
             self.ready.set()
         changed = mood.label != self._last_label
-        state = self._state(mood=mood, faces=faces, probabilities=probabilities)
+        framing = self._framing.update(frame.image, boxes, now)
+        state = self._state(mood=mood, faces=faces, probabilities=probabilities, framing=framing)
         if changed:
             self._last_label = mood.label
             self._report(mood, faces)
@@ -524,7 +528,8 @@ class SoulSync:
             self.source.stop()
             self.source = None
             self._camera_off_at = self.clock.monotonic()
-            self._emit(EventKind.CAMERA, camera=CameraStatus.DISABLED, camera_detail="privacy switch")
+            self._emit(EventKind.CAMERA, camera=CameraStatus.DISABLED, camera_detail="privacy switch",
+                       framing=self._framing.reset())
         elif command.enabled and self.source is None:
             if self._source_factory is None:
                 raise ValueError("this camera cannot be reopened")

@@ -45,6 +45,23 @@ class ShiftProgress:
 
 
 @dataclass(frozen=True)
+class Framing:
+    """What the framing check shows instead of pixels (:mod:`soulsyncd.vision.framing`); None: unknown.
+
+    ``boxes`` are the last analysed frame's faces as (x, y, w, h) in a ``width`` x ``height`` picture;
+    ``face_rate`` the share of the last minute's analysed frames with a face; ``brightness`` the mean
+    grey level (0-255) and ``sharpness`` the variance of the Laplacian of a small grey copy.
+    """
+
+    width: int = 0
+    height: int = 0
+    boxes: tuple[tuple[int, int, int, int], ...] = ()
+    face_rate: float | None = None
+    brightness: float | None = None
+    sharpness: float | None = None
+
+
+@dataclass(frozen=True)
 class DaemonState:
     """Everything a publisher shows, at one moment. Safe to share between threads."""
 
@@ -61,6 +78,7 @@ class DaemonState:
     last_intent: PlayIntent | None = None
     stats: Stats = field(default_factory=Stats)
     last_error: str | None = None
+    framing: Framing = field(default_factory=Framing)  # unknown until a frame, and with the camera off
 
 
 class EventKind(enum.StrEnum):
