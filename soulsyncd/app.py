@@ -159,10 +159,19 @@ def build_services(config: Config, core: SoulSync | None = None) -> list[Service
         from soulsyncd.catalog.enrich import EnrichService
 
         services.append(EnrichService(store, config.catalog.enrich_url))  # features, once per track
+    bridge = None
     if config.mqtt.enabled:
         from soulsyncd.mqtt.client import MqttBridge
 
-        services.append(MqttBridge(config.mqtt))  # state out, commands in, Home Assistant discovery
+        bridge = MqttBridge(config.mqtt)
+        services.append(bridge)  # state out, commands in, Home Assistant discovery
+    if config.web.enabled:
+        from soulsyncd.web.server import WebServer, broker_status
+
+        # The status page; beyond loopback without its password this raises ConfigError (exit 78).
+        broker = broker_status(config.mqtt, bridge.connected if bridge is not None else None)
+        services.append(WebServer.from_config(config.web, config.state.dir, broker=broker,
+                                              version=__version__))
     from soulsyncd.service.logs import EventLog
 
     services.append(EventLog())  # mood/decision/camera/player lines with SOULSYNC_* journal fields

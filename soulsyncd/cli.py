@@ -106,7 +106,7 @@ def run(path: Path, for_seconds: float | None, early_stop: threading.Event | Non
         return os.EX_OK  # stopped before we were even running: nothing to clean up
     try:
         stats = daemon.run(for_seconds)
-    except (ModelError, DetectorError) as exc:
+    except (ModelError, DetectorError, ConfigError) as exc:  # ConfigError: a service's setting at start
         log.error("%s", exc)
         return EXIT_CONFIG
     except SourceError as exc:

@@ -23,6 +23,7 @@ from soulsyncd.core.limits import ANALYSIS_FPS_MAX, ANALYSIS_FPS_MIN, PLAYER_MIN
 from soulsyncd.mood import policy, smoother, targets
 from soulsyncd.vision import detector, files, sources
 from soulsyncd.vision.classifier import DEFAULT_MODEL_PATH
+from soulsyncd.web.settings import WebConfig
 
 # --- camera -----------------------------------------------------------------------------------------
 
@@ -379,6 +380,7 @@ class Config(Section):
     catalog: CatalogConfig = Field(default_factory=CatalogConfig, description="The track catalog.")
     engine: EngineConfig = Field(default_factory=EngineConfig, description="Choosing tracks.")
     mqtt: MqttConfig = Field(default_factory=MqttConfig, description="MQTT and Home Assistant.")
+    web: WebConfig = Field(default_factory=WebConfig, description="The local status page.")
     state: StateConfig = Field(default_factory=StateConfig, description="Where persistent state lives.")
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Log output.")
 
