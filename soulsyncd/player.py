@@ -87,6 +87,7 @@ class DryRunPlayer:
         self._started_at = 0.0
         self._ends_at = 0.0
         self._detail = ""
+        self._output: tuple[str | None, int | None] = (None, None)  # the speaker and volume asked for
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if picker is not None and background:
@@ -122,6 +123,8 @@ class DryRunPlayer:
 
     def set_output(self, device: str | None = None, volume: int | None = None) -> None:
         log.info("dry-run player: would play on %s at volume %s", device or "the same speaker", volume)
+        with self._lock:
+            self._output = (device or self._output[0], self._output[1] if volume is None else volume)
 
     def state(self) -> PlayerState:
         with self._lock:
@@ -130,7 +133,8 @@ class DryRunPlayer:
             progress = max(0.0, self._clock.monotonic() - self._started_at) if self._track else 0.0
             return PlayerState(
                 status=PlayerStatus.DRY_RUN, track=self._track, playing=playing,
-                progress_s=round(progress, 1), detail=self._detail,
+                progress_s=round(progress, 1), detail=self._detail, device=self._output[0],
+                volume=self._output[1],
             )
 
     def close(self) -> None:

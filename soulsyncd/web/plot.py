@@ -108,8 +108,10 @@ def timeline_svg(  # noqa: PLR0912 - one drawing, layer after layer
         label = mark.title if len(mark.title) <= 22 else mark.title[:21] + "…"
         y = _TRACKS_Y + (n % 2) * 12
         tip = f"{mark.title} — {mark.artists} ({mark.why})" if mark.why else f"{mark.title} — {mark.artists}"
+        near_end = x > WIDTH - _RIGHT - 6 * len(label)  # a title at the right edge is written leftwards
+        anchor = f'x="{x - 2}" text-anchor="end"' if near_end else f'x="{x + 2}"'
         out.append(f'<g class="track"><line x1="{x}" x2="{x}" y1="{_LINES[0]}" y2="{y - 8}" stroke="#486581" '
-                   f'stroke-width="1"/><text x="{x + 2}" y="{y}" class="track-title">{escape(label)}</text>'
+                   f'stroke-width="1"/><text {anchor} y="{y}" class="track-title">{escape(label)}</text>'
                    f'<title>{escape(tip)}</title></g>')
     out.append(f'<text x="{WIDTH - _RIGHT}" y="{_LINES[0] + 10}" class="legend" text-anchor="end">'
                '<tspan fill="#2f855a">— valence</tspan> <tspan fill="#c05621">— arousal</tspan></text>')

@@ -11,7 +11,7 @@ a password is set; every POST but the login needs the CSRF token):
 ``GET /static/<name>``    ``app.js``, ``style.css``, ``favicon.svg`` (package data; nothing else)
 ``GET /api/state``        the state as JSON, the last events, the choices, the CSRF token
 ``GET /api/events``       server-sent events: the state on every core event and once a second
-``GET /api/timeline.svg`` the timeline (``?range=hour`` or ``today``) drawn on the server
+``GET /api/timeline.svg`` the timeline (``?range=15min``, ``hour`` or ``today``) drawn on the server
 ``POST /api/command``     ``{"command": "mode", "value": "shift"}`` -> the core's queue
 ========================  =====================================================================
 
@@ -442,14 +442,16 @@ class WebServer:
     async def _timeline(self, request: web.Request) -> web.StreamResponse:
         span = request.query.get("range", "hour")
         now = time.time()
-        if span == "hour":
+        if span == "15min":
+            start, title = now - 900, "the last 15 minutes"
+        elif span == "hour":
             start, title = now - 3600, "the last hour"
         elif span == "today":
             local = time.localtime(now)
             start = time.mktime((local.tm_year, local.tm_mon, local.tm_mday, 0, 0, 0, 0, 0, -1))
             start, title = min(start, now - 3600), "today"
         else:
-            return web.json_response({"error": "range must be hour or today"}, status=400)
+            return web.json_response({"error": "range must be 15min, hour or today"}, status=400)
         assert self._history is not None
         history = self._history
         svg = plot.timeline_svg(history.samples(start, now), history.tracks(start, now), start, now,

@@ -134,7 +134,8 @@
     text("face-rate", f.face_rate === null ? null : `${Math.round(f.face_rate * 100)} % of frames, last minute`);
     text("brightness", f.brightness === null ? null : `${num(f.brightness, 0)} of 255`);
     text("sharpness", f.sharpness === null ? null : num(f.sharpness, 0));
-    text("hints", f.hints.length ? f.hints.join(", ") : (f.width ? "looks fine" : ""));
+    text("hints", f.hints.length ? f.hints.join(", ") : (f.width ? "light and focus look fine" : ""));
+    $("hints").classList.toggle("bad", f.hints.length > 0);
   }
 
   async function loadPlot() {
@@ -209,11 +210,11 @@
       await fetch("/logout", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf || "" } }).catch(() => null);
       location.href = "/login";
     });
-    for (const r of ["hour", "today"]) {
+    const ranges = ["15min", "hour", "today"];
+    for (const r of ranges) {
       $(`range-${r}`).addEventListener("click", () => {
         range = r;
-        $("range-hour").classList.toggle("on", r === "hour");
-        $("range-today").classList.toggle("on", r === "today");
+        for (const other of ranges) $(`range-${other}`).classList.toggle("on", other === r);
         loadPlot();
       });
     }
