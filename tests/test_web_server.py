@@ -297,11 +297,9 @@ def test_this_machines_names_and_configured_ones_are_accepted(tmp_path: Path) ->
 
 def test_no_route_ever_returns_a_picture(page: Page) -> None:
     """Crawl every route the app has (a new route must be added here), with a session."""
-    assert page.server.app is not None
-    routes = {(r.method, r.resource.canonical) for r in page.server.app.router.routes()
-              if r.resource is not None and r.method != "HEAD"}
-    assert routes == {("GET", p) for p in GET_ROUTES if not p.startswith("/static/")} | {
-        ("GET", "/static/{name}")} | {("POST", p) for p in POST_ROUTES}
+    routes = {path for path, _handler in page.server.routes()}
+    expected = {p for p in {*GET_ROUTES, *POST_ROUTES} if not p.startswith("/static/")}
+    assert routes == expected | {"/static/([^/]*)"}
     page.core.update(EventKind.MOOD, mood=Mood(Emotion.HAPPY, 0.9, 0.8, 0.4, 0.0),
                      framing=Framing(640, 480, ((1, 2, 3, 4),), 1.0, 100.0, 500.0))
     allowed = ("text/html", "text/javascript", "text/css", "image/svg+xml", "application/json",
@@ -327,23 +325,28 @@ def test_no_route_ever_returns_a_picture(page: Page) -> None:
 
 
 def _raw(page: Page, data: bytes, *, read: bool = True) -> bytes:
+    """Send ``data`` as is and read the answer until the server closes (a reset ends it too)."""
+    chunks = []
     with socket.create_connection(("127.0.0.1", page.server.port), timeout=IDLE_S * 3) as sock:
-        sock.sendall(data)
-        if not read:
-            return b""
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-        return b"".join(chunks)
+        try:
+            sock.sendall(data)
+            while read and (chunk := sock.recv(65536)):
+                chunks.append(chunk)
+        except (ConnectionResetError, BrokenPipeError):
+            pass  # the server refused to read on
+    return b"".join(chunks)
 
 
 def test_an_oversized_body_or_header_is_refused(page: Page) -> None:
     token = page.csrf()
-    big = page.http.post(page.url("/api/command"), data=b"{" + b" " * (BODY_MAX + 10) + b"}",
-                         headers={"X-CSRF-Token": token, "Content-Type": "application/json"}, timeout=5)
-    assert big.status_code == 413
+    cookie = page.http.cookies.get(auth.SESSION_COOKIE)
+    head = (f"POST /api/command HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {BODY_MAX + 10}\r\nX-CSRF-Token: {token}\r\n"
+            f"Cookie: {auth.SESSION_COOKIE}={cookie}\r\n\r\n")
+    answer = _raw(page, head.encode() + b"{" + b" " * (BODY_MAX + 8) + b"}")
+    assert answer == b"" or answer.split(b" ")[1] in (b"400", b"413")  # refused unread, or cut off
     answer = _raw(page, b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Junk: " + b"a" * 20000 + b"\r\n\r\n")
-    assert answer.split(b" ")[1] in (b"400", b"431")
+    assert answer == b"" or answer.split(b" ")[1] in (b"400", b"431")
     assert page.core.queue.empty()
 
 

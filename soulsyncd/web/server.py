@@ -1,4 +1,4 @@
-"""The status page's server: aiohttp on a thread of its own, one more reader of the core's snapshots
+"""The status page's server: tornado on a thread of its own (asyncio), one more reader of the core's snapshots
 and events, sending commands through the core's one queue (:class:`~soulsyncd.interfaces.CoreHandle`).
 
 Routes (every one checks the ``Host`` header; all but the login and the stylesheet need a session when
@@ -24,16 +24,20 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+import tornado.httpserver
+import tornado.iostream
+import tornado.netutil
+import tornado.web
 
 from soulsyncd.config.base import ConfigError
 from soulsyncd.config.mqtt import MqttConfig
@@ -63,7 +67,7 @@ PASSWORD_CREDENTIAL = "web-password"
 IDLE_S = 5.0  # an idle connection, or one whose request headers have not arrived, is closed after this
 BODY_MAX = 16 * 1024  # bytes of a request body (a command or a login is under 200)
 BODY_TIMEOUT_S = 5.0  # a body trickling in slower than this is dropped
-HEADER_LINE_MAX = 4096
+HEADER_MAX = 8192  # bytes of a request's whole header block
 PUSH_INTERVAL_S = 1.0  # the live stream repeats the state this often (diagnostics change every tick)
 STREAM_QUEUE = 4  # updates queued per open page; a stalled page loses the oldest
 STREAM_WRITE_TIMEOUT_S = 10.0  # a page that takes no data for this long is dropped
@@ -152,7 +156,6 @@ class WebServer:
         self._limiter = auth.LoginLimiter()
         self._names = auth.machine_names() | {h.lower() for h in settings.hosts} | {settings.listen}
         self.port = settings.port if port is None else port  # the bound port once started (0: any free one)
-        self.app: web.Application | None = None
 
     @classmethod
     def from_config(cls, settings: WebConfig, state_dir: Path | None,
@@ -208,39 +211,23 @@ class WebServer:
     async def _main(self, ready: threading.Event, failure: list[BaseException]) -> None:
         self._stopping = asyncio.Event()
         self._history = History(self._state_dir, self.settings.history_days)
-        self.app = self._app()
-        runner = web.AppRunner(self.app, handle_signals=False, access_log=None, keepalive_timeout=IDLE_S,
-                               max_line_size=HEADER_LINE_MAX, max_field_size=HEADER_LINE_MAX,
-                               lingering_time=1.0, shutdown_timeout=STOP_TIMEOUT_S)
-        await runner.setup()
-        loop = asyncio.get_running_loop()
-        handler_factory = runner.server
-        assert handler_factory is not None
-        limit = self.settings.max_clients
-
-        def protocol() -> asyncio.Protocol:
-            if len(handler_factory.connections) >= limit:
-                return _Busy()
-            return handler_factory()
-
-        try:
-            server = await loop.create_server(protocol, self.settings.listen, self.port,
-                                              reuse_address=True, backlog=64)
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self.port = server.sockets[0].getsockname()[1]
+        server = _Server(self._app(), max_body_size=BODY_MAX, max_header_size=HEADER_MAX,
+                         idle_connection_timeout=IDLE_S, body_timeout=BODY_TIMEOUT_S, no_keep_alive=False)
+        server.max_clients = self.settings.max_clients
+        sockets = tornado.netutil.bind_sockets(self.port, self.settings.listen, backlog=64)
+        server.add_sockets(sockets)
+        self.port = sockets[0].getsockname()[1]
         ready.set()
         pusher = asyncio.create_task(self._push_periodically())
         try:
             await self._stopping.wait()
         finally:
             pusher.cancel()
+            server.stop()
             for stream in list(self._streams):
                 _offer(stream.queue, None)
-            server.close()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(runner.cleanup(), STOP_TIMEOUT_S)
+                await asyncio.wait_for(server.close_all_connections(), STOP_TIMEOUT_S)
 
     def _on_event(self, event: Event) -> None:
         """On the core's subscriber thread: hand the event to the server's own loop."""
@@ -321,126 +308,23 @@ class WebServer:
 
     # --- the app ------------------------------------------------------------------------------------
 
-    def _app(self) -> web.Application:
-        app = web.Application(client_max_size=BODY_MAX, middlewares=[self._guard])
-        app.router.add_get("/", self._index)
-        app.router.add_get("/login", self._login_form)
-        app.router.add_post("/login", self._login)
-        app.router.add_post("/logout", self._logout)
-        app.router.add_get("/static/{name}", self._static)
-        app.router.add_get("/api/state", self._state)
-        app.router.add_get("/api/events", self._stream)
-        app.router.add_get("/api/timeline.svg", self._timeline)
-        app.router.add_post("/api/command", self._command)
-        app.on_response_prepare.append(_security_headers)
-        return app
+    def routes(self) -> list[tuple[str, type[_Base]]]:
+        """Every route the server has (the security tests crawl them all)."""
+        return [("/", _Index), ("/login", _Login), ("/logout", _Logout), ("/static/([^/]*)", _Static),
+                ("/api/state", _State), ("/api/events", _Events), ("/api/timeline.svg", _Timeline),
+                ("/api/command", _Command)]
 
-    @web.middleware
-    async def _guard(self, request: web.Request,
-                     handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
-        if not auth.host_allowed(request.headers.get("Host"), self._names):
-            return web.Response(status=421, text="unknown host name: add it to web.hosts\n")
-        if request.method not in ("GET", "HEAD", "POST"):
-            return web.Response(status=405, text="method not allowed\n")
-        cookie = request.cookies.get(auth.SESSION_COOKIE)
-        public = (request.method if request.method != "HEAD" else "GET", request.path) in PUBLIC
-        if self._sessions.password_required and not public and not self._sessions.valid(cookie):
-            if request.path.startswith("/api/") or request.method == "POST":
-                return web.json_response({"error": "login required"}, status=401)
-            raise web.HTTPSeeOther("/login")
-        if request.method == "POST":
-            origin = request.headers.get("Origin")
-            if origin is not None and not _same_origin(origin, request.headers.get("Host", "")):
-                return web.json_response({"error": "cross-site request refused"}, status=403)
-            if request.path != "/login" and not self._sessions.csrf_valid(
-                    cookie, request.headers.get("X-CSRF-Token")):
-                return web.json_response({"error": "missing or wrong CSRF token"}, status=403)
-        return await handler(request)
+    def _app(self) -> tornado.web.Application:
+        return tornado.web.Application(
+            [(path, handler, {"page": self}) for path, handler in self.routes()],
+            default_handler_class=_NotFound, default_handler_args={"page": self},
+            log_function=lambda _handler: None,  # no access log: the journal is for the daemon's news
+        )
 
-    def _with_session(self, request: web.Request, response: web.StreamResponse) -> str:
-        """The request's valid session cookie, or a new one set on ``response`` (only without a password:
-        with one, the guard has already turned away a request without a valid session)."""
-        cookie = request.cookies.get(auth.SESSION_COOKIE)
-        if cookie is not None and self._sessions.valid(cookie):
-            return cookie
-        cookie = self._sessions.new()
-        _set_cookie(response, cookie)
-        return cookie
+    def session(self, cookie: str | None) -> str | None:
+        return cookie if cookie is not None and self._sessions.valid(cookie) else None
 
-    async def _index(self, request: web.Request) -> web.StreamResponse:
-        response = web.Response(body=_static("index.html"), content_type="text/html", charset="utf-8")
-        self._with_session(request, response)
-        return response
-
-    async def _login_form(self, request: web.Request) -> web.StreamResponse:
-        if not self._sessions.password_required:
-            raise web.HTTPSeeOther("/")
-        page = _static("login.html").decode()
-        message = {"failed": "Wrong password.", "wait": "Too many tries: wait a minute.",
-                   "out": "Logged out."}.get(request.query.get("m", ""), "")
-        return web.Response(text=page.replace("<!--message-->", message), content_type="text/html")
-
-    async def _login(self, request: web.Request) -> web.StreamResponse:
-        client = request.remote or "?"
-        now = time.monotonic()
-        if self._limiter.wait_s(client, now) > 0:
-            raise web.HTTPSeeOther("/login?m=wait")
-        form = await _read_form(request)
-        password = form.get("password", "")
-        if not self._sessions.check_password(password):
-            self._limiter.failed(client, now)
-            log.warning("web: failed login from %s", client)
-            raise web.HTTPSeeOther("/login?m=failed")
-        self._limiter.succeeded(client)
-        response = web.HTTPSeeOther("/")
-        _set_cookie(response, self._sessions.new())
-        raise response
-
-    async def _logout(self, request: web.Request) -> web.StreamResponse:
-        response = web.HTTPSeeOther("/login?m=out" if self._sessions.password_required else "/")
-        response.del_cookie(auth.SESSION_COOKIE, path="/")
-        raise response
-
-    async def _static(self, request: web.Request) -> web.StreamResponse:
-        name = request.match_info["name"]
-        content_type = STATIC_FILES.get(name)
-        if content_type is None:
-            raise web.HTTPNotFound()
-        return web.Response(body=_static(name), content_type=content_type,
-                            headers={"Cache-Control": "no-cache"})
-
-    async def _state(self, request: web.Request) -> web.StreamResponse:
-        assert self._core is not None
-        response = web.json_response(headers={"Cache-Control": "no-store"})
-        cookie = self._with_session(request, response)
-        body = self._live(self._core.latest())
-        body["csrf"] = self._sessions.csrf(cookie)
-        body["options"] = {"modes": list(MODES), "targets": list(targets.NAMES)}
-        body["login"] = self._sessions.password_required
-        body["version"] = self._version
-        response.text = json.dumps(body)
-        return response
-
-    async def _stream(self, request: web.Request) -> web.StreamResponse:
-        assert self._core is not None
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
-                                               "Cache-Control": "no-store"})
-        await response.prepare(request)
-        stream = _Stream(asyncio.Queue(maxsize=STREAM_QUEUE))
-        self._streams.add(stream)
-        try:
-            first = json.dumps(self._live(self._core.latest()), separators=(",", ":"))
-            await response.write(f"retry: 1000\nevent: state\ndata: {first}\n\n".encode())
-            while (message := await stream.queue.get()) is not None:
-                await asyncio.wait_for(response.write(message), STREAM_WRITE_TIMEOUT_S)
-        except (ConnectionError, TimeoutError, asyncio.CancelledError):
-            pass
-        finally:
-            self._streams.discard(stream)
-        return response
-
-    async def _timeline(self, request: web.Request) -> web.StreamResponse:
-        span = request.query.get("range", "hour")
+    def timeline(self, span: str) -> str | None:
         now = time.time()
         if span == "15min":
             start, title = now - 900, "the last 15 minutes"
@@ -451,29 +335,201 @@ class WebServer:
             start = time.mktime((local.tm_year, local.tm_mon, local.tm_mday, 0, 0, 0, 0, 0, -1))
             start, title = min(start, now - 3600), "today"
         else:
-            return web.json_response({"error": "range must be 15min, hour or today"}, status=400)
-        assert self._history is not None
+            return None
         history = self._history
-        svg = plot.timeline_svg(history.samples(start, now), history.tracks(start, now), start, now,
-                                title=f"mood timeline, {title}")
-        return web.Response(text=svg, content_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+        assert history is not None
+        return plot.timeline_svg(history.samples(start, now), history.tracks(start, now), start, now,
+                                 title=f"mood timeline, {title}")
 
-    async def _command(self, request: web.Request) -> web.StreamResponse:
-        assert self._core is not None
+
+class _Base(tornado.web.RequestHandler):
+    """Every route: the Host check, the login, the CSRF token on POST, the security headers."""
+
+    page: WebServer
+    public = False  # reachable without a session (the login form and what it needs)
+
+    def initialize(self, page: WebServer) -> None:
+        self.page = page
+
+    def set_default_headers(self) -> None:
+        self.clear_header("Server")
+        for name, value in SECURITY_HEADERS.items():
+            self.set_header(name, value)
+
+    def json(self, body: object, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(body))
+
+    def prepare(self) -> None:
+        page = self.page
+        if not auth.host_allowed(self.request.headers.get("Host"), page._names):
+            self.set_status(421)
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.finish("unknown host name: add it to web.hosts\n")
+            return
+        cookie = self.get_cookie(auth.SESSION_COOKIE)
+        if page._sessions.password_required and not self.public and page.session(cookie) is None:
+            if self.request.path.startswith("/api/") or self.request.method == "POST":
+                self.json({"error": "login required"}, 401)
+            else:
+                self.redirect("/login", status=303)
+            return
+        if self.request.method == "POST":
+            origin = self.request.headers.get("Origin")
+            if origin is not None and not _same_origin(origin, self.request.headers.get("Host", "")):
+                self.json({"error": "cross-site request refused"}, 403)
+                return
+            if self.request.path != "/login" and not page._sessions.csrf_valid(
+                    cookie, self.request.headers.get("X-CSRF-Token")):
+                self.json({"error": "missing or wrong CSRF token"}, 403)
+
+    def with_session(self) -> str:
+        """The request's valid session cookie, or a new one set on the response (only without a
+        password: with one, :meth:`prepare` has already turned away a request without a session)."""
+        cookie = self.page.session(self.get_cookie(auth.SESSION_COOKIE))
+        if cookie is not None:
+            return cookie
+        cookie = self.page._sessions.new()
+        self.set_cookie(auth.SESSION_COOKIE, cookie, path="/", max_age=int(auth.SESSION_S), httponly=True,
+                        samesite="Strict")
+        return cookie
+
+    def write_error(self, status_code: int, **_kwargs: Any) -> None:
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish(f"{status_code} {self._reason}\n")  # never a traceback
+
+
+class _NotFound(_Base):
+    def prepare(self) -> None:
+        super().prepare()
+        if not self._finished:
+            raise tornado.web.HTTPError(404)
+
+
+class _Index(_Base):
+    def get(self) -> None:
+        self.with_session()
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(_static("index.html"))
+
+
+class _Login(_Base):
+    public = True
+
+    def get(self) -> None:
+        if not self.page._sessions.password_required:
+            self.redirect("/", status=303)
+            return
+        message = {"failed": "Wrong password.", "wait": "Too many tries: wait a minute.",
+                   "out": "Logged out."}.get(self.get_query_argument("m", ""), "")
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(_static("login.html").decode().replace("<!--message-->", message))
+
+    def post(self) -> None:
+        page = self.page
+        client = self.request.remote_ip or "?"
+        now = time.monotonic()
+        if page._limiter.wait_s(client, now) > 0:
+            self.redirect("/login?m=wait", status=303)
+            return
+        if not page._sessions.check_password(self.get_body_argument("password", "")):
+            page._limiter.failed(client, now)
+            log.warning("web: failed login from %s", client)
+            self.redirect("/login?m=failed", status=303)
+            return
+        page._limiter.succeeded(client)
+        self.set_cookie(auth.SESSION_COOKIE, page._sessions.new(), path="/", max_age=int(auth.SESSION_S),
+                        httponly=True, samesite="Strict")
+        self.redirect("/", status=303)
+
+
+class _Logout(_Base):
+    def post(self) -> None:
+        self.clear_cookie(auth.SESSION_COOKIE, path="/")
+        self.redirect("/login?m=out" if self.page._sessions.password_required else "/", status=303)
+
+
+class _Static(_Base):
+    def get(self, name: str) -> None:
+        content_type = STATIC_FILES.get(name)
+        if content_type is None:
+            raise tornado.web.HTTPError(404)
+        self.public = ("GET", f"/static/{name}") in PUBLIC
+        self.set_header("Content-Type", content_type)
+        self.set_header("Cache-Control", "no-cache")
+        self.finish(_static(name))
+
+    def prepare(self) -> None:
+        self.public = ("GET", self.request.path) in PUBLIC
+        super().prepare()
+
+
+class _State(_Base):
+    def get(self) -> None:
+        page = self.page
+        assert page._core is not None
+        cookie = self.with_session()
+        body = page._live(page._core.latest())
+        body["csrf"] = page._sessions.csrf(cookie)
+        body["options"] = {"modes": list(MODES), "targets": list(targets.NAMES)}
+        body["login"] = page._sessions.password_required
+        body["version"] = page._version
+        self.json(body)
+
+
+class _Events(_Base):
+    stream: _Stream | None = None
+
+    async def get(self) -> None:
+        page = self.page
+        assert page._core is not None
+        self.set_header("Content-Type", "text/event-stream")
+        self.set_header("Cache-Control", "no-store")
+        self.stream = _Stream(asyncio.Queue(maxsize=STREAM_QUEUE))
+        page._streams.add(self.stream)
         try:
-            async with asyncio.timeout(BODY_TIMEOUT_S):
-                body = json.loads(await request.read())
-        except TimeoutError:
-            return web.json_response({"error": "request body too slow"}, status=408)
-        except (ValueError, UnicodeDecodeError):
-            return web.json_response({"error": "the body must be JSON"}, status=400)
+            first = json.dumps(page._live(page._core.latest()), separators=(",", ":"))
+            self.write(f"retry: 1000\nevent: state\ndata: {first}\n\n")
+            await self.flush()
+            while (message := await self.stream.queue.get()) is not None:
+                self.write(message)
+                await asyncio.wait_for(self.flush(), STREAM_WRITE_TIMEOUT_S)
+        except (tornado.iostream.StreamClosedError, TimeoutError):
+            pass
+        finally:
+            page._streams.discard(self.stream)
+
+    def on_connection_close(self) -> None:
+        if self.stream is not None:
+            _offer(self.stream.queue, None)
+
+
+class _Timeline(_Base):
+    def get(self) -> None:
+        svg = self.page.timeline(self.get_query_argument("range", "hour"))
+        if svg is None:
+            self.json({"error": "range must be 15min, hour or today"}, 400)
+            return
+        self.set_header("Content-Type", "image/svg+xml")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(svg)
+
+
+class _Command(_Base):
+    def post(self) -> None:
+        core = self.page._core
+        assert core is not None
         try:
-            command = parse_command(body)
-        except ValueError as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        if not self._core.submit(command):
+            command = parse_command(json.loads(self.request.body))
+        except (ValueError, UnicodeDecodeError) as exc:
+            message = str(exc) if not isinstance(exc, json.JSONDecodeError) else "the body must be JSON"
+            self.json({"error": message}, 400)
+            return
+        if not core.submit(command):
             log.warning("web: the command queue was full; an older command was dropped")
-        return web.json_response({"queued": type(command).__name__}, status=202)
+        self.json({"queued": type(command).__name__}, 202)
 
 
 def parse_command(body: object) -> Command:  # noqa: PLR0911,PLR0912 - one branch per command
@@ -515,19 +571,32 @@ def parse_command(body: object) -> Command:  # noqa: PLR0911,PLR0912 - one branc
     raise ValueError("command must be mode, target, pause, resume, skip, camera, volume or speaker")
 
 
-class _Busy(asyncio.Protocol):
-    """Answers a connection over ``web.max_clients`` with 503 and closes it."""
+class _Server(tornado.httpserver.HTTPServer):
+    """Tornado's server with a cap on open connections: one over ``web.max_clients`` gets 503."""
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        transport.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-        # Half-close and read what the client sends until it closes (a close with its request still
-        # unread would reset the connection before it reads the answer); at most a second.
-        transport.write_eof()
-        asyncio.get_running_loop().call_later(1.0, transport.close)
+    max_clients = 64
 
-    def data_received(self, data: bytes) -> None:
-        pass
+    def handle_stream(self, stream: tornado.iostream.IOStream, address: tuple[Any, ...]) -> None:
+        if len(self._connections) < self.max_clients:
+            super().handle_stream(stream, address)
+            return
+        # Answer, half-close, and read what the client sends until it closes (closing with its request
+        # still unread would reset the connection before it reads the answer); at most a second.
+        def answered(future: asyncio.Future[Any]) -> None:
+            if not future.cancelled() and future.exception() is None:
+                with contextlib.suppress(OSError):
+                    stream.socket.shutdown(socket.SHUT_WR)
+
+        def drained(future: asyncio.Future[Any]) -> None:
+            if not future.cancelled():
+                future.exception()  # a reset is fine: it has gone
+            stream.close()
+
+        asyncio.ensure_future(stream.write(
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )).add_done_callback(answered)
+        asyncio.ensure_future(stream.read_until_close()).add_done_callback(drained)
+        asyncio.get_running_loop().call_later(1.0, stream.close)
 
 
 def _offer(queue: asyncio.Queue[bytes | None], item: bytes | None) -> None:
@@ -540,29 +609,8 @@ def _offer(queue: asyncio.Queue[bytes | None], item: bytes | None) -> None:
                 queue.get_nowait()
 
 
-async def _read_form(request: web.Request) -> dict[str, str]:
-    try:
-        async with asyncio.timeout(BODY_TIMEOUT_S):
-            form = await request.post()
-    except TimeoutError:
-        raise web.HTTPRequestTimeout() from None
-    except ValueError:
-        raise web.HTTPBadRequest() from None
-    return {k: v for k, v in form.items() if isinstance(v, str)}
-
-
-def _set_cookie(response: web.StreamResponse, cookie: str) -> None:
-    response.set_cookie(auth.SESSION_COOKIE, cookie, max_age=int(auth.SESSION_S), path="/", httponly=True,
-                        samesite="Strict")
-
-
 def _same_origin(origin: str, host: str) -> bool:
     return origin.lower() in (f"http://{host.lower()}", f"https://{host.lower()}")
-
-
-async def _security_headers(_request: web.Request, response: web.StreamResponse) -> None:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
 
 
 def _url_host(listen: str) -> str:

@@ -51,7 +51,7 @@ class WebConfig(Section):
         "disk); never any image.",
     )
     max_clients: int = Field(
-        default=16, ge=1, le=MAX_CLIENTS_MAX,
+        default=64, ge=1, le=MAX_CLIENTS_MAX,
         description="Most open connections (pages' live streams included); more are refused.",
     )
 
