@@ -54,3 +54,11 @@ def test_the_history_keeps_one_sample_a_second_at_most_and_prunes_old_days(tmp_p
     reopened = History(tmp_path, days=1)
     assert len(reopened.samples(T0, T0 + later + 1)) == 1  # kept over a restart
     reopened.close()
+
+
+def test_titles_that_would_overlap_are_left_to_the_tooltip() -> None:
+    tracks = [TrackMark(T0 + 600 + i, f"Track {i}", "Artist", "match") for i in range(6)]
+    root = ET.fromstring(timeline_svg([], tracks, T0, T0 + 3600))
+    assert len([g for g in root.iter(f"{SVG}g") if g.get("class") == "track"]) == 6  # every mark stays
+    titles = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "track-title"]
+    assert titles == ["Track 0", "Track 1"]  # one per row; the rest would be written over them

@@ -23,8 +23,8 @@ from soulsyncd.testing.fake_core import FakeCore
 from soulsyncd.types import Emotion, Mood
 from soulsyncd.web import auth
 from soulsyncd.web.history import FILE_NAME
-from soulsyncd.web.server import BODY_MAX, IDLE_S, WebServer, configuration_url, parse_command
-from soulsyncd.web.settings import WebConfig
+from soulsyncd.web.server import BODY_MAX, IDLE_S, WebServer, parse_command
+from soulsyncd.web.settings import WebConfig, configuration_url
 
 PASSWORD = "correct horse battery"
 GET_ROUTES = ["/", "/login", "/static/app.js", "/static/style.css", "/static/favicon.svg", "/api/state",

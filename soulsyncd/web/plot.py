@@ -22,6 +22,7 @@ _BAND = (4, 22)  # y, height of the mood band
 _SPANS = (30, 8)  # pauses and camera-off
 _LINES = (46, 110)  # valence/arousal area: -1 at the bottom, +1 at the top
 _TRACKS_Y = 176
+_CHAR_PX = 5.6  # a title's width per character at the page's 10 px font (close enough to avoid overlaps)
 _GAP_S = 3 * SAMPLE_S  # samples further apart than this: the daemon was not running in between
 
 
@@ -103,16 +104,7 @@ def timeline_svg(  # noqa: PLR0912 - one drawing, layer after layer
             elif len(run) == 1:
                 cx, cy = run[0].split(",")
                 out.append(f'<circle class="{name}" cx="{cx}" cy="{cy}" r="1.5" fill="{colour}"/>')
-    for n, mark in enumerate(tracks):
-        x = _x(mark.t, start, end)
-        label = mark.title if len(mark.title) <= 22 else mark.title[:21] + "…"
-        y = _TRACKS_Y + (n % 2) * 12
-        tip = f"{mark.title} — {mark.artists} ({mark.why})" if mark.why else f"{mark.title} — {mark.artists}"
-        near_end = x > WIDTH - _RIGHT - 6 * len(label)  # a title at the right edge is written leftwards
-        anchor = f'x="{x - 2}" text-anchor="end"' if near_end else f'x="{x + 2}"'
-        out.append(f'<g class="track"><line x1="{x}" x2="{x}" y1="{_LINES[0]}" y2="{y - 8}" stroke="#486581" '
-                   f'stroke-width="1"/><text {anchor} y="{y}" class="track-title">{escape(label)}</text>'
-                   f'<title>{escape(tip)}</title></g>')
+    out.extend(_track_marks(tracks, start, end))
     out.append(f'<text x="{WIDTH - _RIGHT}" y="{_LINES[0] + 10}" class="legend" text-anchor="end">'
                '<tspan fill="#2f855a">— valence</tspan> <tspan fill="#c05621">— arousal</tspan></text>')
     if bands == 0:
@@ -120,3 +112,26 @@ def timeline_svg(  # noqa: PLR0912 - one drawing, layer after layer
                    'no history yet</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+def _track_marks(tracks: Sequence[TrackMark], start: float, end: float) -> list[str]:
+    """Each track as a line with its title, in two rows; a title that would overlap the one before in
+    its row is left to the tooltip."""
+    marks: list[str] = []
+    free_from = [float("-inf"), float("-inf")]  # where each of the two title rows is free again
+    for n, mark in enumerate(tracks):
+        x = _x(mark.t, start, end)
+        label = mark.title if len(mark.title) <= 22 else mark.title[:21] + "…"
+        row = n % 2
+        y = _TRACKS_Y + row * 12
+        tip = f"{mark.title} — {mark.artists} ({mark.why})" if mark.why else f"{mark.title} — {mark.artists}"
+        width = _CHAR_PX * len(label)
+        left, right = (x - 2 - width, x - 2) if x > WIDTH - _RIGHT - width else (x + 2, x + 2 + width)
+        title = ""
+        if left >= free_from[row]:  # a title that would overlap the one before is left to the tooltip
+            free_from[row] = right + 4
+            anchor = f'x="{right}" text-anchor="end"' if right == x - 2 else f'x="{left}"'
+            title = f'<text {anchor} y="{y}" class="track-title">{escape(label)}</text>'
+        marks.append(f'<g class="track"><line x1="{x}" x2="{x}" y1="{_LINES[0]}" y2="{y - 8}" '
+                     f'stroke="#486581" stroke-width="1"/>{title}<title>{escape(tip)}</title></g>')
+    return marks

@@ -1,5 +1,6 @@
-"""The status page's server: tornado on a thread of its own (asyncio), one more reader of the core's snapshots
-and events, sending commands through the core's one queue (:class:`~soulsyncd.interfaces.CoreHandle`).
+"""The status page's server: tornado on a thread of its own (asyncio), one more reader of the core's
+snapshots and events, sending commands through the core's one queue
+(:class:`~soulsyncd.interfaces.CoreHandle`).
 
 Routes (every one checks the ``Host`` header; all but the login and the stylesheet need a session when
 a password is set; every POST but the login needs the CSRF token):
@@ -91,18 +92,6 @@ def read_password() -> str | None:
     from soulsyncd.config.loader import read_secret
 
     return read_secret(PASSWORD_CREDENTIAL)
-
-
-def configuration_url(settings: WebConfig, host: str | None = None) -> str | None:
-    """The page's address for Home Assistant's device info (``configuration_url``), when the page is
-    on and reachable from the LAN; None otherwise (a loopback page is of no use to another machine)."""
-    if not settings.enabled or settings.loopback:
-        return None
-    if host is None:
-        host = settings.listen if settings.listen not in ("0.0.0.0", "::") else auth.machine_names_primary()
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{settings.port}/"
 
 
 def broker_status(mqtt: MqttConfig, connected: threading.Event | None) -> Callable[[], str] | None:
@@ -456,7 +445,6 @@ class _Static(_Base):
         content_type = STATIC_FILES.get(name)
         if content_type is None:
             raise tornado.web.HTTPError(404)
-        self.public = ("GET", f"/static/{name}") in PUBLIC
         self.set_header("Content-Type", content_type)
         self.set_header("Cache-Control", "no-cache")
         self.finish(_static(name))
@@ -617,4 +605,4 @@ def _url_host(listen: str) -> str:
     return f"[{listen}]" if ":" in listen else listen
 
 
-__all__ = ["PASSWORD_CREDENTIAL", "WebServer", "configuration_url", "parse_command", "read_password"]
+__all__ = ["PASSWORD_CREDENTIAL", "WebServer", "broker_status", "parse_command", "read_password"]

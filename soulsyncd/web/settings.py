@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 
 from pydantic import Field, field_validator
 
@@ -80,3 +81,20 @@ class WebConfig(Section):
     @property
     def loopback(self) -> bool:
         return is_loopback(self.listen)
+
+
+def configuration_url(settings: WebConfig, host: str | None = None) -> str | None:
+    """The page's address for Home Assistant's device info (``configuration_url``) when the page is on
+    and reachable from the LAN; None otherwise (a loopback page is of no use to another machine).
+
+    ``host`` defaults to ``web.listen``, or this machine's ``<name>.local`` when that is every interface.
+    """
+    if not settings.enabled or settings.loopback:
+        return None
+    if host is None:
+        host = settings.listen
+        if host in ("0.0.0.0", "::"):
+            host = socket.gethostname().split(".")[0].lower() + ".local"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}/"

@@ -104,11 +104,11 @@
     text("rss", st.rss_mb === null ? null : `${num(st.rss_mb, 0)} MB`);
     text("uptime", duration(st.uptime_s));
     const events = body.events || [];
-    const ol = $("events");
+    const list_ = $("events");
     const key = events.length ? events[0].at + events[0].text + events.length : "";
-    if (ol.dataset.key !== key) {
-      ol.dataset.key = key;
-      ol.replaceChildren(...events.map((e) => { const li = document.createElement("li"); li.textContent = `${e.at} ${e.text}`; li.dataset.kind = e.kind; return li; }));
+    if (list_.dataset.key !== key) {
+      list_.dataset.key = key;
+      list_.replaceChildren(...events.map((e) => { const li = document.createElement("li"); li.textContent = `${e.at} ${e.text}`; li.dataset.kind = e.kind; return li; }));
     }
     const track = p ? p.title + "|" + p.artists : null;
     if (label !== lastMood || track !== lastTrack) {
