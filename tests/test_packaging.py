@@ -43,6 +43,8 @@ def test_the_wheel_has_every_module_and_the_model(wheel: Path) -> None:
                       if "__pycache__" not in p.parts}
     assert source_modules <= names, sorted(source_modules - names)
     assert {"soulsyncd/models/emotion_int8.tflite", "soulsyncd/models/emotion.json"} <= names
+    page = {str(p.relative_to(ROOT)) for p in (ROOT / "soulsyncd" / "web" / "static").iterdir()}
+    assert page <= names, sorted(page - names)  # the status page's HTML, script and stylesheet
 
 
 def test_a_non_editable_install_checks_and_runs_the_demo(
