@@ -16,7 +16,7 @@ MOOD_COLOURS: dict[str, str] = {
     "angry": "#d64541", "fear": "#8e5ac8", "disgust": "#5b9e4d", "absent": "#e4e7eb", "unknown": "#ffffff",
 }
 WIDTH = 720
-HEIGHT = 230
+HEIGHT = 244
 _LEFT, _RIGHT = 34, 8
 _BAND = (4, 22)  # y, height of the mood band
 _SPANS = (30, 8)  # pauses and camera-off
@@ -63,8 +63,10 @@ def timeline_svg(  # noqa: PLR0912 - one drawing, layer after layer
                'stroke-dasharray="3 3"/>')
     for tick in _ticks(start, end):
         x = _x(tick, start, end)
+        if x > WIDTH - _RIGHT - 14:  # its label would be cut at the edge
+            continue
         out.append(f'<line x1="{x}" x2="{x}" y1="{_BAND[0]}" y2="{_TRACKS_Y - 8}" stroke="#e4e7eb"/>')
-        out.append(f'<text x="{x}" y="{HEIGHT - 4}" class="axis" text-anchor="middle">'
+        out.append(f'<text x="{x}" y="{HEIGHT - 16}" class="axis" text-anchor="middle">'
                    f'{time.strftime("%H:%M", time.localtime(tick))}</text>')
     valence: list[list[str]] = [[]]
     arousal: list[list[str]] = [[]]
@@ -105,7 +107,7 @@ def timeline_svg(  # noqa: PLR0912 - one drawing, layer after layer
                 cx, cy = run[0].split(",")
                 out.append(f'<circle class="{name}" cx="{cx}" cy="{cy}" r="1.5" fill="{colour}"/>')
     out.extend(_track_marks(tracks, start, end))
-    out.append(f'<text x="{WIDTH - _RIGHT}" y="{_LINES[0] + 10}" class="legend" text-anchor="end">'
+    out.append(f'<text x="{WIDTH - _RIGHT}" y="{HEIGHT - 3}" class="legend" text-anchor="end">'
                '<tspan fill="#2f855a">— valence</tspan> <tspan fill="#c05621">— arousal</tspan></text>')
     if bands == 0:
         out.append(f'<text x="{WIDTH / 2}" y="{_LINES[0] + 60}" class="empty" text-anchor="middle">'
