@@ -429,6 +429,10 @@ def test_fuzzed_parameters_never_crash_a_route(page: Page, command: str, value: 
     assert response.status_code in (200, 404)
     response = page.http.post(page.url("/login"), data={"password": range_}, allow_redirects=False, timeout=5)
     assert response.status_code == 303
+    for route in ("/", "/api/state", "/api/timeline.svg", "/login"):  # unknown parameters are ignored
+        response = page.http.get(page.url(route), params={path: range_, "range": path}, timeout=5,
+                                 allow_redirects=False)
+        assert response.status_code in (200, 303, 400), route
 
 
 def test_parse_command_accepts_exactly_what_the_core_takes() -> None:
