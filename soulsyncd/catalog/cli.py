@@ -32,8 +32,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     imp = commands.add_parser(
         "import", help="import a CSV (or .csv.gz) of Spotify audio features",
         description="Import tracks and their valence/energy/tempo from a CSV in the layout of the public "
-        "Spotify-features datasets (columns found by name). Bad rows are reported with their line and "
-        "skipped; exits non-zero only when nothing could be read.",
+        "Spotify-features datasets or an Exportify export (columns found by name; comma, semicolon or "
+        "tab separated; UTF-8, UTF-16 or Windows-1252). Bad rows are reported (the first 20 and a count) "
+        "and skipped; exits 65 when nothing could be imported or most rows were bad (then nothing is "
+        "written).",
     )
     imp.add_argument("file", type=Path, help="the CSV file, plain or gzip")
     imp.add_argument("--source", default=None,
@@ -81,34 +83,53 @@ def _failed(reason: str) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from soulsyncd.catalog.importer import CsvImportError, RejectedRow, import_csv
+    from soulsyncd.catalog.csvfile import ProgressLine
+    from soulsyncd.catalog.importer import CsvImportError, import_csv, rejection_lines
     from soulsyncd.catalog.store import CatalogError
 
     store, reason = _open(args)
     if store is None:
         return _failed(reason)
     path: Path = args.file
+    progress = ProgressLine(sys.stderr, f"importing {path.name}") if sys.stderr.isatty() else None
 
-    def reject(row: RejectedRow) -> None:
-        print(f"{path}:{row.line}: skipped: {row.reason}", file=sys.stderr)
+    def note(text: str) -> None:
+        if progress is not None:
+            progress.clear()
+        print(text, file=sys.stderr)
 
     with store:
         try:
-            report = import_csv(path, store, source=args.source, on_reject=reject)
+            report = import_csv(path, store, source=args.source, on_note=note, on_progress=progress)
         except CsvImportError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return os.EX_NOINPUT if not path.is_file() else os.EX_DATAERR
         except CatalogError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return os.EX_CANTCREAT
+        finally:
+            if progress is not None:
+                progress.close()
         total = store.count()
+    for line in rejection_lines(report):
+        print(line, file=sys.stderr)
     if report.truncated:
         print(f"{path}: stopped early at {report.truncated}; kept the rows before it", file=sys.stderr)
-    features = "" if report.with_features else " (no valence/energy columns: see 'library enrich')"
+    if report.discarded:
+        print(f"error: {path}: {report.rejected_count:,} of {report.rows:,} rows rejected, so nothing was "
+              f"imported (read as {report.delimiter}-separated {report.encoding}); catalog unchanged, "
+              f"{total} tracks", file=sys.stderr)
+        return os.EX_DATAERR
+    if not report.with_features:
+        features = " (no valence/energy columns: see 'library enrich')"
+    elif report.without_features:
+        features = f" ({report.without_features} without valence/energy: see 'library enrich')"
+    else:
+        features = ""
     print(
         f"imported {report.imported} tracks from {path} as {report.source}{features}: {report.new} new, "
         f"{report.imported - report.new} updated; {report.duplicates} duplicate rows skipped, "
-        f"{len(report.rejected)} rows rejected; catalog now {total} tracks"
+        f"{report.rejected_count} rows rejected; catalog now {total} tracks"
     )
     return os.EX_OK if report.imported else os.EX_DATAERR
 

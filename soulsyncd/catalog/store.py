@@ -359,6 +359,22 @@ class CatalogStore:
             after: int = conn.execute("SELECT count(*) FROM tracks").fetchone()[0]
         return after - before
 
+    @contextmanager
+    def upserting(self, *, source: str) -> Iterator[Callable[[Iterable[CatalogTrack]], None]]:
+        """Add or update tracks batch by batch inside one transaction (a large import).
+
+        Yields a function that writes one batch with the same rules as :meth:`upsert_tracks`.
+        Leaving the block normally commits every batch; an exception rolls all of them back, so
+        the catalog has the whole import or none of it. The store's lock is held throughout.
+        """
+        with self._transaction("add tracks") as conn:
+            now = self._now()
+
+            def write(tracks: Iterable[CatalogTrack]) -> None:
+                conn.executemany(UPSERT_TRACK, [self._track_params(t, source, now) for t in tracks])
+
+            yield write
+
     def track(self, uri: str) -> CatalogTrack | None:
         """One track by uri, or None when it is not in the catalog."""
         with self._reading("read a track") as conn:

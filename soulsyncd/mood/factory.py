@@ -91,7 +91,7 @@ def open_catalog(config: Config) -> CatalogStore | None:
                     log.error("mood engine: engine.import_csv: %s", exc)
                 else:
                     log.info("mood engine: imported %d tracks from %s (%d rows rejected)",
-                             report.imported, csv_path, len(report.rejected))
+                             report.imported, csv_path, report.rejected_count)
         except CatalogError as exc:
             log.error("mood engine: importing %s: %s", csv_path, exc)
     return store
