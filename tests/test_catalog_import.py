@@ -438,9 +438,17 @@ def test_exportify_artist_names_are_split_on_commas_a_plain_artist_column_is_not
     assert (get(store, A).valence, get(store, A).duration_s) == (None, 190.066)
     assert get(store, B).artists == ("[ALEXANDROS]",)
     assert get(store, B).valence == 0.7
-    plain = write(tmp_path, f'uri,artist,valence,energy\nspotify:track:{C},"Tyler, The Creator",0.5,0.5\n')
+    newer = write(tmp_path, (
+        '"Track URI","Track Name","Artist Name(s)","Valence","Energy"\n'
+        f'"spotify:track:{C}","Earfquake","Tyler, The Creator;Playboi Carti","",""\n'
+        f'"spotify:track:{D}","Yonkers","Tyler, The Creator","",""\n'
+    ), "newer_exportify.csv")
+    import_csv(newer, store)  # a later Exportify joins with ';': then a comma is part of a name
+    assert get(store, C).artists == ("Tyler, The Creator", "Playboi Carti")
+    assert get(store, D).artists == ("Tyler, The Creator",)
+    plain = write(tmp_path, f'uri,artist,valence,energy\n{tid(1)},"Tyler, The Creator",0.5,0.5\n')
     import_csv(plain, store)
-    assert get(store, C).artists == ("Tyler, The Creator",)
+    assert get(store, tid(1)).artists == ("Tyler, The Creator",)
 
 
 def test_the_progress_line_waits_then_draws_then_erases() -> None:

@@ -354,9 +354,13 @@ def _decide_scale(path: Path, name: str, seen: _Scale) -> tuple[float, str | Non
 
 
 def _scan(reader: Reader, columns: _Columns, done: Callable[[], float],
-          on_progress: Callable[[float, int], None] | None) -> tuple[_Scale, _Scale]:
-    """Read every row once for the feature columns' ranges (and, by reading, the encoding)."""
+          on_progress: Callable[[float, int], None] | None) -> tuple[_Scale, _Scale, bool]:
+    """Read every row once for the feature columns' ranges, whether a comma-joined artist column
+    holds semicolons anywhere (then those join the artists, not commas), and, by reading, the
+    encoding."""
     valence, energy = _Scale(), _Scale()
+    artists = columns.artists if columns.artist_commas else None
+    semicolons = False
     pairs = [(c, s) for c, s in ((columns.valence, valence), (columns.energy, energy)) if c is not None]
     comma = columns.decimal_comma
     n = 0
@@ -367,6 +371,8 @@ def _scan(reader: Reader, columns: _Columns, done: Callable[[], float],
                 on_progress(done() / 2, 0)
             if isinstance(row, csv.Error):
                 continue
+            if artists is not None and not semicolons and artists < len(row) and ";" in row[artists]:
+                semicolons = True
             for column, scale in pairs:
                 if column < len(row):
                     try:
@@ -377,7 +383,7 @@ def _scan(reader: Reader, columns: _Columns, done: Callable[[], float],
                         scale.add(value)
     except (OSError, EOFError, zlib.error):
         pass  # a cut-off file: the second pass stops at the same place and says so
-    return valence, energy
+    return valence, energy, semicolons
 
 
 # --- the import ----------------------------------------------------------------------------------------
@@ -460,14 +466,14 @@ def _prepare(
         try:
             with open_rows(path, fmt) as (reader, done):
                 next(reader, None)
-                valence, energy = _scan(reader, columns, done, on_progress)
+                valence, energy, semicolons = _scan(reader, columns, done, on_progress)
         except UnicodeDecodeError as exc:
             if fmt.encoding != "utf-8":  # a BOM promised this encoding: cp1252 would be a guess
                 raise CsvImportError(f"{path}: not valid {fmt.label} text: {exc}") from None
             fmt = replace(CP1252, delimiter=fmt.delimiter, gzipped=fmt.gzipped)
             with open_rows(path, fmt) as (reader, done):
                 next(reader, None)
-                valence, energy = _scan(reader, columns, done, on_progress)
+                valence, energy, semicolons = _scan(reader, columns, done, on_progress)
     except (OSError, EOFError, zlib.error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise CsvImportError(f"{path}: cannot read: {reason}") from exc
@@ -483,7 +489,10 @@ def _prepare(
     energy_scale, said_energy = _decide_scale(path, "energy", energy) if columns.energy is not None \
         else (1.0, None)
     notes += [said for said in (said_valence, said_energy) if said]
-    columns = replace(columns, valence_scale=valence_scale, energy_scale=energy_scale)
+    # Exportify joined artists with ',' and later with ';' (a name may hold a comma: "Tyler, The
+    # Creator"); a file with a ';' anywhere in that column is of the later kind.
+    columns = replace(columns, valence_scale=valence_scale, energy_scale=energy_scale,
+                      artist_commas=columns.artist_commas and not semicolons)
     return fmt, columns, notes
 
 
