@@ -430,10 +430,14 @@ def test_exportify_artist_names_are_split_on_commas_a_plain_artist_column_is_not
         '"80","","2024-01-02T10:00:00Z","","","","","","","","","","","",""\n'
         f'"spotify:track:{B}","Song","Album","[ALEXANDROS]","2019","200000","1","","","0.5","0.6","1","-5",'
         '"1","0.1","0.1","0","0.1","0.7","120","4"\n'
+        '"spotify:local:::Home+Video:60","Home Video","","","","60000","0","","","","","","","","","","","",'
+        '"","","",""\n'
     ), "liked_songs.csv")
     report = import_csv(exportify, store)
-    assert (report.imported, report.without_features, report.rejected_count) == (2, 1, 0)
-    # Exportify joins with ',' -- which splits "Tyler, The Creator" too; the list is what it wrote.
+    assert (report.imported, report.without_features) == (2, 1)
+    local = "a local file, not a Spotify track: 'spotify:local:::Home+Video:60'"
+    assert report.rejected == [RejectedRow(4, local)]
+    # An older Exportify joined with ',' -- which splits "Tyler, The Creator" too: what it wrote.
     assert get(store, A).artists == ("Tyler", "The Creator", "Playboi Carti")
     assert (get(store, A).valence, get(store, A).duration_s) == (None, 190.066)
     assert get(store, B).artists == ("[ALEXANDROS]",)

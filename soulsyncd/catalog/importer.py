@@ -61,6 +61,7 @@ _LIST_ITEM = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"")
 _PY_LIST = re.compile(r"\[\s*(?:['\"].*)?\]", re.DOTALL)  # "[]", "['A', 'B']"; not "[ALEXANDROS]"
 _DEFAULT_BATCH = 5000
 _PROGRESS_EVERY = 4096  # rows between progress calls
+_CHECK_SHARE = 0.2  # of the progress line, for the first pass (it only parses; the second also writes)
 
 
 class CsvImportError(Exception):
@@ -252,6 +253,9 @@ def parse_row(row: list[str], columns: _Columns) -> CatalogTrack:
     if raw_id.lower() in _NA:
         raise _BadValueError("missing track id")
     track_id = parse_track_id(raw_id)
+    if track_id is None and raw_id.startswith(("spotify:local:", "spotify:episode:")):
+        what = "a local file" if raw_id.startswith("spotify:local:") else "a podcast episode"
+        raise _BadValueError(f"{what}, not a Spotify track: {raw_id[:60]!r}", f"{what}, not a Spotify track")
     if track_id is None:
         raise _BadValueError(f"bad track id {raw_id[:60]!r}", "bad track id")
     title = row[columns.title].strip() if columns.title is not None and columns.title < len(row) else ""
@@ -368,7 +372,7 @@ def _scan(reader: Reader, columns: _Columns, done: Callable[[], float],
         for _line, row in _records(reader):
             n += 1
             if on_progress is not None and n % _PROGRESS_EVERY == 0:
-                on_progress(done() / 2, 0)
+                on_progress(done() * _CHECK_SHARE, 0)
             if isinstance(row, csv.Error):
                 continue
             if artists is not None and not semicolons and artists < len(row) and ";" in row[artists]:
@@ -537,7 +541,7 @@ def _read_rows(
         for line, row in _records(reader):
             report.rows += 1
             if on_progress is not None and report.rows % _PROGRESS_EVERY == 0:
-                on_progress(0.5 + done() / 2, report.imported + len(batch))
+                on_progress(_CHECK_SHARE + done() * (1 - _CHECK_SHARE), report.imported + len(batch))
             try:
                 if isinstance(row, csv.Error):
                     raise _BadValueError(f"not a CSV record: {row}", "not a CSV record")
