@@ -6,6 +6,8 @@ import gzip
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from soulsyncd.catalog.importer import (
     CsvImportError,
@@ -477,3 +479,58 @@ def test_the_progress_line_waits_then_draws_then_erases() -> None:
     assert "75 % 1,234 rows" in out.getvalue()
     line.close()
     assert out.getvalue().endswith("\r\x1b[K")
+
+
+_TEXT = st.text(
+    st.characters(codec="cp1252", exclude_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=30
+).map(str.strip).filter(lambda t: t.lower() not in {"", "na", "n/a", "nan", "null", "none", "-", "#n/a"})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(st.tuples(_TEXT, _TEXT.filter(lambda t: not t.startswith("[")), st.integers(0, 1000),
+                            st.integers(0, 1000)), min_size=1, max_size=12),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]),
+)
+def test_any_names_survive_any_delimiter_and_encoding(
+    tmp_path: Path, rows: list[tuple[str, str, int, int]], delimiter: str, encoding: str
+) -> None:
+    """Whatever the names hold (commas, semicolons, quotes, accents), a file written by Python's csv
+    module in any of the accepted delimiters and encodings reads back exactly."""
+    import csv
+    import io
+
+    text = io.StringIO()
+    writer = csv.writer(text, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(["track_id", "track_name", "artist", "valence", "energy"])
+    for i, (title, artist, valence, energy) in enumerate(rows):
+        writer.writerow([tid(i), title, artist, f"{valence / 1000:.3f}", f"{energy / 1000:.3f}"])
+    path = tmp_path / f"names-{encoding}.csv"
+    path.write_bytes(text.getvalue().encode(encoding))
+    store = CatalogStore(":memory:")
+    report = import_csv(path, store)
+    assert (report.rejected, report.imported) == ([], len(rows))
+    for i, (title, artist, valence, energy) in enumerate(rows):
+        got = get(store, tid(i))
+        assert (got.name, got.artists) == (title, tuple(a.strip() for a in artist.split(";") if a.strip()))
+        assert (got.valence, got.energy) == (valence / 1000, energy / 1000)
+
+
+@pytest.mark.parametrize(
+    ("sample", "delimiter"),
+    [
+        # csv.Sniffer alone says ';' here (it reads ;'Live' as a quoted field after a ';').
+        (f"id,name\n{A},Outro;'Live'\n", ","),
+        (f"track_id,track_name,artists\n{A},Intro,;'Til Tuesday'\n", ","),
+        (f"id\n{A}\n", ","),  # one column: the sniffer gives up
+        (f"Track URI;Track Name\nspotify:track:{A};A, B and C\n", ";"),
+        (f"track_id\ttrack_name\n{A}\tSong, Part 1; live\n", "\t"),
+        ("title;valence\nx;0,5\n", ";"),  # no id column with any: the header's most frequent
+    ],
+)
+def test_the_delimiter_is_checked_against_the_header(sample: str, delimiter: str) -> None:
+    from soulsyncd.catalog.csvfile import sniff_delimiter
+    from soulsyncd.catalog.importer import has_id_column
+
+    assert sniff_delimiter(sample, has_id_column) == delimiter

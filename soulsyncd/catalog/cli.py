@@ -123,7 +123,7 @@ def _import(args: argparse.Namespace) -> int:
     if not report.with_features:
         features = " (no valence/energy columns: see 'library enrich')"
     elif report.without_features:
-        features = f" ({report.without_features} without valence/energy: see 'library enrich')"
+        features = f" ({report.without_features} without valence/energy in this file: see 'library enrich')"
     else:
         features = ""
     print(
