@@ -218,6 +218,18 @@ def test_nothing_readable_is_an_error_naming_the_file(
     assert str(path) in str(info.value)
 
 
+def test_a_zip_or_json_is_refused_with_what_to_do(tmp_path: Path, store: CatalogStore) -> None:
+    import zipfile
+
+    archive = tmp_path / "spotify_playlists.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("liked.csv", f"id,name,valence,energy\n{A},x,0.5,0.5\n")
+    with pytest.raises(CsvImportError, match="a zip archive or an Excel workbook, not a CSV: unzip it"):
+        import_csv(archive, store)
+    with pytest.raises(CsvImportError, match="JSON, not a CSV"):
+        import_csv(write(tmp_path, '{"tracks": []}', "YourLibrary.json"), store)
+
+
 def test_a_missing_file_is_an_error_naming_it(tmp_path: Path, store: CatalogStore) -> None:
     with pytest.raises(CsvImportError, match=r"missing\.csv: cannot read"):
         import_csv(tmp_path / "missing.csv", store)

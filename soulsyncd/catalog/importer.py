@@ -460,11 +460,25 @@ def import_csv(
     return report
 
 
+def _refuse_other_formats(path: Path) -> None:
+    """A zip (Exportify's "Export All", an .xlsx workbook) or a JSON file is not a CSV: say what to do."""
+    with path.open("rb") as raw:
+        head = raw.read(4)
+    if head == b"PK\x03\x04":
+        raise CsvImportError(
+            f"{path}: a zip archive or an Excel workbook, not a CSV: unzip it and import each .csv inside "
+            "(Exportify's 'Export All'), or save the sheet as CSV"
+        )
+    if head[:1] in (b"{", b"["):
+        raise CsvImportError(f"{path}: JSON, not a CSV: export the playlist as CSV (e.g. with Exportify)")
+
+
 def _prepare(
     path: Path, on_progress: Callable[[float, int], None] | None
 ) -> tuple[TextFormat, _Columns, list[str]]:
     """The first pass: the file's format, its columns (with their scales) and what to say about them."""
     try:
+        _refuse_other_formats(path)
         fmt = detect_format(path, has_id_column)
         columns = replace(_header(path, fmt), decimal_comma=fmt.delimiter != ",")
         try:
