@@ -218,7 +218,7 @@ def test_nothing_readable_is_an_error_naming_the_file(
     assert str(path) in str(info.value)
 
 
-def test_a_zip_or_json_is_refused_with_what_to_do(tmp_path: Path, store: CatalogStore) -> None:
+def test_a_zip_json_or_folder_is_refused_with_what_to_do(tmp_path: Path, store: CatalogStore) -> None:
     import zipfile
 
     archive = tmp_path / "spotify_playlists.zip"
@@ -228,6 +228,8 @@ def test_a_zip_or_json_is_refused_with_what_to_do(tmp_path: Path, store: Catalog
         import_csv(archive, store)
     with pytest.raises(CsvImportError, match="JSON, not a CSV"):
         import_csv(write(tmp_path, '{"tracks": []}', "YourLibrary.json"), store)
+    with pytest.raises(CsvImportError, match="not a regular file"):
+        import_csv(tmp_path, store)
 
 
 def test_a_missing_file_is_an_error_naming_it(tmp_path: Path, store: CatalogStore) -> None:

@@ -462,6 +462,9 @@ def import_csv(
 
 def _refuse_other_formats(path: Path) -> None:
     """A zip (Exportify's "Export All", an .xlsx workbook) or a JSON file is not a CSV: say what to do."""
+    if path.exists() and not path.is_file():
+        raise CsvImportError(f"{path}: not a regular file (a pipe or a folder): the file is read twice, so "
+                             "save it to a file first")
     with path.open("rb") as raw:
         head = raw.read(4)
     if head == b"PK\x03\x04":
