@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING
 from soulsyncd import __version__
 from soulsyncd.config import EXIT_CONFIG
 
+EXIT_RESTART = os.EX_TEMPFAIL
+"""75: the Restart command ended the run; systemd/soulsyncd.service restarts it as a success."""
+
 if TYPE_CHECKING:
     from soulsyncd.core.loop import RunStats
 
@@ -86,7 +89,9 @@ def run(path: Path, for_seconds: float | None, early_stop: threading.Event | Non
 
     Exit codes are sysexits.h's (``os.EX_*``), which systemd's RestartPreventExitStatus= can name:
     78: bad config, model or cascade (don't restart); 66: a file camera's file is missing;
-    69: the camera stack is missing; 0: a clean stop.
+    69: the camera stack is missing; 0: a clean stop; 75 (``EX_TEMPFAIL``): a clean stop asked for by
+    the Restart command, which the unit counts as success and restarts (``SuccessExitStatus=`` and
+    ``RestartForceExitStatus=``).
     """
     from soulsyncd.app import Daemon
     from soulsyncd.config import ConfigError, load_config
@@ -114,7 +119,7 @@ def run(path: Path, for_seconds: float | None, early_stop: threading.Event | Non
         return os.EX_NOINPUT if config.camera.kind == "file" else os.EX_UNAVAILABLE
     if stats is not None:
         print_summary(stats)
-    return os.EX_OK
+    return EXIT_RESTART if daemon.restart_requested else os.EX_OK
 
 
 SUMMARY_LINES = 40  # the exit summary shows at most this many of each list

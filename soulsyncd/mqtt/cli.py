@@ -51,14 +51,15 @@ def discovery_command(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     info = DiscoveryInfo.from_config(config.mqtt)
     if not args.remove:
-        for message in discovery_messages(info):
+        for message in discovery_messages(info, device=config.mqtt.device_discovery):
             print(message.topic, message.encoded().decode())
         return os.EX_OK
     return remove(config.mqtt)
 
 
 def removal_topics(config: MqttConfig) -> list[str]:
-    """Every retained topic the daemon may have left: discovery configs, availability and state."""
+    """Every retained topic the daemon may have left: discovery configs (both forms), availability and
+    state."""
     from soulsyncd.mqtt import state as st
     from soulsyncd.mqtt.discovery import DiscoveryInfo, removal_messages
 
