@@ -242,8 +242,8 @@ def parse_request(topic: str, payload: bytes, base: str) -> Request:
             raise Rejected("empty payload")
         return Request(thing, spec.parse(text), correlation_id)
     except Rejected as exc:
-        raise Rejected(exc.reason, spec.affects, thing=thing,
-                       correlation_id=exc.correlation_id or correlation_id) from None
+        known = exc.correlation_id if exc.correlation_id is not None else correlation_id
+        raise Rejected(exc.reason, spec.affects, thing=thing, correlation_id=known) from None
     except ValueError as exc:
         raise Rejected(str(exc), spec.affects, thing=thing, correlation_id=correlation_id) from None
 
