@@ -39,8 +39,8 @@ EXPECTED = {  # component.key -> name: what the issue asks for, and no more enti
     "sensor.detector_ms": "Detector time", "sensor.cpu": "CPU", "sensor.memory": "Memory",
     "sensor.uptime": "Last start", "sensor.last_error": "Last error",
     "button.restart": "Restart", "select.log_level": "Log level",
-    "event.mood_changed": "Mood changed", "event.track_started": "Track started", "event.listener": "Listener",
-    "event.camera_changed": "Camera changed",
+    "event.mood_changed": "Mood changed", "event.track_started": "Track started",
+    "event.listener": "Listener", "event.camera_changed": "Camera changed",
 }
 DIAGNOSTIC = {"camera_status", "analysis_fps", "inference_ms", "detector_ms", "cpu", "memory", "uptime",
               "last_error", "restart", "log_level"}
@@ -144,9 +144,10 @@ def test_no_suggested_area_or_support_url_when_not_set() -> None:
 def test_removal_is_an_empty_retained_payload_per_topic_of_one_form_or_both() -> None:
     entity_topics = [m.topic for m in discovery_messages(INFO)]
     assert [m.topic for m in removal_messages(INFO, device=False)] == entity_topics
-    assert [m.topic for m in removal_messages(INFO, device=True)] == ["homeassistant/device/living-room/config"]
+    device_topic = "homeassistant/device/living-room/config"
+    assert [m.topic for m in removal_messages(INFO, device=True)] == [device_topic]
     both = removal_messages(INFO)
-    assert [m.topic for m in both] == [*entity_topics, "homeassistant/device/living-room/config"]
+    assert [m.topic for m in both] == [*entity_topics, device_topic]
     assert all(m.payload is None and m.retain and m.encoded() == b"" for m in both)
     assert len(entities(INFO)) == len(EXPECTED)
 
@@ -165,7 +166,8 @@ def test_enum_sensors_offer_every_value_and_unknown() -> None:
                                                     "unknown"]
     for key in ("sensor.mood", "sensor.player_status", "sensor.camera_status"):
         assert p[key]["device_class"] == "enum"
-        assert "state_class" not in p[key] and "unit_of_measurement" not in p[key]  # HA refuses both on enums
+        assert "state_class" not in p[key]
+        assert "unit_of_measurement" not in p[key]
         assert "'unknown'" in str(p[key]["value_template"])
 
 
@@ -173,14 +175,16 @@ def test_valence_and_arousal_are_unitless_measurements() -> None:
     p = payloads()
     for key in ("sensor.valence", "sensor.arousal"):
         assert p[key]["state_class"] == "measurement"
-        assert "unit_of_measurement" not in p[key] and "device_class" not in p[key]
+        assert "unit_of_measurement" not in p[key]
+        assert "device_class" not in p[key]
 
 
 def test_uptime_is_the_timestamp_of_the_last_start() -> None:
     uptime = payloads()["sensor.uptime"]
     assert uptime["device_class"] == "timestamp"
     assert uptime["value_template"] == "{{ value_json.started_at }}"
-    assert "state_class" not in uptime and "unit_of_measurement" not in uptime
+    assert "state_class" not in uptime
+    assert "unit_of_measurement" not in uptime
 
 
 def test_restart_button_and_log_level_select() -> None:
@@ -208,7 +212,8 @@ def test_event_entities_name_their_topic_and_types() -> None:
 
 def test_device_triggers_match_the_event_type() -> None:
     all_payloads = payloads(with_triggers=True)
-    found = {key.split(".", 1)[1]: p for key, p in all_payloads.items() if key.startswith("device_automation.")}
+    found = {key.split(".", 1)[1]: p for key, p in all_payloads.items()
+             if key.startswith("device_automation.")}
     assert set(found) == TRIGGERS
     assert found["mood_sad"] == {
         "automation_type": "trigger", "topic": "soulsync/living-room/event/mood", "type": "mood",
@@ -241,7 +246,8 @@ def test_device_form_is_one_message_with_every_entity_and_trigger_as_a_component
         platform, single = per_entity[key]
         expected = {k: v for k, v in single.items() if k not in ("device", "origin", "availability")}
         assert component == {"platform": platform, **expected}
-        assert single["device"] == payload["device"] and single["origin"] == payload["origin"]
+        assert single["device"] == payload["device"]
+        assert single["origin"] == payload["origin"]
         if platform != "device_automation":
             assert single["availability"] == payload["availability"]
     assert payload == device_payload(INFO)
@@ -265,8 +271,8 @@ def test_device_block_has_board_and_page_when_known() -> None:
                          hw_version="Raspberry Pi 4 Model B Rev 1.5", configuration_url="http://pi.lan:8080/")
     device = payloads(info)["sensor.mood"]["device"]
     assert device == {"identifiers": ["soulsync_x"], "name": "SoulSync", "model": "soulsyncd",
-                      "manufacturer": "SoulSync", "sw_version": "1", "hw_version": "Raspberry Pi 4 Model B Rev 1.5",
-                      "configuration_url": "http://pi.lan:8080/"}
+                      "manufacturer": "SoulSync", "sw_version": "1",
+                      "hw_version": "Raspberry Pi 4 Model B Rev 1.5", "configuration_url": "http://pi.lan:8080/"}
     assert device_payload(info)["device"] == device
 
 
@@ -297,8 +303,9 @@ def test_support_url_comes_from_the_package_metadata(monkeypatch: pytest.MonkeyP
 
 
 @pytest.mark.parametrize(("mode", "ha_version", "device"), [
-    ("entity", None, False), ("entity", "2026.1", False), ("device", None, True), ("device", "2024.3.3", True),
-    ("auto", None, False), ("auto", "2024.10.4", False), ("auto", "2024.11", True), ("auto", "2024.11.0b1", True),
+    ("entity", None, False), ("entity", "2026.1", False), ("device", None, True),
+    ("device", "2024.3.3", True), ("auto", None, False), ("auto", "2024.10.4", False),
+    ("auto", "2024.11", True), ("auto", "2024.11.0b1", True),
     ("auto", "2025.1.2", True), ("auto", "2026.11.0", True), ("auto", "2023.12", False),
 ])
 def test_discovery_mode_picks_the_form(mode: str, ha_version: str | None, device: bool) -> None:
@@ -327,7 +334,8 @@ def test_cli_prints_every_discovery_message(tmp_path: Path, capsys: pytest.Captu
         assert json.loads(payload) == message.payload
 
 
-def test_cli_prints_the_device_form_when_configured(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_prints_the_device_form_when_configured(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "soulsync.yaml"
     config.write_text("mqtt:\n  device_id: den\n  discovery_mode: device\n", encoding="utf-8")
     assert main(["mqtt-discovery", "--config", str(config)]) == 0

@@ -67,7 +67,8 @@ def test_track_started_says_why_shift_step_k_of_n() -> None:
 
 def test_the_same_track_again_is_no_new_start() -> None:
     before = DaemonState(player=PLAYING)
-    assert events(before, dataclasses.replace(before, player=dataclasses.replace(PLAYING, progress_s=50))) == {}
+    later = dataclasses.replace(before, player=dataclasses.replace(PLAYING, progress_s=50))
+    assert events(before, later) == {}
 
 
 def test_listener_took_over_and_handed_back() -> None:
@@ -75,7 +76,8 @@ def test_listener_took_over_and_handed_back() -> None:
     theirs = DaemonState(player=dataclasses.replace(PLAYING, status=PlayerStatus.LISTENER_IN_CONTROL,
                                                     device="Phone", detail="'Song' is playing on Phone"))
     assert events(ours, theirs) == {"listener": {
-        "event_type": "took_over", "device": "Phone", "title": "Song", "detail": "'Song' is playing on Phone"}}
+        "event_type": "took_over", "device": "Phone", "title": "Song",
+        "detail": "'Song' is playing on Phone"}}
     assert events(theirs, ours)["listener"]["event_type"] == "handed_back"
     assert events(theirs, dataclasses.replace(theirs, player=dataclasses.replace(theirs.player,
                                                                                   progress_s=3))) == {}
@@ -98,4 +100,4 @@ def test_every_event_type_sent_is_one_the_entity_declares() -> None:
     """Home Assistant drops an event whose type is not in the entity's event_types."""
     assert set(ev.EVENT_TYPES) == set(ev.EVENT_TOPICS)
     assert ev.MOOD_TYPES == ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "absent")
-    assert ev.CAMERA_TYPES == tuple(status.value for status in CameraStatus)
+    assert tuple(status.value for status in CameraStatus) == ev.CAMERA_TYPES

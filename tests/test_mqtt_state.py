@@ -116,7 +116,8 @@ def test_diagnostics_carry_the_start_time_stable_between_reports() -> None:
     later = json.loads(st.diagnostics_payload(DaemonState(stats=Stats(uptime_s=3600.4)), sample, 0))
     assert first["started_at"] == later["started_at"]
     started = datetime.fromisoformat(first["started_at"])
-    assert started.utcoffset() is not None and started.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+    assert started.utcoffset() is not None
+    assert started.utcoffset().total_seconds() == 0
     age = datetime.now(started.tzinfo) - started
     assert 0 <= age.total_seconds() < 24 * 3600  # this test process started within the day, not at 1970
 
