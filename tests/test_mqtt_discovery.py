@@ -313,10 +313,21 @@ def test_discovery_mode_picks_the_form(mode: str, ha_version: str | None, device
     assert config.device_discovery is device
 
 
-@pytest.mark.parametrize("bad", ["11.2024", "latest", "2024", "2024.x"])
-def test_a_bad_ha_version_is_a_config_error(bad: str) -> None:
+@pytest.mark.parametrize("bad", ["11.2024", "latest", "2024", "2024.x", 2025.1])
+def test_a_bad_ha_version_is_a_config_error(bad: object) -> None:
     with pytest.raises(ValueError, match="ha_version"):
-        MqttConfig(device_id="x", ha_version=bad)
+        MqttConfig(device_id="x", ha_version=bad)  # type: ignore[arg-type]
+
+
+def test_an_unquoted_version_names_the_key_and_line(tmp_path: Path) -> None:
+    """YAML reads 2025.10 as 2025.1: the error says to quote it, with the key and line (exit 78)."""
+    from soulsyncd.config import ConfigError, load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text("mqtt:\n  discovery_mode: auto\n  ha_version: 2025.10\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"c\.yaml:3: mqtt\.ha_version: quote") as info:
+        load_config(path)
+    assert "2025.1" in str(info.value)
 
 
 def test_cli_prints_every_discovery_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

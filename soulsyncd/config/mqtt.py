@@ -142,6 +142,15 @@ class MqttConfig(Section):
     def _topic(cls, value: str | None, info: ValidationInfo) -> str | None:
         return None if value is None else _check_topic(value, info.field_name or "topic")
 
+    @field_validator("ha_version", mode="before")
+    @classmethod
+    def _ha_version_is_text(cls, value: object) -> object:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # YAML reads 2025.10 as the number 2025.1: only a quoted version is what was meant.
+            raise ValueError(f'quote the version (ha_version: "{value}"): unquoted, YAML reads it as a '
+                             "number")
+        return value
+
     @field_validator("ha_version")
     @classmethod
     def _ha_version(cls, value: str | None) -> str | None:
