@@ -72,6 +72,7 @@ automation:
           - event.soulsync_living_room_camera_changed
     condition:
       - "{{ trigger.from_state is not none and trigger.from_state.state != 'unavailable' }}"
+      - "{{ trigger.to_state.state not in ['unavailable', 'unknown'] }}"
     action:
       - service: mqtt.publish
         data:
@@ -88,6 +89,7 @@ ENTITIES = [f"{component}.soulsync_living_room_{key}" for component, key in [
     ("button", "restart"), ("select", "log_level"), ("event", "mood_changed"), ("event", "track_started"),
     ("event", "listener"), ("event", "camera_changed"),
 ]]
+OPTIONS_SINCE = (2024, 9)  # the first release whose MQTT sensor takes ``options`` (core PR 123248)
 DISABLED = [f"sensor.soulsync_living_room_{key}" for key in ("inference_ms", "detector_ms", "cpu", "memory",
                                                              "uptime")]
 
@@ -130,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 -- one straight
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hass", default="ha/bin/hass", help="the hass executable (default ha/bin/hass)")
     args = parser.parse_args(argv)
+    reported = subprocess.run([args.hass, "--version"], capture_output=True, text=True, check=True).stdout
+    version = tuple(int(part) for part in reported.strip().split(".")[:2])
+    print(f"Home Assistant {reported.strip()}", flush=True)
     with tempfile.TemporaryDirectory() as folder_name:
         folder = Path(folder_name)
         broker = Broker(folder)
@@ -189,9 +194,14 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 -- one straight
             enums = ((f"sensor.{prefix}mood", "happy"), (f"sensor.{prefix}player_status", "dry run"),
                      (f"sensor.{prefix}camera_status", "disabled"))
             for entity, wanted in enums:
-                offered = watcher.wait_for(
-                    lambda _, e=entity, v=wanted: v in check.attribute(e, "options"), 30)
-                check.note(offered, f"{entity}: enum options {check.attribute(entity, 'options')}")
+                if version >= OPTIONS_SINCE:
+                    offered = watcher.wait_for(
+                        lambda _, e=entity, v=wanted: v in check.attribute(e, "options"), 30)
+                    check.note(offered, f"{entity}: enum options {check.attribute(entity, 'options')}")
+                else:  # MQTT sensors take ``options`` from 2024.9; before, the enum class alone
+                    device_class = check.attribute(entity, "device_class")
+                    check.note(device_class == '"enum"', f"{entity}: device_class {device_class} (options "
+                               f"need Home Assistant {'.'.join(map(str, OPTIONS_SINCE))})")
             check.note(all(check.state(entity) == "" for entity in DISABLED),
                        f"disabled by default, so no state in Home Assistant: {', '.join(DISABLED)}")
             camera_events = f"hatest/event/event.{prefix}camera_changed"
@@ -216,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 -- one straight
             check.expect(f"sensor.{prefix}mood", lambda v: v == "happy", "daemon back after the restart", 120)
             check.expect(f"select.{prefix}log_level", lambda v: v == "info", "log level from the file again")
             mood_events = f"hatest/event/event.{prefix}mood_changed"  # the restarted daemon's first moods
-            check.note(watcher.wait_for(lambda w: b"happy" in w.payloads(mood_events), 60),
+            check.note(watcher.wait_for(lambda w: b"happy" in w.payloads(mood_events), 60)
+                       and b"" not in watcher.payloads(mood_events),
                        f"mood event fired the automation: {watcher.payloads(mood_events)}")
             daemon.terminate()
             daemon.wait(15)
