@@ -209,10 +209,13 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 -- one straight
                 lambda w: w.payloads(camera_events)[:2] == [b"disabled", b"starting"], 30)
             check.note(fired, f"camera events fired the automation: {watcher.payloads(camera_events)}")
             response = "soulsync/living-room/response"
-            answered = {json.loads(p)["command"] for p in watcher.payloads(response) if json.loads(p)["ok"]}
             wanted_answers = {"mode", "target", "camera", "pause", "resume", "volume", "device", "skip"}
-            check.note(wanted_answers <= answered,
-                       f"every command from Home Assistant answered ok on {response}: {sorted(answered)}")
+
+            def answered() -> set[str]:
+                return {json.loads(p)["command"] for p in watcher.payloads(response) if json.loads(p)["ok"]}
+
+            check.note(watcher.wait_for(lambda _: wanted_answers <= answered(), 10),
+                       f"every command from Home Assistant answered ok on {response}: {sorted(answered())}")
             check.do("select.select_option", f"select.{prefix}log_level", option="debug")
             check.expect(f"select.{prefix}log_level", lambda v: v == "debug", "log level select")
             check.do("button.press", f"button.{prefix}restart")
