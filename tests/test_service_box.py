@@ -254,3 +254,31 @@ def test_credentials_load_when_present_and_never_reach_the_journal(box: Box) -> 
         "an absent credential is simply not there (the unit still starts)"
     box.sh(f"rm /etc/credstore/mqtt-password; systemctl restart {UNIT}")
     assert secret not in box.sh("journalctl --no-pager -o json", check=False).stdout
+
+
+def test_the_restart_command_exits_75_and_systemd_restarts_it_as_a_success(box: Box) -> None:
+    """Home Assistant's Restart button (``<base>/restart/set``): the daemon stops cleanly with 75, and the
+    unit (SuccessExitStatus=75, RestartForceExitStatus=75) starts it again without calling it a failure."""
+    box.sh("DEBIAN_FRONTEND=noninteractive apt-get install -y -q mosquitto mosquitto-clients >/dev/null "
+           "|| (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
+           "mosquitto mosquitto-clients >/dev/null)", timeout=300)
+    box.sh("systemctl start mosquitto")
+    box.write(CONFIG, FILE_CAMERA + "mqtt:\n  enabled: true\n  host: 127.0.0.1\n  device_id: box\n")
+    try:
+        box.sh(f"systemctl reset-failed {UNIT}; systemctl restart {UNIT}")
+        box.sh("mosquitto_sub -h 127.0.0.1 -t soulsync/box/availability -C 1 -W 30 | grep -qx online",
+               timeout=40)
+        before = box.wait_for("active", lambda s: s["ActiveState"] == "active", 20)
+        failures = box.journal(500).count("Failed with result")
+        box.sh("mosquitto_pub -h 127.0.0.1 -q 1 -t soulsync/box/restart/set -m PRESS")
+        after = box.wait_for("restarted", lambda s: int(s["NRestarts"]) == int(before["NRestarts"]) + 1
+                             and s["ActiveState"] == "active"
+                             and s["MainPID"] not in ("0", before["MainPID"]), 40)
+        log = box.journal(500)
+        assert "restart requested" in log
+        assert "status=75" in log
+        assert log.count("Failed with result") == failures, log[-3000:]
+        assert after["Result"] == "success"
+    finally:
+        box.write(CONFIG, FILE_CAMERA)
+        box.sh(f"systemctl reset-failed {UNIT}; systemctl restart {UNIT}", check=False)
