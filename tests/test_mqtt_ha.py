@@ -222,24 +222,30 @@ def test_switching_the_discovery_form_leaves_no_configs_of_the_other(make_bridge
     device_bridge, _ = make_bridge(discovery_mode="device")
     device_topic = "homeassistant/device/room/config"
     assert watcher.wait_for(lambda w: _held(w) == {device_topic}), sorted(_held(watcher))
-    arrived = [m for m in watcher.since(mark) if m.topic.startswith("homeassistant/")]
-    removals = {m.topic for m in arrived if not m.payload}
+
+    def config_after_removals(w: Watcher) -> bool:
+        arrived = [m for m in w.since(mark) if m.topic.startswith("homeassistant/")]
+        removal_at = [i for i, m in enumerate(arrived) if not m.payload]
+        return bool(removal_at) and any(m.topic == device_topic and m.payload
+                                        for m in arrived[max(removal_at):])
+
+    assert watcher.wait_for(config_after_removals)
+    removals = {m.topic for m in watcher.since(mark)
+                if m.topic.startswith("homeassistant/") and not m.payload}
     assert removals == entity_topics
-    last_removal = max(i for i, m in enumerate(arrived) if not m.payload)
-    assert any(m.topic == device_topic and m.payload for m in arrived[last_removal:])
     assert watcher.wait_for(complete(device_bridge))
     device_bridge.stop()
 
     mark = watcher.count()
     again, _ = make_bridge()  # discovery_mode auto, no ha_version: the entity form
     assert watcher.wait_for(lambda w: _held(w) == entity_topics)
-    arrived = [m for m in watcher.since(mark) if m.topic.startswith("homeassistant/")]
-    first_config = min(i for i, m in enumerate(arrived) if m.payload and m.topic in entity_topics)
-    last_config_index = max(i for i, m in enumerate(arrived) if m.payload and m.topic in entity_topics)
-    device_removal = [i for i, m in enumerate(arrived) if m.topic == device_topic and not m.payload]
-    assert device_removal
-    assert device_removal[0] < last_config_index  # the full form went out again after the clearing
-    assert first_config < last_config_index
+
+    def every_config_after_the_removal(w: Watcher) -> bool:
+        arrived = [m for m in w.since(mark) if m.topic.startswith("homeassistant/")]
+        removal_at = [i for i, m in enumerate(arrived) if m.topic == device_topic and not m.payload]
+        return bool(removal_at) and {m.topic for m in arrived[removal_at[0]:] if m.payload} == entity_topics
+
+    assert watcher.wait_for(every_config_after_the_removal)  # the full form went out again after it
     assert watcher.wait_for(complete(again))
 
 
