@@ -198,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = _parser()
         args = parser.parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # as typed, for "run: sudo soulsyncd ..."
         resolve_config(args, parser)
         if args.command == "check-config":
             return _quiet_stdout(check_config(args.config))

@@ -138,9 +138,16 @@ class StateAccessError(Exception):
 
 
 def sudo_form(argv: list[str] | None = None) -> str:
-    """The command line this process was started with, as ``sudo soulsyncd ...``."""
+    """The command line (default: this process's), as ``sudo soulsyncd ...``."""
     args = sys.argv[1:] if argv is None else argv
     return "sudo soulsyncd " + shlex.join(args)
+
+
+def _can(path: Path, mode: int) -> bool:
+    """``os.access`` for the effective user (the one that will open the file)."""
+    if os.access in os.supports_effective_ids:
+        return os.access(path, mode, effective_ids=True)
+    return os.access(path, mode)
 
 
 @dataclass
@@ -154,6 +161,7 @@ class StateWrite:
     """
 
     directory: Path
+    command: list[str] | None = None  # the command line, for the sudo form (default: sys.argv)
     owner_uid: int | None = None
     owner_gid: int | None = None
 
@@ -165,12 +173,12 @@ class StateWrite:
             self._choose_owner(existing)
             return
         # The folder itself, or the nearest one above it where it would be created.
-        if not os.access(existing, os.W_OK | os.X_OK):
+        if not _can(existing, os.W_OK | os.X_OK):
             owner = _owner_name(existing)
             raise StateAccessError(
                 f"{self.directory} belongs to {owner} (the service's state), and {_me()} cannot write "
                 f"there. Run the same command as root; it writes there as the service's user:\n"
-                f"  {sudo_form()}")
+                f"  {sudo_form(self.command)}")
 
     def _choose_owner(self, existing: Path) -> None:
         if existing == self.directory:
@@ -207,7 +215,7 @@ class StateWrite:
 
 def _nearest_existing(path: Path) -> Path:
     for candidate in (path, *path.parents):
-        if candidate.exists():
+        if os.path.exists(candidate):  # False, not PermissionError, when a folder above is closed to us
             return candidate
     return Path("/")
 
@@ -230,7 +238,7 @@ def _me() -> str:
         return f"uid {os.geteuid()}"
 
 
-def read_problem(path: Path, what: str) -> tuple[int, str] | None:
+def read_problem(path: Path, what: str, command: list[str] | None = None) -> tuple[int, str] | None:
     """Why a read-only command cannot use ``path``, as (exit code, message), or None when it can.
 
     Missing: ``os.EX_NOINPUT`` (66), and nothing is created; not readable by this user (the
@@ -238,13 +246,13 @@ def read_problem(path: Path, what: str) -> tuple[int, str] | None:
     """
     existing = _nearest_existing(path)
     if existing == path:
-        if os.access(path, os.R_OK):
+        if _can(path, os.R_OK):
             return None
         return os.EX_NOPERM, (f"cannot read {path} as {_me()} (it is {_owner_name(path)}'s); run:\n"
-                              f"  {sudo_form()}")
-    if not os.access(existing, os.R_OK | os.X_OK):
+                              f"  {sudo_form(command)}")
+    if not _can(existing, os.R_OK | os.X_OK):
         return os.EX_NOPERM, (f"cannot look into {existing} as {_me()} (it is {_owner_name(existing)}'s); "
-                              f"run:\n  {sudo_form()}")
+                              f"run:\n  {sudo_form(command)}")
     return os.EX_NOINPUT, f"no {what} at {path}"
 
 
@@ -277,7 +285,7 @@ def writes_state(target: Callable[[argparse.Namespace], Path | int], handler: Ha
         path = target(args)
         if isinstance(path, int):
             return path
-        access = StateWrite(path.parent)
+        access = StateWrite(path.parent, getattr(args, "argv", None))
         try:
             access.check()
         except StateAccessError as exc:
@@ -304,7 +312,7 @@ def reads_state(target: Callable[[argparse.Namespace], Path | int], what: str, h
         path = target(args)
         if isinstance(path, int):
             return path
-        problem = read_problem(path, what)
+        problem = read_problem(path, what, getattr(args, "argv", None))
         if problem is not None:
             print(f"error: {problem[1]}", file=sys.stderr)
             return problem[0]
