@@ -264,6 +264,9 @@ def test_credentials_load_when_present_and_never_reach_the_journal(box: Box) -> 
 
 # --- issue 16: installed means usable (these run in file order: the purge test comes last) ----------
 
+# These restart the service often: out of StartLimitBurst=5's count (the limit is tested above).
+RESTART = f"systemctl reset-failed {UNIT}; systemctl restart {UNIT}"
+
 
 def test_the_command_is_on_path_and_finds_the_installed_config(box: Box) -> None:
     assert box.sh("command -v soulsyncd").stdout.strip() == "/usr/local/bin/soulsyncd"
@@ -279,7 +282,7 @@ def test_the_command_is_on_path_and_finds_the_installed_config(box: Box) -> None
 
 def test_library_import_writes_the_service_state_as_root_and_names_sudo_otherwise(box: Box) -> None:
     box.write(CONFIG, f"{FILE_CAMERA}state:\n  dir: {STATE}\n")
-    box.sh(f"systemctl restart {UNIT}")
+    box.sh(RESTART)
     box.sh("id pi >/dev/null 2>&1 || useradd --create-home pi")
     as_pi = box.sh("cd /home/pi && runuser -u pi -- soulsyncd library import /src/config/sample_catalog.csv",
                    check=False)
@@ -301,7 +304,7 @@ def test_library_import_writes_the_service_state_as_root_and_names_sudo_otherwis
 
 def test_doctor_reports_each_part_and_leaves_the_service_alone(box: Box) -> None:
     box.write(CONFIG, f"{FILE_CAMERA}state:\n  dir: {STATE}\n")
-    box.sh(f"systemctl restart {UNIT}")
+    box.sh(RESTART)
     box.sh(f"test -e {STATE}/catalog.sqlite3 || soulsyncd library import /src/config/sample_catalog.csv")
     pid = box.wait_for("running", lambda s: s["ActiveState"] == "active", 20)["MainPID"]
     seconds, result = box.timed("soulsyncd doctor")
@@ -314,12 +317,18 @@ def test_doctor_reports_each_part_and_leaves_the_service_alone(box: Box) -> None
                      "✓ service: active (running), enabled", "✓ journal: no errors since the last start"):
         assert expected in lines, lines
     assert result.returncode == 0, lines
+    # As a user without sudo: what it cannot see is a "!" that names the sudo form, never a crash or a ✗.
+    box.sh("id pi >/dev/null 2>&1 || useradd --create-home pi")
+    as_pi = box.sh("cd /home/pi && runuser -u pi -- soulsyncd doctor", check=False)
+    assert as_pi.returncode == 0, as_pi.stdout + as_pi.stderr
+    assert "! catalog: cannot look into /var/lib/soulsyncd as user pi" in as_pi.stdout, as_pi.stdout
+    assert "sudo soulsyncd doctor" in as_pi.stdout
     report = json.loads(box.sh("soulsyncd doctor --json").stdout)
     assert report["ok"] is True
     assert {c["name"] for c in report["checks"]} >= {"config", "camera", "model", "catalog", "service"}
     # The USB camera the running service holds is not opened, and the service is the same process.
     box.write(CONFIG, f"state:\n  dir: {STATE}\n")
-    box.sh(f"systemctl restart {UNIT}")
+    box.sh(RESTART)
     box.wait_for("running", lambda s: s["ActiveState"] == "active", 20)
     busy = box.sh("soulsyncd doctor", check=False).stdout
     assert "! camera: usb camera 0 is busy: the running soulsyncd has it" in busy, busy
@@ -327,7 +336,7 @@ def test_doctor_reports_each_part_and_leaves_the_service_alone(box: Box) -> None
     assert box.show("MainPID", "NRestarts")["MainPID"] == pid
     # A broken service is a ✗ with its exit status, and doctor exits 1.
     box.write(CONFIG, "camera:\n  kind: file\n  pth: typo\n")
-    box.sh(f"systemctl restart {UNIT}", check=False)
+    box.sh(RESTART, check=False)
     box.wait_for("failed", lambda s: s["ActiveState"] == "failed", 20)
     box.write("/tmp/good.yaml", f"{FILE_CAMERA}state:\n  dir: {STATE}\n")
     broken = box.sh("soulsyncd doctor --config /tmp/good.yaml", check=False)

@@ -468,7 +468,7 @@ def check_service(unit: Unit | None) -> Iterator[Check]:
         yield Check("service", "off", f"{where} (run by hand: soulsyncd run)")
         return
     state = f"{unit.active} ({unit.sub}), {unit.enabled}"
-    if unit.status_text:
+    if unit.status_text and unit.running:  # a stopped unit keeps its last STATUS=, which no longer holds
         state += f"; {unit.status_text}"
     if unit.active == "failed":
         yield Check("service", "fail", f"{state}; exit status {unit.exec_status}, result {unit.result}",
