@@ -178,3 +178,28 @@ def test_library_stats_creates_nothing_and_says_so(tmp_path: Path,
     assert main(["library", "stats", "--catalog", str(typo)]) == 66
     assert f"no catalog at {typo}" in capsys.readouterr().err
     assert not typo.parent.exists()
+
+
+def test_a_token_refreshed_by_spotify_status_as_root_stays_the_services(
+        shared_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """spotify-status refreshes an expired token, which rewrites the file: as root it must not
+    become root's, or the service could no longer read its login."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root: handing files to another user")
+    from soulsyncd.spotify.auth import token_path
+    from soulsyncd.testing.fake_spotify import FakeSpotify
+    from tests.spotify_support import log_in
+
+    state = shared_tmp / "state"
+    state.mkdir(mode=0o700)
+    with FakeSpotify() as fake:
+        fake.add_device("Kitchen")
+        log_in(fake, state)
+        os.chown(state, NOBODY, NOBODY)
+        os.chown(token_path(state), NOBODY, NOBODY)
+        fake.expire_access_tokens()
+        config = write(shared_tmp / "c.yaml", f"player:\n  kind: spotify\n  client_id: {fake.client_id}\n"
+                       f"  device: Kitchen\nstate:\n  dir: {state}\n")
+        assert main(["spotify-status", "--config", str(config), "--api-base", fake.url]) == 0
+    assert "login: ok" in capsys.readouterr().out
+    assert token_path(state).stat().st_uid == NOBODY

@@ -272,13 +272,15 @@ def describe_file(path: Path) -> str:
 Handler = Callable[[argparse.Namespace], int]
 
 
-def writes_state(target: Callable[[argparse.Namespace], Path | int], handler: Handler) -> Handler:
+def writes_state(target: Callable[[argparse.Namespace], Path | int], handler: Handler, *,
+                 announce: bool = True) -> Handler:
     """``handler`` as a command that writes the file ``target(args)`` in the state directory.
 
     ``target`` returns the file (or an exit code, its reason printed). Before the handler runs, a
     user who cannot write the folder is stopped (exit 77, the ``sudo`` form named) with nothing
     touched; afterwards, as root, everything in the folder goes to the folder's owner (the service
-    user), and the file's path, owner and mode are printed.
+    user), and the file's path, owner and mode are printed (unless ``announce`` is False: for
+    commands that only write by the way, as a Spotify token refresh does).
     """
 
     def wrapped(args: argparse.Namespace) -> int:
@@ -297,7 +299,7 @@ def writes_state(target: Callable[[argparse.Namespace], Path | int], handler: Ha
         finally:
             os.umask(old_umask)
             access.finish()
-        if status == os.EX_OK and path.exists():
+        if announce and status == os.EX_OK and path.exists():
             print(f"wrote {path} ({describe_file(path)})", flush=True)
         return status
 

@@ -52,11 +52,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
     devices = sub.add_parser("spotify-devices", help="list the Spotify Connect speakers the Web API sees")
     common(devices)
-    devices.set_defaults(handler=_devices)
+    # Both may refresh the token, which rewrites the token file: as root, it must stay the service's.
+    devices.set_defaults(handler=writes_state(_token_file, _devices, announce=False))
 
     status = sub.add_parser("spotify-status", help="does the login work, which speakers are visible")
     common(status)
-    status.set_defaults(handler=_status)
+    status.set_defaults(handler=writes_state(_token_file, _status, announce=False))
 
     playlists = sub.add_parser("spotify-playlists",
                                help="read music.playlists into the track catalog now and report each")
