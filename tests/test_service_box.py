@@ -289,8 +289,13 @@ def test_library_import_writes_the_service_state_as_root_and_names_sudo_otherwis
     assert as_pi.returncode == 77, as_pi.stdout + as_pi.stderr
     assert "sudo soulsyncd library import /src/config/sample_catalog.csv" in as_pi.stderr
     assert box.sh("test ! -e /home/pi/.local/state", check=False).returncode == 0, "nothing written elsewhere"
+    pid = box.show("MainPID")["MainPID"]
     as_root = box.sh("cd /tmp && soulsyncd library import /src/config/sample_catalog.csv")
     assert f"wrote {STATE}/catalog.sqlite3 (owner soulsync, mode 0600)" in as_root.stdout
+    # The running service reads its catalog at start: it is reloaded (same process) and uses the import.
+    assert "reloaded soulsyncd: it chooses from this catalog now" in as_root.stdout
+    box.wait_for("catalog read", lambda _s: "1200 tracks with features" in box.journal(30), 20, "MainPID")
+    assert box.show("MainPID")["MainPID"] == pid
     owners = box.sh(f"find {STATE} -printf '%u:%m %p\\n'").stdout.split("\n")
     assert all(line.startswith(("soulsync:600 ", "soulsync:700 ")) for line in owners if line), owners
     stats = box.sh("runuser -u pi -- soulsyncd library stats", check=False)

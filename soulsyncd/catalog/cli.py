@@ -42,7 +42,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     imp.add_argument("--source", default=None,
                      help="dataset name recorded as the features' source (default: the file name)")
     common(imp)
-    imp.set_defaults(handler=writes_state(_catalog_file, _import))
+    imp.set_defaults(handler=writes_state(_catalog_file, _import, reload=True))
 
     enrich = commands.add_parser(
         "enrich", help="look up missing features at ReccoBeats (sends only Spotify track ids)",
@@ -52,7 +52,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     enrich.add_argument("--limit", type=int, default=None, help="ask about at most this many tracks")
     enrich.add_argument("--url", default=None, help="service base URL (default: catalog.enrich_url)")
     common(enrich)
-    enrich.set_defaults(handler=writes_state(_catalog_file, _enrich))
+    enrich.set_defaults(handler=writes_state(_catalog_file, _enrich, reload=True))
 
     stats = commands.add_parser("stats", help="what the catalog holds and what was learned")
     stats.add_argument("--json", action="store_true", help="print one JSON object instead of text")

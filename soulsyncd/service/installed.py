@@ -273,14 +273,15 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def writes_state(target: Callable[[argparse.Namespace], Path | int], handler: Handler, *,
-                 announce: bool = True) -> Handler:
+                 announce: bool = True, reload: bool = False) -> Handler:
     """``handler`` as a command that writes the file ``target(args)`` in the state directory.
 
     ``target`` returns the file (or an exit code, its reason printed). Before the handler runs, a
     user who cannot write the folder is stopped (exit 77, the ``sudo`` form named) with nothing
     touched; afterwards, as root, everything in the folder goes to the folder's owner (the service
     user), and the file's path, owner and mode are printed (unless ``announce`` is False: for
-    commands that only write by the way, as a Spotify token refresh does).
+    commands that only write by the way, as a Spotify token refresh does). With ``reload``, a running
+    installed service that reads the file only at start (the catalog) is reloaded, so it uses it now.
     """
 
     def wrapped(args: argparse.Namespace) -> int:
@@ -301,6 +302,8 @@ def writes_state(target: Callable[[argparse.Namespace], Path | int], handler: Ha
             access.finish()
         if announce and status == os.EX_OK and path.exists():
             print(f"wrote {path} ({describe_file(path)})", flush=True)
+        if reload and status == os.EX_OK:
+            _reload_service(path)
         return status
 
     return wrapped
@@ -327,3 +330,23 @@ def reads_state(target: Callable[[argparse.Namespace], Path | int], what: str, h
             access.finish()
 
     return wrapped
+
+
+def _reload_service(path: Path) -> None:
+    """Reload the running installed service when ``path`` is in its state (root, under systemd)."""
+    import subprocess
+
+    if os.geteuid() != 0 or path.parent != STATE_DIR or not Path("/run/systemd/system").is_dir():
+        return
+    try:
+        if subprocess.run(["systemctl", "is-active", "--quiet", UNIT], check=False, timeout=10).returncode:
+            return  # not running: it reads the file when it starts
+        reloaded = subprocess.run(["systemctl", "reload", UNIT], capture_output=True, check=False,
+                                  timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        reloaded = False
+    if reloaded:
+        print(f"reloaded {UNIT}: it chooses from this catalog now", flush=True)
+    else:
+        print(f"could not reload {UNIT}; it uses this catalog from its next start "
+              f"(sudo systemctl reload {UNIT})", flush=True)
