@@ -174,10 +174,10 @@ class StateWrite:
             return
         # The folder itself, or the nearest one above it where it would be created.
         if not _can(existing, os.W_OK | os.X_OK):
-            owner = _owner_name(existing)
+            whose = " (the service's state)" if self.directory == STATE_DIR else ""
             raise StateAccessError(
-                f"{self.directory} belongs to {owner} (the service's state), and {_me()} cannot write "
-                f"there. Run the same command as root; it writes there as the service's user:\n"
+                f"{self.directory} belongs to {_owner_name(existing)}{whose}, and {_me()} cannot write "
+                f"there. Run the same command as root; it writes there as the folder's owner:\n"
                 f"  {sudo_form(self.command)}")
 
     def _choose_owner(self, existing: Path) -> None:
