@@ -33,7 +33,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
         "mqtt-discovery",
         help="print the Home Assistant discovery messages (no broker needed), or --remove them",
     )
-    parser.add_argument("--config", "-c", type=Path, required=True, help="YAML config file")
+    parser.add_argument("--config", "-c", type=Path, default=None,
+                        help="YAML config file (default: $SOULSYNC_CONFIG, else /etc/soulsyncd/config.yaml)")
     parser.add_argument("--remove", action="store_true",
                         help="publish empty retained payloads to the broker so Home Assistant drops the "
                         "entities and the retained state")
