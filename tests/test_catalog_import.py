@@ -207,6 +207,8 @@ def test_an_import_never_overwrites_better_features_with_worse(tmp_path: Path, s
     [
         ("", "empty file"),
         ("name,valence,energy\nSong,0.5,0.5\n", "no track id column"),
+        ("track_id,name,valence,energy\r\n\r\n", "a header and no rows"),
+        ("\ufeff", "empty file"),
     ],
 )
 def test_nothing_readable_is_an_error_naming_the_file(

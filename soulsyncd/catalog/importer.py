@@ -427,8 +427,9 @@ def import_csv(
         rejected nothing is written and ``discarded`` is set.
 
     Raises:
-        CsvImportError: Nothing could be imported: the file is missing or unreadable, is empty, has
-            no track id column, or a feature column is on no known scale.
+        CsvImportError: Nothing could be imported: the file is missing or unreadable, not a CSV (a
+            zip, JSON, a pipe), is empty or a header alone, has no track id column, or a feature
+            column is on no known scale.
         CatalogError: The catalog could not be written.
     """
     path = Path(path)
@@ -456,6 +457,8 @@ def import_csv(
         raise CsvImportError(f"{path}: cannot read: {exc}") from exc
     if on_progress is not None:
         on_progress(1.0, report.imported)
+    if report.rows == 0 and report.truncated is None:
+        raise CsvImportError(f"{path}: a header and no rows")
     report.new = store.count() - before
     return report
 
