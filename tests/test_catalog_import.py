@@ -194,6 +194,25 @@ def test_a_multi_line_record_keeps_later_line_numbers_right(tmp_path: Path, stor
     assert report.rejected == [RejectedRow(4, "valence: 2 out of 0-1")]
 
 
+def test_an_interrupted_import_leaves_the_catalog_as_it_was(tmp_path: Path, store: CatalogStore) -> None:
+    store.upsert_tracks([CatalogTrack(f"spotify:track:{tid(1)}", "Old", ("X",), valence=0.1, energy=0.1)],
+                        source="csv:old")
+    path = write(tmp_path, "track_id,name,valence,energy\n" + "".join(
+        f"{tid(i)},Song {i},0.9,0.9\n" for i in range(20000)))
+    seen: list[int] = []
+
+    def interrupt(_done: float, rows: int) -> None:
+        if rows > 10000:  # half-way through writing, several batches in
+            raise KeyboardInterrupt
+        seen.append(rows)
+
+    with pytest.raises(KeyboardInterrupt):
+        import_csv(path, store, on_progress=interrupt)
+    assert max(seen) > 5000
+    assert store.count() == 1
+    assert get(store, tid(1)).name == "Old"
+
+
 def test_an_import_never_overwrites_better_features_with_worse(tmp_path: Path, store: CatalogStore) -> None:
     store.upsert_tracks([CatalogTrack(f"spotify:track:{A}", "Old", ("X",), valence=0.1, energy=0.1)],
                         source="reccobeats")

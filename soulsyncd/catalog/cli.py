@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -102,7 +103,7 @@ def _failed(reason: str) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     from soulsyncd.catalog.csvfile import ProgressLine
-    from soulsyncd.catalog.importer import CsvImportError, import_csv, rejection_lines
+    from soulsyncd.catalog.importer import CsvImportError, import_csv, import_summary, rejection_lines
     from soulsyncd.catalog.store import CatalogError
 
     store, reason = _open(args)
@@ -116,9 +117,16 @@ def _import(args: argparse.Namespace) -> int:
             progress.clear()
         print(text, file=sys.stderr)
 
+    # Ctrl-C rolls the import back; say so (the quiet exit 0 of __main__ would read as success).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with store:
         try:
             report = import_csv(path, store, source=args.source, on_note=note, on_progress=progress)
+        except KeyboardInterrupt:
+            if progress is not None:
+                progress.close()
+            print(f"interrupted: nothing imported from {path}; the catalog is as it was", file=sys.stderr)
+            return 128 + signal.SIGINT
         except CsvImportError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return os.EX_NOINPUT if not path.is_file() else os.EX_DATAERR
@@ -138,17 +146,7 @@ def _import(args: argparse.Namespace) -> int:
               f"imported (read as {report.delimiter}-separated {report.encoding}); catalog unchanged, "
               f"{total} tracks", file=sys.stderr)
         return os.EX_DATAERR
-    if not report.with_features:
-        features = " (no valence/energy columns: see 'library enrich')"
-    elif report.without_features:
-        features = f" ({report.without_features} without valence/energy in this file: see 'library enrich')"
-    else:
-        features = ""
-    print(
-        f"imported {report.imported} tracks from {path} as {report.source}{features}: {report.new} new, "
-        f"{report.imported - report.new} updated; {report.duplicates} duplicate rows skipped, "
-        f"{report.rejected_count} rows rejected; catalog now {total} tracks"
-    )
+    print(import_summary(report, total))
     return os.EX_OK if report.imported else os.EX_DATAERR
 
 

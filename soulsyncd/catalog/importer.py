@@ -603,3 +603,19 @@ def rejection_lines(report: ImportReport) -> list[str]:
         tally = ", ".join(f"{kind} {count:,}" for kind, count in report.rejected_by_reason.most_common())
         lines.append(f"{report.path}: {report.rejected_count:,} of {report.rows:,} rows rejected: {tally}")
     return lines
+
+
+def import_summary(report: ImportReport, total: int) -> str:
+    """The one line that says what an import did, for a person (``total``: the catalog's size now)."""
+    if not report.with_features:
+        features = " (no valence/energy columns: see 'library enrich')"
+    elif report.without_features:
+        features = f" ({report.without_features} without valence/energy in this file: see 'library enrich')"
+    else:
+        features = ""
+    return (
+        f"imported {report.imported} tracks from {report.path} as {report.source}{features}: "
+        f"{report.new} new, {report.imported - report.new} updated; "
+        f"{report.duplicates} duplicate rows skipped, {report.rejected_count} rows rejected; "
+        f"catalog now {total} tracks"
+    )
