@@ -201,6 +201,11 @@ class CaptureSource(abc.ABC):
         be running as a dead camera thread."""
         return self._thread is not None and self._thread.is_alive()
 
+    def check(self) -> None:
+        """Raise SourceError for what can never work as configured, without opening the device: a
+        reload checks the new source this way while the old one still holds the camera."""
+        self._prepare()
+
     def start(self) -> None:
         """Check the source can work at all, then start capturing in the background.
 
