@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from soulsyncd.catalog.store import CatalogStore, CatalogTrack
 from soulsyncd.spotify.auth import MAX_TOKEN_BYTES, token_path
 from soulsyncd.testing import ManualClock
 from soulsyncd.testing.fake_spotify import FakeSpotify
@@ -67,3 +69,75 @@ def test_an_unreadable_token_cache_is_login_required(fake: FakeSpotify, tmp_path
     rig.player.apply(PLAY)
     rig.run_for(60)
     assert rig.player.state().status is PlayerStatus.LOGIN_REQUIRED
+
+
+# --- the catalog under the daemon's feet --------------------------------------------------------------
+
+def _learn(store: CatalogStore, uri: str, at: float) -> None:
+    store.record_play(uri, context="happy", listened_s=200.0, skipped=False, valence_change=0.1,
+                      arousal_change=0.0, at=at)
+
+
+def _catalog_with_a_play(path: Path) -> CatalogStore:
+    store = CatalogStore(path)
+    store.upsert_tracks([CatalogTrack(URI_A, "A", ("x",), 180.0, 0.8, 0.6),
+                         CatalogTrack(URI_B, "B", ("y",), 180.0, 0.2, 0.3)], source="csv:test")
+    _learn(store, URI_A, 1.0)
+    return store
+
+
+URI_A = "spotify:track:" + "a" * 22
+URI_B = "spotify:track:" + "b" * 22
+
+
+@pytest.mark.parametrize("removed", ["catalog file", "state dir"])
+def test_a_catalog_removed_while_running_is_recreated_with_what_was_learned(
+        tmp_path: Path, removed: str, caplog: pytest.LogCaptureFixture) -> None:
+    state = tmp_path / "state"
+    path = state / "catalog.sqlite3"
+    store = _catalog_with_a_play(path)
+    if removed == "state dir":
+        shutil.rmtree(state)
+    else:
+        path.unlink()  # the -wal and -shm beside it stay
+    caplog.set_level(logging.WARNING, logger="soulsyncd.catalog.store")
+    _learn(store, URI_B, 2.0)  # the next write notices
+    _learn(store, URI_A, 3.0)
+    store.close()
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 1, messages
+    assert "vanished" in messages[0]
+    with CatalogStore(path) as reopened:  # on disk, after the daemon is gone
+        assert reopened.count() == 2
+        feedback = reopened.feedback("happy")
+        assert feedback[URI_A].plays == 2
+        assert feedback[URI_B].plays == 1
+
+
+def test_a_catalog_replaced_while_running_is_used_from_the_next_write(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    store = _catalog_with_a_play(path)
+    restored = tmp_path / "restored.sqlite3"
+    with CatalogStore(restored) as other:
+        other.upsert_tracks([CatalogTrack(URI_B, "B", ("y",), 180.0, 0.2, 0.3)], source="csv:test")
+    os.replace(restored, path)
+    caplog.set_level(logging.WARNING, logger="soulsyncd.catalog.store")
+    _learn(store, URI_B, 2.0)
+    assert store.count() == 1  # the replacement's tracks
+    assert store.feedback("happy")[URI_B].plays == 1
+    store.close()
+    assert sum("replaced" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_zero_byte_catalog_is_moved_aside_as_damaged_not_taken_as_new(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    path.write_bytes(b"")
+    caplog.set_level(logging.WARNING, logger="soulsyncd.catalog.store")
+    with CatalogStore(path, now=lambda: 1234.0) as store:
+        assert store.count() == 0
+    aside = tmp_path / "catalog.sqlite3.damaged-1234"
+    assert aside.exists()
+    assert aside.stat().st_size == 0
+    assert any("empty file" in r.getMessage() and aside.name in r.getMessage() for r in caplog.records)
