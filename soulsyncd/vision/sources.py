@@ -195,6 +195,11 @@ class CaptureSource(abc.ABC):
         return self._last_error
 
     @property
+    def retry_initial_s(self) -> float:
+        """The first retry's delay: the least time between two opens (the privacy switch obeys it)."""
+        return self._retry_initial_s
+
+    @property
     def alive(self) -> bool:
         """Whether the capture thread runs: False before :meth:`start`, after :meth:`stop`, and once
         the source has ended (state ``"ended"``). A watchdog reads a False while the source should
