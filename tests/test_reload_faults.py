@@ -227,3 +227,32 @@ def test_stop_closes_the_player_even_while_a_call_hangs() -> None:
     worker.close()
     assert player.closed.is_set()
     assert time.monotonic() - started < CLOSE_TIMEOUT_S + 1.0
+
+
+def test_a_real_daemon_survives_sigusr1_and_a_reload_to_a_missing_model(tmp_path: Path) -> None:
+    """The process as systemd runs it: SIGUSR1 dumps the state, SIGHUP to a config whose model is
+    gone is rejected (STATUS says so) and the daemon runs on, and SIGTERM still stops it with 0."""
+    import signal
+
+    from tests.test_service_notify import Listener, daemon_env, finish, start, write_config
+
+    listener = Listener(abstract=True)
+    config = write_config(tmp_path / "soulsync.yaml")
+    process = start(["run", "--config", str(config)], daemon_env(listener))
+    try:
+        ready = listener.wait_for(lambda m: m.has("READY", "1"), 30)
+        process.send_signal(signal.SIGUSR1)
+        config.write_text(config.read_text() + f"model:\n  path: {tmp_path / 'gone.tflite'}\n")
+        process.send_signal(signal.SIGHUP)
+        rejected = listener.wait_for(
+            lambda m: m.fields.get("STATUS", "").startswith("reload rejected: model.path"), 30, after=ready + 1)
+        assert process.poll() is None
+        listener.wait_for(lambda m: m.has("WATCHDOG", "1") or m.has("STATUS"), 10, after=rejected)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        status, err = finish(process)
+        listener.close()
+    assert status == 0, err
+    assert "state dump (SIGUSR1)" in err
+    assert "reload of" in err
+    assert "Traceback" not in err
