@@ -245,7 +245,8 @@ def test_a_real_daemon_survives_sigusr1_and_a_reload_to_a_missing_model(tmp_path
         config.write_text(config.read_text() + f"model:\n  path: {tmp_path / 'gone.tflite'}\n")
         process.send_signal(signal.SIGHUP)
         rejected = listener.wait_for(
-            lambda m: m.fields.get("STATUS", "").startswith("reload rejected: model.path"), 30, after=ready + 1)
+            lambda m: m.fields.get("STATUS", "").startswith("reload rejected: model.path"), 30,
+            after=ready + 1)
         assert process.poll() is None
         listener.wait_for(lambda m: m.has("WATCHDOG", "1") or m.has("STATUS"), 10, after=rejected)
     finally:
