@@ -163,7 +163,9 @@ def build_services(config: Config, core: SoulSync | None = None) -> list[Service
     if config.mqtt.enabled:
         from soulsyncd.mqtt.client import MqttBridge
 
-        services.append(MqttBridge(config.mqtt))  # state out, commands in, Home Assistant discovery
+        # state out, commands in, Home Assistant discovery; configuration_url: the local web page's
+        # address once one is served (none on this branch), shown as the device's "Visit" link
+        services.append(MqttBridge(config.mqtt, configuration_url=None))
     from soulsyncd.service.logs import EventLog
 
     services.append(EventLog())  # mood/decision/camera/player lines with SOULSYNC_* journal fields
@@ -273,6 +275,7 @@ class Daemon:
         self._wake = threading.Event()
         self.core: SoulSync | None = None
         self.cores_built = 0  # one more for every (re)build; ``built`` is notified each time
+        self.restart_requested = False  # a Restart command ended the run: exit for systemd to restart
         self.built = threading.Condition()
         self.last_reload_error: str | None = None  # why the latest reload was rejected; None: it wasn't
         self._dump = threading.Event()
@@ -457,6 +460,11 @@ class Daemon:
                          config.camera.kind, config.player.kind, core.latest().mode)
             if self.stop.is_set() or not thread.is_alive():
                 return None
+            if core.restart_requested.is_set():
+                log.info("restart requested: stopping cleanly for the service manager to start again")
+                self.restart_requested = True
+                self.request_stop()
+                return None
             if self._reload.is_set():
                 self._reload.clear()
                 if self.lifecycle is not None:
@@ -469,7 +477,6 @@ class Daemon:
             self._on_user_signals(core)
             self._wake.wait(0.2 if not announced else 1.0)
             self._wake.clear()
-
 
     def _on_user_signals(self, core: SoulSync) -> None:
         """SIGUSR1 and SIGUSR2, handled here on the main thread rather than in the signal handler."""

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from soulsyncd.service.installed import reads_state, writes_state
+
 if TYPE_CHECKING:
     from soulsyncd.catalog.store import CatalogStore
 
@@ -25,7 +27,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
     def common(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--config", "-c", type=Path, default=None,
-                            help="YAML config file (its state.dir holds the catalog; default: defaults)")
+                            help="YAML config file (its state.dir holds the catalog; default: "
+                            "$SOULSYNC_CONFIG, else /etc/soulsyncd/config.yaml, else built-in defaults)")
         parser.add_argument("--catalog", type=Path, default=None,
                             help="use this catalog file instead of <state.dir>/catalog.sqlite3")
 
@@ -39,7 +42,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     imp.add_argument("--source", default=None,
                      help="dataset name recorded as the features' source (default: the file name)")
     common(imp)
-    imp.set_defaults(handler=_import)
+    imp.set_defaults(handler=writes_state(_catalog_file, _import, reload=True))
 
     enrich = commands.add_parser(
         "enrich", help="look up missing features at ReccoBeats (sends only Spotify track ids)",
@@ -49,12 +52,27 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     enrich.add_argument("--limit", type=int, default=None, help="ask about at most this many tracks")
     enrich.add_argument("--url", default=None, help="service base URL (default: catalog.enrich_url)")
     common(enrich)
-    enrich.set_defaults(handler=_enrich)
+    enrich.set_defaults(handler=writes_state(_catalog_file, _enrich, reload=True))
 
     stats = commands.add_parser("stats", help="what the catalog holds and what was learned")
     stats.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     common(stats)
-    stats.set_defaults(handler=_stats)
+    stats.set_defaults(handler=reads_state(_catalog_file, "catalog", _stats))
+
+
+def _catalog_file(args: argparse.Namespace) -> Path | int:
+    """The catalog the arguments name (``--catalog``, else the config's state.dir), or exit 78."""
+    from soulsyncd.catalog.store import catalog_path
+    from soulsyncd.config import Config, ConfigError, load_config
+
+    if args.catalog is not None:
+        return Path(args.catalog)
+    try:
+        config = load_config(args.config) if args.config is not None else Config()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return os.EX_CONFIG
+    return catalog_path(config)
 
 
 def _open(args: argparse.Namespace) -> tuple[CatalogStore | None, str]:

@@ -73,7 +73,24 @@ class SetVolume:
     percent: int
 
 
-Command = SetMode | SetTarget | Pause | Resume | Skip | SetCamera | SetDevice | SetVolume
+LogLevel = Literal["debug", "info", "warning", "error"]
+LOG_LEVELS: tuple[LogLevel, ...] = ("debug", "info", "warning", "error")
+
+
+@dataclass(frozen=True)
+class Restart:
+    """End the daemon cleanly so its supervisor (systemd) starts it afresh."""
+
+
+@dataclass(frozen=True)
+class SetLogLevel:
+    """The lowest level logged from now on (until the next start or reload: the file decides then)."""
+
+    level: LogLevel
+
+
+Command = (SetMode | SetTarget | Pause | Resume | Skip | SetCamera | SetDevice | SetVolume | Restart
+           | SetLogLevel)
 """Anything the core accepts from outside. (Reloading the config is the app's job: it rebuilds.)"""
 
 

@@ -28,9 +28,11 @@ from soulsyncd.core.commands import (
     CommandQueue,
     Pause,
     RejectionLog,
+    Restart,
     Resume,
     SetCamera,
     SetDevice,
+    SetLogLevel,
     SetMode,
     SetTarget,
     SetVolume,
@@ -151,6 +153,12 @@ class RepeatedErrorLog:
         self._last_message = None
 
 
+def _root_level() -> str:
+    """The root logger's level as a config word (``info`` for anything between the four)."""
+    name = logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()
+    return name if name in ("debug", "info", "warning", "error") else "info"
+
+
 class SoulSync:
     """The analysis loop and the core's one way in and out.
 
@@ -212,9 +220,11 @@ class SoulSync:
         self._resources = list(resources)
         self.stats = RunStats()
         self.commands = CommandQueue()
-        self._events = Broadcaster(DaemonState(mode=policy.mode, target=policy.target))
+        self._events = Broadcaster(DaemonState(mode=policy.mode, target=policy.target,
+                                               log_level=_root_level()))
         self._errors = RepeatedErrorLog(self.clock)
         self.ready = threading.Event()  # the first frame was analysed, or the camera is known absent
+        self.restart_requested = threading.Event()  # a Restart command: the daemon exits, systemd restarts
         self._started_at = self.clock.monotonic()
         self._last_label: str | None = None
         self._last_tick_at: float | None = None
@@ -240,6 +250,8 @@ class SoulSync:
             SetCamera: self._on_set_camera,
             SetDevice: self._on_set_output,
             SetVolume: self._on_set_output,
+            Restart: self._on_restart,
+            SetLogLevel: self._on_set_log_level,
         }
 
     # --- the one way in and out (safe from any thread) ------------------------------------------
@@ -557,6 +569,17 @@ class SoulSync:
             if callable(reset):
                 reset()
             self._emit(EventKind.CAMERA, camera=CameraStatus.STARTING, camera_detail="")
+
+    def _on_restart(self, command: Command) -> None:
+        log.info("restart requested")
+        self.restart_requested.set()  # the Daemon (app.py) ends the process; systemd starts it again
+        self._emit(EventKind.CONTROL)
+
+    def _on_set_log_level(self, command: Command) -> None:
+        assert isinstance(command, SetLogLevel)
+        logging.getLogger().setLevel(command.level.upper())
+        log.info("log level set to %s", command.level)
+        self._emit(EventKind.CONTROL, log_level=command.level)
 
     def _decide_now(self, *, claim: bool) -> None:
         """Let the policy answer a control change at once rather than at the next mood change."""
