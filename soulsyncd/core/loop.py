@@ -27,6 +27,7 @@ from soulsyncd.core.commands import (
     Command,
     CommandQueue,
     Pause,
+    RejectionLog,
     Restart,
     Resume,
     SetCamera,
@@ -60,6 +61,7 @@ class Closable(Protocol):
 HISTORY = 500  # mood changes and decisions kept for the exit summary and the state (ring buffers)
 TIMING_WINDOW = 50  # ticks over which the diagnostics' medians are taken
 STATS_INTERVAL_S = 5.0  # how often a STATS event goes out
+CAMERA_REOPEN_S = 1.0  # the least time between two opens of the camera, for a source without a back-off
 ERROR_REPORT_INTERVAL_S = 60.0  # a repeated identical error is logged once per this, with a count
 
 
@@ -229,6 +231,10 @@ class SoulSync:
         self._last_frame_at: float | None = None
         self._last_stats_at = self._started_at
         self._camera_off_at: float | None = None
+        self._camera_opened_at: float | None = None  # a reopen waits out the camera's retry back-off
+        self._camera_wanted = False  # a "camera on" waiting for that back-off
+        self._camera_reopen_s = CAMERA_REOPEN_S
+        self._rejections = RejectionLog(clock=self.clock.monotonic)
         self._device_choice: str | None = None  # set by the listener at run time (kept over a reload)
         self._volume_choice: int | None = None
         self._claim_next = False  # the next play intent takes playback back (a mode set by the listener)
@@ -295,6 +301,8 @@ class SoulSync:
         """Apply queued commands, analyse the newest frame (if any) and act on the mood."""
         for command in self.commands.drain():
             self._handle(command)
+        if self._camera_wanted:
+            self._handle(SetCamera(enabled=True))
         if self.player is not None:
             self.player.flush()  # an intent held back by the interval goes out when due
         self._check_camera()
@@ -382,6 +390,7 @@ class SoulSync:
     def close(self) -> None:
         """Stop the source and the player (reverse of start) and the event threads."""
         self._errors.flush()
+        self._rejections.flush()
         if self.source is not None:
             self.source.stop()
         if self.player is not None:
@@ -479,7 +488,7 @@ class SoulSync:
             handler(command)
         except Exception as exc:  # a bad value from outside, a camera that won't reopen: reported
             message = f"command {command} rejected: {exc}"
-            log.warning("%s", message)
+            self._rejections.rejected(message)
             self._emit(EventKind.ERROR, last_error=message)
 
     def _on_set_mode(self, command: Command) -> None:
@@ -531,6 +540,8 @@ class SoulSync:
 
     def _on_set_camera(self, command: Command) -> None:
         assert isinstance(command, SetCamera)
+        if not command.enabled:
+            self._camera_wanted = False
         if not command.enabled and self.source is not None:
             log.debug("camera off (privacy switch): releasing the device")
             self.source.stop()
@@ -540,8 +551,15 @@ class SoulSync:
         elif command.enabled and self.source is None:
             if self._source_factory is None:
                 raise ValueError("this camera cannot be reopened")
+            now = self.clock.monotonic()
+            if self._camera_opened_at is not None and now - self._camera_opened_at < self._camera_reopen_s:
+                self._camera_wanted = True  # opened moments ago: reopen when the back-off has passed
+                return
+            self._camera_wanted = False
             log.debug("camera on (privacy switch): opening the device")
             source = self._source_factory()
+            self._camera_opened_at = now
+            self._camera_reopen_s = float(getattr(source, "retry_initial_s", CAMERA_REOPEN_S))
             source.start()
             self.source = source
             if self._camera_off_at is not None:  # the time with the camera off is not an empty room

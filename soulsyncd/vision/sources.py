@@ -195,11 +195,21 @@ class CaptureSource(abc.ABC):
         return self._last_error
 
     @property
+    def retry_initial_s(self) -> float:
+        """The first retry's delay: the least time between two opens (the privacy switch obeys it)."""
+        return self._retry_initial_s
+
+    @property
     def alive(self) -> bool:
         """Whether the capture thread runs: False before :meth:`start`, after :meth:`stop`, and once
         the source has ended (state ``"ended"``). A watchdog reads a False while the source should
         be running as a dead camera thread."""
         return self._thread is not None and self._thread.is_alive()
+
+    def check(self) -> None:
+        """Raise SourceError for what can never work as configured, without opening the device: a
+        reload checks the new source this way while the old one still holds the camera."""
+        self._prepare()
 
     def start(self) -> None:
         """Check the source can work at all, then start capturing in the background.
