@@ -265,3 +265,25 @@ def test_each_track_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
         assert len(lines) == 1, lines
         assert lines[0].startswith(f"player: would play '{name}' by Band (valence 0.80, energy 0.60)")
     assert "None" not in caplog.text
+
+
+def test_systemd_status_says_mood_unknown_within_2_s_of_the_camera_going_off() -> None:
+    from soulsyncd.service.notify import NotifySocket, SystemdNotifier, socket_address
+    from tests.test_service_notify import Listener
+
+    listener = Listener(abstract=True)
+    clock = ManualClock()
+    core, _ = happy_core(clock)
+    notifier = SystemdNotifier(NotifySocket(socket_address(listener.env_value)), watchdog_s=600.0,
+                               clock=clock)
+    notifier.start(core)
+    try:
+        first = listener.wait_for(lambda m: m.fields.get("STATUS", "").startswith("mood happy"), 2)
+        core.submit(SetCamera(enabled=False))
+        drive(core, clock, 1)
+        listener.wait_for(lambda m: m.fields.get("STATUS", "").startswith("mood unknown, "), 2,
+                          after=first + 1)
+    finally:
+        notifier.stop()
+        core.close()
+        listener.close()
