@@ -89,7 +89,7 @@ def test_the_start_line_names_camera_player_broker_and_catalog(tmp_path: Path) -
     config = load_config(path)
     line = start_line(config, {"tracks": 28000, "with_features": 27500, "playlists": 4, "path": "/x.sqlite3"})
     assert line.endswith("starting: Pi camera at 640x480, Spotify on Kitchen, MQTT broker.lan:1883 as den, "
-                         "catalog 28,000 tracks (27,500 tracks with features, 4 mood playlists) "
+                         "catalog 28000 tracks (27500 tracks with features, 4 mood playlists) "
                          "at /x.sqlite3")
     empty = start_line(config, {"tracks": 0, "with_features": 0, "playlists": 0, "path": "/x.sqlite3"})
     assert empty.endswith("nothing to choose music from (soulsyncd library import FILE)")
