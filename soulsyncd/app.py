@@ -397,6 +397,7 @@ class Daemon:
         """
         core, built_services = (
             (prepared.core, prepared.services) if prepared is not None else _build_all(config))
+        log.info("%s", _start_line(config, core))
         if controls is not None:
             restore_controls(core, controls)
         with self.built:
@@ -535,7 +536,20 @@ def _setup_log_level(level: str) -> None:
     logging.getLogger().setLevel(getattr(logging, level.upper()))
 
 
+def _start_line(config: Config, core: SoulSync) -> str:
+    from soulsyncd.catalog.store import CatalogError, CatalogStore
+    from soulsyncd.startup import start_line
+
+    store = core.resource(CatalogStore)
+    try:
+        stats = store.stats() if store is not None else None
+    except CatalogError as exc:
+        log.warning("reading the catalog's size failed: %s", exc)
+        stats = None
+    return start_line(config, stats)
+
+
 def _status_line(core: SoulSync) -> str:
-    state = core.latest()
-    mood = state.mood.label if state.mood is not None else "unknown"
-    return f"mood {mood}, camera {state.camera.value}, {state.stats.analysis_fps:.1f} frames/s"
+    from soulsyncd.service.notify import status_line  # the same line STATUS= shows later
+
+    return status_line(core.latest())

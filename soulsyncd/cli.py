@@ -162,7 +162,8 @@ def print_summary(stats: RunStats) -> None:
     """The mood timeline and the player's decisions, for a person reading the terminal (bounded)."""
     from soulsyncd.core.playback import describe
 
-    lines = [f"analysed {stats.frames_analysed} frames, a face in {stats.frames_with_face}", "mood timeline:"]
+    lines = [f"analysed {stats.frames_analysed} frames in {stats.elapsed_s:.1f} s ({stats.analysis_fps:.1f} "
+             f"frames/s), a face in {stats.frames_with_face}", "mood timeline:"]
     timeline = list(stats.timeline)
     if stats.mood_changes > SUMMARY_LINES:
         lines.append(f"  ... {stats.mood_changes - SUMMARY_LINES} earlier changes")

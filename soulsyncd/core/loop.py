@@ -45,7 +45,7 @@ from soulsyncd.core.state import Broadcaster, DaemonState, EventKind, ShiftProgr
 from soulsyncd.interfaces import Classifier, Clock, FaceDetector, FrameSource, Player, SystemClock
 from soulsyncd.mood.policy import MoodPolicy
 from soulsyncd.mood.smoother import MoodSmoother, aggregate_faces
-from soulsyncd.types import CameraStatus, Mood, PlayIntent, Scores, Track
+from soulsyncd.types import CameraStatus, Frame, Mood, PlayIntent, Scores, Track
 from soulsyncd.vision.detector import crop_faces
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,9 @@ HISTORY = 500  # mood changes and decisions kept for the exit summary and the st
 TIMING_WINDOW = 50  # ticks over which the diagnostics' medians are taken
 STATS_INTERVAL_S = 5.0  # how often a STATS event goes out
 CAMERA_REOPEN_S = 1.0  # the least time between two opens of the camera, for a source without a back-off
+FPS_WINDOW_S = 5.0  # frames/s is the frames analysed over about this many seconds
+# Camera states that deliver frames; in any other the mood is unknown (None), not the last one seen.
+_CAMERA_LIVE = frozenset({CameraStatus.OK, CameraStatus.STARTING})
 ERROR_REPORT_INTERVAL_S = 60.0  # a repeated identical error is logged once per this, with a count
 
 
@@ -85,6 +88,12 @@ class RunStats:
     mood_changes: int = 0  # including those that fell out of the ring buffer
     decisions_made: int = 0
     tracks_started: int = 0
+    elapsed_s: float = 0.0  # how long the loop ran (set when it stops)
+
+    @property
+    def analysis_fps(self) -> float:
+        """Frames analysed per second over the whole run (0 before any time has passed)."""
+        return self.frames_analysed / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -238,7 +247,8 @@ class SoulSync:
         self._device_choice: str | None = None  # set by the listener at run time (kept over a reload)
         self._volume_choice: int | None = None
         self._claim_next = False  # the next play intent takes playback back (a mode set by the listener)
-        self._tick_times: deque[float] = deque(maxlen=TIMING_WINDOW)
+        self._frame_times: deque[float] = deque()  # when each frame of the last FPS_WINDOW_S was analysed
+        self._last_reported: str | None = None  # the timeline's last label (unknown stretches aside)
         self._detect_ms: deque[float] = deque(maxlen=TIMING_WINDOW)
         self._infer_ms: deque[float] = deque(maxlen=TIMING_WINDOW)
         self._handlers: dict[type, Callable[[Command], None]] = {
@@ -309,7 +319,8 @@ class SoulSync:
         self._check_player()
         now = self.clock.monotonic()
         self._last_tick_at = now
-        self._tick_times.append(now)
+        if self.latest().camera not in _CAMERA_LIVE:
+            self._forget_mood()  # camera off, absent, failed or ended: nobody can tell the mood now
         if now - self._last_stats_at >= STATS_INTERVAL_S:
             self._last_stats_at = now
             self._emit(EventKind.STATS)
@@ -317,29 +328,21 @@ class SoulSync:
         if frame is None:
             return None
         self._last_frame_at = now
-        probabilities = None
-        faces = 0
-        if self.detector is not None and self.classifier is not None:
-            started = time.perf_counter()
-            boxes = self.detector.detect(frame)
-            detected = time.perf_counter()
-            self._detect_ms.append((detected - started) * 1000)
-            if boxes:
-                crops = crop_faces(frame.image, boxes)
-                probabilities = aggregate_faces(self.classifier.classify(crops), boxes)
-                faces = len(boxes)
-                self._infer_ms.append((time.perf_counter() - detected) * 1000)
-        scores = Scores(timestamp=frame.timestamp, probabilities=probabilities, faces=faces)
+        self._frame_times.append(now)
+        scores = self._analyse(frame)
+        faces = scores.faces
         mood = self.smoother.update(scores)
         self.stats.frames_analysed += 1
         self.stats.frames_with_face += faces > 0
         if not self.ready.is_set():
             self.ready.set()
         changed = mood.label != self._last_label
-        state = self._state(mood=mood, faces=faces, probabilities=probabilities)
+        state = self._state(mood=mood, faces=faces, probabilities=self.smoother.probabilities)
         if changed:
             self._last_label = mood.label
-            self._report(mood, faces)
+            if mood.label != self._last_reported:  # back from "unknown" to the same mood: no new entry
+                self._last_reported = mood.label
+                self._report(mood, faces)
             self._events.publish(EventKind.MOOD, state)
         else:
             self._events.set_latest(state)
@@ -378,6 +381,7 @@ class SoulSync:
                     log.info("input finished")
                     break
         finally:
+            self.stats.elapsed_s = self.clock.monotonic() - self._started_at
             self.close()
         return self.stats
 
@@ -435,8 +439,7 @@ class SoulSync:
     def _state(self, **changes: object) -> DaemonState:
         """The latest snapshot with ``changes`` and the current figures."""
         now = self.clock.monotonic()
-        ticks = self._tick_times
-        fps = (len(ticks) - 1) / (ticks[-1] - ticks[0]) if len(ticks) > 1 and ticks[-1] > ticks[0] else 0.0
+        fps = self._analysed_fps(now)
         stats = Stats(
             frames_analysed=self.stats.frames_analysed,
             frames_with_face=self.stats.frames_with_face,
@@ -448,6 +451,47 @@ class SoulSync:
         )
         shift = self._shift_progress() if self._shift_progress is not None else None
         return dataclasses.replace(self.latest(), stats=stats, shift=shift, **changes)  # type: ignore[arg-type]
+
+    def _analyse(self, frame: Frame) -> Scores:
+        """Detect and classify the faces of one frame (no face, or no analysis: no probabilities)."""
+        probabilities: tuple[float, ...] | None = None
+        faces = 0
+        if self.detector is not None and self.classifier is not None:
+            started = time.perf_counter()
+            boxes = self.detector.detect(frame)
+            detected = time.perf_counter()
+            self._detect_ms.append((detected - started) * 1000)
+            if boxes:
+                crops = crop_faces(frame.image, boxes)
+                probabilities = aggregate_faces(self.classifier.classify(crops), boxes)
+                faces = len(boxes)
+                self._infer_ms.append((time.perf_counter() - detected) * 1000)
+        return Scores(timestamp=frame.timestamp, probabilities=probabilities, faces=faces)
+
+    def _analysed_fps(self, now: float) -> float:
+        """Frames analysed per second over the last :data:`FPS_WINDOW_S` (0 with no frames: not ticks).
+
+        Measured up to ``now``, not up to the last frame, so the figure falls to 0 when frames stop.
+        """
+        times = self._frame_times
+        while times and now - times[0] > FPS_WINDOW_S:
+            times.popleft()
+        if len(times) < 2 or now <= times[0]:
+            return 0.0
+        return (len(times) - 1) / (now - times[0])
+
+    def _forget_mood(self) -> None:
+        """No frames can come: the mood, faces and probabilities are unknown until the camera is back.
+
+        The smoother keeps its window (the listener is probably still there, see ``skip_gap``); the
+        state says unknown, so neither the policy nor the engine's shift acts on the last mood.
+        """
+        state = self.latest()
+        if state.mood is None and state.faces == 0 and state.probabilities is None:
+            return
+        self._last_label = None
+        log.debug("mood unknown: camera %s", state.camera.value)
+        self._emit(EventKind.MOOD, mood=None, faces=0, probabilities=None)
 
     def _emit(self, kind: EventKind, **changes: object) -> None:
         self._events.publish(kind, self._state(**changes))
@@ -584,7 +628,7 @@ class SoulSync:
     def _decide_now(self, *, claim: bool) -> None:
         """Let the policy answer a control change at once rather than at the next mood change."""
         self._claim_next = self._claim_next or claim
-        mood = self.smoother.mood
+        mood = self.latest().mood  # None while unknown (camera off): no decision on a stale mood
         if mood is None or self.latest().paused:
             return
         intent = self.policy.decide(mood, self.clock.monotonic())

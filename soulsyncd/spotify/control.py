@@ -189,6 +189,10 @@ class Controller:
         now = self._clock.monotonic()
         detail, retry_at = "", self._failures.retry_at
         device = ours.device.name if ours else self.device_name
+        if isinstance(self._failures.failing, NoDeviceError) and self.device_name:
+            # The speaker asked for is not there: say so, not the last speaker as if it were chosen.
+            still = f"; still on {ours.device.name}" if ours and ours.device.name != self.device_name else ""
+            device = f"{self.device_name} (not found{still})"
         track = ours.track if ours else None
         hands_off = self._hands_off.detail()
         if self._status is PlayerStatus.LISTENER_IN_CONTROL and hands_off is not None:
@@ -335,7 +339,7 @@ class Controller:
         self._memory.add(track.uri)
         self._status, self._error = PlayerStatus.OK, None
         self._next_poll = self._clock.monotonic() + self._settings.poll_interval_s
-        log.info("playing %r by %s on %s", track.name, track.artist_text, device.name)
+        log.debug("playing %r by %s on %s", track.name, track.artist_text, device.name)
 
     def _look(self, now: float, intent: PlayIntent | None) -> None:
         """At start-up (a restart, a reload): our own music still playing is adopted, so the state
@@ -416,7 +420,7 @@ class Controller:
             self._queued = None
             self._ours = new
             self._seen(new, playback, now)
-            log.info("now playing %r by %s", new.track.name, new.track.artist_text)
+            log.debug("now playing %r by %s", new.track.name, new.track.artist_text)
             self._queue_if_due(intent, new)
         elif self._is_ours(playback):
             self._finish(ours, now, skipped=not natural_end)
@@ -473,7 +477,7 @@ class Controller:
         self._client.queue(track.uri, ours.device.id)
         self._queued, self._intent_new, self._unplayed = track, False, None
         self._memory.add(track.uri)
-        log.info("queued %r by %s for the track boundary", track.name, track.artist_text)
+        log.debug("queued %r by %s for the track boundary", track.name, track.artist_text)
 
     def _next_after_end(self, now: float, intent: PlayIntent | None, ours: _Ours) -> None:
         """Our track ended and nothing of ours followed (the queue was missed): play the next pick

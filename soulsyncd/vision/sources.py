@@ -36,9 +36,14 @@ import cv2
 import numpy as np
 
 from soulsyncd.interfaces import Clock, SystemClock
+from soulsyncd.native_output import quiet_opencv
 from soulsyncd.types import Frame
 
 logger = logging.getLogger(__name__)
+
+# Each failed open of a USB camera would print OpenCV's own "[ WARN:0@1.397] global cap_v4l.cpp ..."
+# to stderr, outside the log; the sources log one line of their own instead.
+quiet_opencv()
 
 SourceState = Literal["starting", "ok", "retrying", "ended"]
 STOP_TIMEOUT_S = 1.0
