@@ -79,6 +79,7 @@ class DaemonState:
     stats: Stats = field(default_factory=Stats)
     last_error: str | None = None
     framing: Framing = field(default_factory=Framing)  # unknown until a frame, and with the camera off
+    log_level: str = "info"  # the root logger's level in effect (a command may change it)
 
 
 class EventKind(enum.StrEnum):
