@@ -512,3 +512,23 @@ def test_run_beyond_loopback_without_the_password_exits_78_naming_the_credential
                             capture_output=True, text=True, timeout=60, check=False, env=env)
     assert result.returncode == 78, result.stderr
     assert "web-password" in result.stderr
+
+
+def test_home_assistant_links_to_the_page_only_when_it_is_on_the_lan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from soulsyncd.app import build_services
+    from soulsyncd.config import Config
+    from soulsyncd.mqtt.client import MqttBridge
+
+    monkeypatch.setenv("SOULSYNC_WEB_PASSWORD", PASSWORD)
+
+    def link(web: dict[str, object]) -> str | None:
+        config = Config.model_validate({"mqtt": {"enabled": True}, "web": web,
+                                        "state": {"dir": str(tmp_path)}})
+        bridge = next(s for s in build_services(config, None) if isinstance(s, MqttBridge))
+        return bridge.info.configuration_url
+
+    assert link({"enabled": True, "listen": "192.168.1.20", "port": 8099}) == "http://192.168.1.20:8099/"
+    assert link({"enabled": True}) is None  # loopback: of no use to Home Assistant's browser
+    assert link({"enabled": False, "listen": "192.168.1.20"}) is None
