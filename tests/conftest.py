@@ -7,7 +7,8 @@ are skipped, with the reason, where it is absent (a user's fresh clone has no ``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,23 @@ def _private_state_directory(
     """Every test (and every daemon it starts) keeps its catalog and tokens in a folder of its own,
     never in the user's ~/.local/state/soulsyncd."""
     monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path_factory.mktemp("state")))
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_restored() -> Iterator[None]:
+    """A test that runs the CLI in-process gets the daemon's logging (setup_logging replaces the
+    root logger's handlers, and its redaction filter clears ``exc_info``); put the root logger back
+    so the next test's caplog sees every record as it was logged."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
