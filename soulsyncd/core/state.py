@@ -17,7 +17,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from soulsyncd.types import CameraStatus, Mood, PlayerState, PlayIntent
+from soulsyncd.types import CameraStatus, Mood, PlayerState, PlayIntent, ShiftProgress
+
+__all__ = ["Broadcaster", "DaemonState", "Event", "EventKind", "ShiftProgress", "Stats", "Subscriber"]
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +35,6 @@ class Stats:
     detector_ms: float = 0.0
     uptime_s: float = 0.0
     commands_dropped: int = 0
-
-
-@dataclass(frozen=True)
-class ShiftProgress:
-    """Where a shift stands: step ``step`` of ``steps`` toward ``target`` (0 of n: not started)."""
-
-    target: str
-    step: int
-    steps: int
 
 
 @dataclass(frozen=True)

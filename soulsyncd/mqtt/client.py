@@ -24,12 +24,12 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from soulsyncd.config.mqtt import MqttConfig
 from soulsyncd.core.state import Event, EventKind
 from soulsyncd.interfaces import Clock, CoreHandle, SystemClock
 from soulsyncd.mqtt import commands
 from soulsyncd.mqtt import state as st
 from soulsyncd.mqtt.discovery import DiscoveryInfo, discovery_messages
+from soulsyncd.mqtt.settings import MqttConfig
 
 if TYPE_CHECKING:
     from paho.mqtt.client import Client, ConnectFlags, DisconnectFlags, MQTTMessage
@@ -234,7 +234,7 @@ class MqttBridge:
         config = self.config
         password = self._password
         if password is _UNSET:
-            from soulsyncd.config import read_secret
+            from soulsyncd.settings import read_secret
 
             password = read_secret("mqtt-password")
         if config.username is not None:

@@ -15,11 +15,11 @@ from importlib import metadata
 from typing import Any, NamedTuple
 
 from soulsyncd import __version__
-from soulsyncd.config.mqtt import MqttConfig
 from soulsyncd.core.commands import MODES
 from soulsyncd.mood import targets
 from soulsyncd.mqtt import state as st
 from soulsyncd.mqtt.commands import DEVICE_NAME_MAX, PRESS
+from soulsyncd.mqtt.settings import MqttConfig
 
 MODEL = "soulsyncd"
 MANUFACTURER = "SoulSync"

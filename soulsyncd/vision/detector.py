@@ -46,13 +46,30 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import cv2
 import numpy as np
 
 from soulsyncd.interfaces import Clock, SystemClock
 from soulsyncd.types import FaceBox, Frame
+from soulsyncd.vision.settings import (
+    CHANGE_AREA_MAX,
+    CHANGE_AREA_MIN,
+    CHANGE_THRESHOLD_MAX,
+    CHANGE_THRESHOLD_MIN,
+    DETECT_WIDTH_MAX,
+    DETECT_WIDTH_MIN,
+    FULL_SCAN_INTERVAL_S_MAX,
+    IDLE_AFTER_S_MAX,
+    IDLE_SCAN_INTERVAL_S_MAX,
+    MIN_FACE_PX_MAX,
+    MIN_FACE_PX_MIN,
+    MIN_NEIGHBORS_MAX,
+    MIN_NEIGHBORS_MIN,
+    SCALE_FACTOR_MAX,
+    SCALE_FACTOR_MIN,
+    FaceMode,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -84,26 +101,6 @@ LARGE_SCAN_SIZE_FACTOR = 0.9
 # cell averages a hundred pixels, so sensor noise barely moves it while a face (36+ cells) does.
 CHANGE_THUMB_WIDTH = 64
 
-FaceMode = Literal["largest", "all"]
-
-# The options' limits, declared once: the config's fields use these same constants.
-# Closer to 1 the pyramid has hundreds of scales: a full 640x480 scan of a cluttered room took 350 ms
-# at 1.01 and 72 ms at 1.05 here (37 ms at the default 1.1), several times that on a Pi.
-SCALE_FACTOR_MIN = 1.05
-SCALE_FACTOR_MAX = 2.0  # coarser steps skip face sizes between scales
-MIN_NEIGHBORS_MIN = 1  # 0 turns off grouping: every raw window hit is a "face" (731 on one frame)
-MIN_NEIGHBORS_MAX = 100
-MIN_FACE_PX_MIN = 10  # smaller crops carry no expression the 48x48 classifier can read
-MIN_FACE_PX_MAX = 4096
-DETECT_WIDTH_MIN = 80  # narrower, a face at a few metres is below the cascade's 24 px window
-DETECT_WIDTH_MAX = 4096
-FULL_SCAN_INTERVAL_S_MAX = 60.0  # a newcomer must be noticed within about a minute
-IDLE_SCAN_INTERVAL_S_MAX = 60.0  # the empty room's safety-net scan, likewise
-IDLE_AFTER_S_MAX = 600.0
-CHANGE_THRESHOLD_MIN = 1.0  # grey levels; below it sensor noise alone would trigger scans
-CHANGE_THRESHOLD_MAX = 255.0
-CHANGE_AREA_MIN = 0.0  # 0: any changed cell triggers a scan
-CHANGE_AREA_MAX = 1.0
 
 
 class DetectorError(RuntimeError):

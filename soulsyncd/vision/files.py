@@ -12,17 +12,17 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import NoReturn
 
 import cv2
 import numpy as np
 
 from soulsyncd.interfaces import Clock
-from soulsyncd.vision.sources import FPS_MIN, CaptureSource, EndOfStream, Pacer, SourceError, usable_fps
+from soulsyncd.vision.settings import FPS_MIN, Pace
+from soulsyncd.vision.sources import CaptureSource, EndOfStream, Pacer, SourceError, usable_fps
 
 logger = logging.getLogger(__name__)
 
-Pace = Literal["realtime", "fast"]
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
 DEFAULT_FILE_FPS = 10.0  # for folders of images, and videos whose header has no usable rate

@@ -37,50 +37,21 @@ import numpy as np
 
 from soulsyncd.interfaces import Clock, SystemClock
 from soulsyncd.types import Frame
+from soulsyncd.vision.settings import (  # noqa: F401  (the sources' limits, declared with their settings)
+    DEVICE_INDEX_MAX,
+    FPS_MAX,
+    FPS_MIN,
+    FRAME_SIDE_MAX,
+    FRAME_SIDE_MIN,
+    RETRY_S_MAX,
+    RETRY_S_MIN,
+    usb_device,
+)
 
 logger = logging.getLogger(__name__)
 
 SourceState = Literal["starting", "ok", "retrying", "ended"]
 STOP_TIMEOUT_S = 1.0
-
-# The sources' limits, declared once: the config's fields use these same constants. The sources
-# themselves enforce only what they need not to break (tests drive them with tiny retry delays and
-# very high file rates); the config also keeps values inside the sensible range.
-RETRY_S_MIN = 0.01  # config floor: shorter, a missing camera is reopened in a busy loop
-RETRY_S_MAX = 3600.0  # a wait of 1e10 s overflows Event.wait and killed the capture thread
-FPS_MIN = 0.1  # a frame every 10 s; enforced by FileSource (1e-12 overflowed its pacing)
-FPS_MAX = 120.0  # config ceiling for capture and replay rates
-FRAME_SIDE_MIN = 16  # config bounds of a requested capture width or height, in pixels
-FRAME_SIDE_MAX = 8192
-DEVICE_INDEX_MAX = 99  # OpenCV reads index + 100 * n as "camera on backend n"
-
-
-def usb_device(device: int | str) -> int | str:
-    """The checked camera for OpenCV's VideoCapture: an index, an absolute device path or a URL.
-
-    A string of digits is an index (OpenCV would open ``"0"`` as a file). Negative indexes are
-    refused because OpenCV crashes on them (a segfault, not an error), and a string must be an
-    absolute path such as ``/dev/video0`` or a stream URL (``rtsp://...``), not a bare word.
-
-    Raises:
-        ValueError: Anything else; the message says what is accepted.
-    """
-    if isinstance(device, str) and device.isascii() and device.isdigit():
-        device = int(device)
-    if isinstance(device, bool):  # YAML's yes/no/true are bools, and bools are ints
-        raise ValueError(f"expected a camera index or a device path, got {device!r}")
-    if isinstance(device, int):
-        if not 0 <= device <= DEVICE_INDEX_MAX:
-            raise ValueError(f"a camera index must be in [0, {DEVICE_INDEX_MAX}], got {device}")
-        return device
-    looks_like_url = "://" in device and device.split("://", 1)[0].isalpha()
-    printable = device.isprintable() and device == device.strip()
-    if not (printable and (device.startswith("/") or looks_like_url)):
-        raise ValueError(
-            f"expected a camera index, a device path such as /dev/video0 or a URL, got {device!r}"
-        )
-    return device
-
 
 class SourceError(RuntimeError):
     """A source cannot be started at all (missing file, missing camera library); says what to do."""
