@@ -26,8 +26,9 @@ from soulsyncd.config import (
     SpotifyPlayerConfig,
     UsbCameraConfig,
 )
+from soulsyncd.core.handle import Service
 from soulsyncd.core.loop import Controls, RunStats, SoulSync
-from soulsyncd.interfaces import FrameSource, Lifecycle, Player, Service, TrackPicker
+from soulsyncd.interfaces import FrameSource, Lifecycle, Player, TrackPicker
 from soulsyncd.mood.policy import MoodPolicy
 from soulsyncd.mood.smoother import MoodSmoother
 

@@ -13,7 +13,9 @@ HEAVY = ("cv2", "numpy", "ai_edge_litert", "tflite_runtime", "spotipy", "paho", 
 
 def loaded_after(code: str) -> set[str]:
     """The heavy top-level packages in ``sys.modules`` after running ``code`` in a fresh interpreter."""
-    script = code + f"\nimport json, sys\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))"
+    report = ("import json, sys\n"
+              f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))")
+    script = code + "\n" + report
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -52,6 +54,7 @@ def test_the_demo_daemon_wiring_loads_no_spotify_or_mqtt() -> None:
 def test_old_section_module_paths_still_import() -> None:
     """Code written against ``soulsyncd.config.mqtt`` (and .spotify, .engine, .catalog) keeps working."""
     from soulsyncd.config.mqtt import MqttConfig  # type: ignore[import-not-found]
+
     from soulsyncd.mqtt.settings import MqttConfig as Moved
 
     assert MqttConfig is Moved

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from soulsyncd.cli import main
-from soulsyncd.config.mqtt import MqttConfig
 from soulsyncd.mood import targets
 from soulsyncd.mqtt.discovery import DiscoveryInfo, discovery_messages, entities, removal_messages
+from soulsyncd.mqtt.settings import MqttConfig
 
 INFO = DiscoveryInfo(device_id="living-room", base_topic="soulsync/living-room", name="SoulSync living room",
                      suggested_area="Living Room", sw_version="1.2.3", support_url="https://example.org/ss")

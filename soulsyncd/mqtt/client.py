@@ -24,8 +24,9 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from soulsyncd.core.handle import CoreHandle
 from soulsyncd.core.state import Event, EventKind
-from soulsyncd.interfaces import Clock, CoreHandle, SystemClock
+from soulsyncd.interfaces import Clock, SystemClock
 from soulsyncd.mqtt import commands
 from soulsyncd.mqtt import state as st
 from soulsyncd.mqtt.discovery import DiscoveryInfo, discovery_messages
@@ -114,7 +115,7 @@ class _Pending:
 
 
 class MqttBridge:
-    """A :class:`~soulsyncd.interfaces.Service`: publishes the core's state and takes commands over MQTT.
+    """A :class:`~soulsyncd.core.handle.Service`: publishes the core's state and takes commands over MQTT.
 
     Args:
         config: the ``mqtt`` section.

@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
 # ``add_commands(subparsers)``: it adds its sub-parsers and sets ``handler=function(args) -> int`` on
 # each. Those modules import their heavy dependencies inside the handlers, so ``--help`` stays fast.
 AREA_COMMANDS: tuple[str, ...] = (
-    "soulsyncd.mqtt.cli", "soulsyncd.catalog.cli", "soulsyncd.mood.cli", "soulsyncd.spotify.cli",
+    "soulsyncd.cli.mqtt", "soulsyncd.cli.catalog", "soulsyncd.cli.mood", "soulsyncd.cli.spotify",
 )
 
 
