@@ -145,6 +145,7 @@ def bench_stages(analysed: list[np.ndarray], model: Path, analysis_fps: float = 
         "full_scans": stats.full_scans,
         "large_face_scans": stats.large_scans,
         "roi_scans": stats.roi_scans,
+        "roi_retries": stats.roi_retries,
         "idle_skips": stats.idle_skips,
     }
 
