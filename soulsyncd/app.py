@@ -48,6 +48,7 @@ def build_source(config: Config) -> FrameSource:
     camera = config.camera
     if isinstance(camera, FileCameraConfig):
         return files.FileSource(camera.path, loop=camera.loop, pace=camera.pace, fps=camera.fps,
+                                deliver_fps=config.analysis.fps,  # frames never analysed: not decoded
                                 retry_initial_s=camera.retry_initial_s, retry_max_s=camera.retry_max_s)
     if isinstance(camera, UsbCameraConfig):
         return sources.UsbCameraSource(

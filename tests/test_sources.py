@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from soulsyncd.types import Frame
-from soulsyncd.vision import sources
+from soulsyncd.vision import files, sources
 from soulsyncd.vision.files import FileSource
 from soulsyncd.vision.sources import (
     CaptureSource,
@@ -193,6 +193,38 @@ def test_realtime_file_hands_a_slow_consumer_only_the_newest_frame(
     assert newest is not None
     assert (newest.index, position_of(newest)) == (CLIP_FRAMES - 1, CLIP_FRAMES - 1)
     assert source.latest() is None
+
+
+def test_realtime_file_for_a_slower_analysis_hands_out_every_nth_frame_and_decodes_only_those(
+    clip: Path, run: Callable[..., FileSource], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 100 fps file analysed at 25 fps: every 4th frame is delivered, at 25 a second, and of a
+    motion-JPEG file only those are decoded (plus one probe of the first packet at each opening)."""
+    decoded: list[int] = []
+    real_imdecode = cv2.imdecode
+
+    def imdecode(buffer: np.ndarray, flags: int) -> np.ndarray | None:
+        decoded.append(1)
+        return real_imdecode(buffer, flags)
+
+    monkeypatch.setattr(files.cv2, "imdecode", imdecode)
+    source = run(FileSource(clip, loop=False, pace="realtime", fps=100.0, deliver_fps=25.0))
+    frames = []
+    while len(frames) < CLIP_FRAMES // 4:
+        frame = source.wait_latest(WAIT_S)
+        assert frame is not None, f"no frame (state {source.state}, error {source.last_error})"
+        frames.append(frame)
+    assert [position_of(f) for f in frames] == [3, 7, 11, 15, 19]
+    assert frames[0].image.shape == (48, 64, 3)
+    assert source.finished.wait(WAIT_S)
+    assert len(decoded) == 1 + len(frames)
+
+
+def test_deliver_fps_is_ignored_when_the_file_is_read_as_fast_as_it_is_taken(
+    clip: Path, run: Callable[..., FileSource]
+) -> None:
+    source = run(FileSource(clip, loop=False, pace="fast", deliver_fps=1.0))
+    assert [position_of(f) for f in take(source, CLIP_FRAMES)] == list(range(CLIP_FRAMES))
 
 
 def test_frames_handed_out_are_never_overwritten_by_later_reads(
