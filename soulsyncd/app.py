@@ -10,6 +10,7 @@ services; stop order is the reverse.
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import threading
 from collections.abc import Callable
@@ -51,8 +52,11 @@ def build_source(config: Config) -> FrameSource:
                                 deliver_fps=config.analysis.fps,  # frames never analysed: not decoded
                                 retry_initial_s=camera.retry_initial_s, retry_max_s=camera.retry_max_s)
     if isinstance(camera, UsbCameraConfig):
+        # Unset, the camera is asked for what the analysis reads (see UsbCameraSource.min_width).
+        width = camera.width or config.detection.detect_width
         return sources.UsbCameraSource(
-            camera.device, width=camera.width, height=camera.height, fps=camera.fps,
+            camera.device, width=width, height=camera.height or width * 3 // 4,
+            fps=camera.fps or float(math.ceil(config.analysis.fps)), min_width=camera.width is None,
             retry_initial_s=camera.retry_initial_s, retry_max_s=camera.retry_max_s,
         )
     if isinstance(camera, Picamera2CameraConfig):

@@ -124,16 +124,18 @@ class UsbCameraConfig(_CameraBase):
     device: int | str = Field(
         default=0, description="Camera index (0 = first) or a device path such as /dev/video0."
     )
-    width: int = Field(
-        default=640, ge=FRAME_SIDE_MIN, le=FRAME_SIDE_MAX,
-        description="Requested capture width in pixels.",
+    width: int | None = Field(
+        default=None, ge=FRAME_SIDE_MIN, le=FRAME_SIDE_MAX,
+        description="Requested capture width in pixels (None: the smallest the camera offers at "
+        "least detection.detect_width wide).",
     )
-    height: int = Field(
-        default=480, ge=FRAME_SIDE_MIN, le=FRAME_SIDE_MAX,
-        description="Requested capture height in pixels.",
+    height: int | None = Field(
+        default=None, ge=FRAME_SIDE_MIN, le=FRAME_SIDE_MAX,
+        description="Requested capture height in pixels (None: 3/4 of the width).",
     )
-    fps: float = Field(
-        default=30.0, ge=FPS_MIN, le=FPS_MAX, description="Requested capture frame rate."
+    fps: float | None = Field(
+        default=None, ge=FPS_MIN, le=FPS_MAX,
+        description="Requested capture frame rate (None: analysis.fps, rounded up).",
     )
 
     @field_validator("device", mode="before")

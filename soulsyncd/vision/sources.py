@@ -268,12 +268,19 @@ class CaptureSource(abc.ABC):
             delay = next(self._delays)
             self._report_failure(error, delay)
 
+    # A source whose device delivers luminance only (the Pi camera's YUV420 stream) hands its grey
+    # frames on as they are: the detector and the classifier read grey, so BGR would be a waste.
+    grey_frames = False
+
+    def _as_frame_image(self, image: np.ndarray) -> np.ndarray:
+        return image if self.grey_frames and image.ndim == 2 else _as_bgr(image)
+
     def _capture_until_failure(self) -> Exception | None:
         """Open and read until stopped or ended (None), or until something fails (the error)."""
         try:
             self._open()
             while not self._wait_before_next_read():
-                self._publish(_as_bgr(self._read()))
+                self._publish(self._as_frame_image(self._read()))
         except EndOfStream as end:
             self._end(end.reason)
         except Exception as exc:  # any failure is an outage to retry: the thread must not die
@@ -343,6 +350,7 @@ class UsbCameraSource(CaptureSource):
         width: int = 640,
         height: int = 480,
         fps: float = 30.0,
+        min_width: bool = False,
         retry_initial_s: float = 1.0,
         retry_max_s: float = 30.0,
         clock: Clock | None = None,
@@ -355,6 +363,9 @@ class UsbCameraSource(CaptureSource):
             width: Requested frame width; the camera may choose the nearest size it supports.
             height: Requested frame height.
             fps: Requested frame rate.
+            min_width: ``width`` is a floor: where the driver answers the request with a smaller
+                mode (V4L2 picks the nearest), ask for twice the size until it gives one at least
+                that wide (the smallest mode >= the detector's width, when that is the request).
             retry_initial_s: First delay before reopening after an outage; doubles each retry.
             retry_max_s: Longest delay between reopening attempts.
             clock: Stamps the frames; the system clock by default.
@@ -367,8 +378,10 @@ class UsbCameraSource(CaptureSource):
         self._width = width
         self._height = height
         self._fps = fps
+        self._min_width = min_width
         self._capture: cv2.VideoCapture | None = None
         self._pacer: Pacer | None = None
+        self._accepted: tuple[float, float, float] | None = None
 
     def _open(self) -> None:
         capture = cv2.VideoCapture(self._device)
@@ -377,9 +390,20 @@ class UsbCameraSource(CaptureSource):
             raise SourceError(f"cannot open camera {self._device!r}")
         capture.set(cv2.CAP_PROP_FRAME_WIDTH, self._width)
         capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self._height)
+        width, height = self._width, self._height
+        while self._min_width and 0 < capture.get(cv2.CAP_PROP_FRAME_WIDTH) < self._width and width < 4096:
+            width, height = width * 2, height * 2
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
         capture.set(cv2.CAP_PROP_FPS, self._fps)
         # The driver's own queue would otherwise hand us frames that are several reads old.
         capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        accepted = (capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT),
+                    capture.get(cv2.CAP_PROP_FPS))
+        if accepted != self._accepted:  # once per change, not at every reopening
+            self._accepted = accepted
+            logger.info("%s: asked %dx%d at %g fps, the device gives %gx%g at %g fps", self.name,
+                        self._width, self._height, self._fps, *accepted)
         self._capture = capture
         # A camera's read blocks until its next frame; a video file's returns at once, so a
         # "camera" that is a file would otherwise be decoded flat out, a core's worth of CPU.
@@ -416,8 +440,29 @@ def _import_picamera2() -> Any:
     return Picamera2
 
 
+def y_plane(array: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The luminance of a YUV420 (I420) buffer as picamera2 hands it out: ``height * 3 / 2`` rows
+    (Y, then U and V), each row ``stride >= width`` bytes; the Y plane is the first ``height``
+    rows. A view, not a copy: the grey image the detector and the classifier read.
+
+    Raises:
+        ValueError: The buffer is not a 2-D uint8 YUV420 buffer of at least that size.
+    """
+    too_small = array.ndim != 2 or array.shape[0] < height * 3 // 2 or array.shape[1] < width
+    if too_small or array.dtype != np.uint8:
+        raise ValueError(f"expected a YUV420 buffer of {width}x{height}, got {array.dtype} {array.shape}")
+    return array[:height, :width]
+
+
 class PiCameraSource(CaptureSource):
-    """The Raspberry Pi camera (CSI) through picamera2, which is imported only when started."""
+    """The Raspberry Pi camera (CSI) through picamera2, which is imported only when started.
+
+    It asks the ISP for what the analysis reads: a YUV420 stream at ``width`` x ``height`` (the
+    low-resolution stream, beside a main stream of the same size that is never read), and hands
+    out its Y plane as the grey frame, with no colour conversion at all.
+    """
+
+    grey_frames = True
 
     def __init__(
         self,
@@ -454,17 +499,25 @@ class PiCameraSource(CaptureSource):
     def _open(self) -> None:
         camera = self._picamera2_class()
         self._camera = camera  # assigned first so _close releases it if configuring fails
-        # picamera2's "RGB888" is stored B, G, R per pixel: OpenCV's BGR order, no conversion.
+        # lores must be YUV420 on a Pi 4 and earlier, and is never larger than main; the main
+        # stream is a small YUV420 too, so the ISP does no work for an image nobody reads.
+        size = (self._width, self._height)
         config = camera.create_video_configuration(
-            main={"size": (self._width, self._height), "format": "RGB888"},
+            main={"size": size, "format": "YUV420"},
+            lores={"size": size, "format": "YUV420"},
             controls={"FrameRate": self._fps},
+            buffer_count=2,
         )
         camera.configure(config)
+        accepted = camera.camera_configuration() or {}  # what libcamera made of the request
+        lores = accepted.get("lores") or {}
+        logger.info("Pi camera: lores %s %s (asked %dx%d YUV420 at %g fps), controls %s",
+                    lores.get("size"), lores.get("format"), self._width, self._height, self._fps,
+                    accepted.get("controls"))
         camera.start()
 
     def _read(self) -> np.ndarray:
-        image: np.ndarray = self._camera.capture_array("main")
-        return image
+        return y_plane(self._camera.capture_array("lores"), self._width, self._height)
 
     def _close(self) -> None:
         if self._camera is not None:
