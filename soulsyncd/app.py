@@ -13,10 +13,11 @@ import logging
 import math
 import signal
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from soulsyncd import __version__
 from soulsyncd.config import (
@@ -168,7 +169,9 @@ def build_services(config: Config, core: SoulSync | None = None) -> list[Service
     if config.mqtt.enabled:
         from soulsyncd.mqtt.client import MqttBridge
 
-        services.append(MqttBridge(config.mqtt))  # state out, commands in, Home Assistant discovery
+        # state out, commands in, Home Assistant discovery; configuration_url: the local web page's
+        # address once one is served (none on this branch), shown as the device's "Visit" link
+        services.append(MqttBridge(config.mqtt, configuration_url=None))
     from soulsyncd.service.logs import EventLog
 
     services.append(EventLog())  # mood/decision/camera/player lines with SOULSYNC_* journal fields
@@ -183,6 +186,73 @@ def build_lifecycle() -> Lifecycle | None:
     return notifier if notifier.socket.enabled else None
 
 
+class ReloadError(Exception):
+    """A reload's new pipeline cannot be built; the message names the config key and the file."""
+
+
+class Prepared(NamedTuple):
+    """A pipeline built and checked for a reload, not started: it replaces the running one."""
+
+    config: Config
+    core: SoulSync
+    services: list[Service]
+
+
+def prepare(config: Config, running: SoulSync | None = None) -> Prepared:
+    """Build and check everything a reload can before it touches the running pipeline: the model and
+    cascade load, the camera's file exists (a USB camera is not opened: the running one holds it),
+    the catalog opens (when the running pipeline has one), the player and broker settings resolve.
+
+    Raises:
+        ReloadError: what failed, with the config key; nothing built is left open.
+    """
+    from soulsyncd.catalog.store import CatalogStore, catalog_path
+    from soulsyncd.vision.classifier import ModelError
+    from soulsyncd.vision.detector import DetectorError
+    from soulsyncd.vision.sources import SourceError
+
+    try:
+        core = build(config)
+    except ModelError as exc:
+        raise ReloadError(f"model.path {config.model.path}: {exc}") from exc
+    except DetectorError as exc:
+        raise ReloadError(f"detection: {exc}") from exc
+    except Exception as exc:  # whatever the new parts raise, the running pipeline goes on
+        raise ReloadError(f"building the pipeline: {type(exc).__name__}: {exc}") from exc
+    try:
+        check = getattr(core.source, "check", None)
+        if check is not None:
+            check()
+        if (running is not None and running.resource(CatalogStore) is not None
+                and core.resource(CatalogStore) is None):
+            raise ReloadError(f"state.dir: the catalog {catalog_path(config)} cannot be opened")
+        services = build_services(config, core)
+    except SourceError as exc:
+        core.close()
+        raise ReloadError(f"{_camera_key(config)}: {exc}") from exc
+    except ReloadError:
+        core.close()
+        raise
+    except Exception as exc:
+        core.close()
+        raise ReloadError(f"services: {type(exc).__name__}: {exc}") from exc
+    return Prepared(config, core, services)
+
+
+def _build_all(config: Config) -> tuple[SoulSync, list[Service]]:
+    core = build(config)
+    return core, build_services(config, core)
+
+
+def _camera_key(config: Config) -> str:
+    camera = config.camera
+    if isinstance(camera, FileCameraConfig):
+        return f"camera.path {camera.path}"
+    if isinstance(camera, UsbCameraConfig):
+        return f"camera.device {camera.device}"
+    return f"camera.kind {camera.kind}"
+
+
 def _lifecycle_services(lifecycle: Lifecycle | None) -> list[Service]:
     """The lifecycle when it is also a service of each core: systemd's watchdog (started first)."""
     from soulsyncd.service.notify import SystemdNotifier
@@ -193,9 +263,11 @@ def _lifecycle_services(lifecycle: Lifecycle | None) -> list[Service]:
 class Daemon:
     """Owns the process: signals, the stop event, the run timer, reload, and start/stop order.
 
-    SIGINT/SIGTERM stop cleanly. SIGHUP re-reads the config file: a bad new config is logged and the
-    running one kept; a good one replaces the whole pipeline (camera, model, player, services) in
-    place, without a new process.
+    SIGINT/SIGTERM stop cleanly. SIGHUP re-reads the config file and builds the new pipeline
+    (camera, model, player, services) beside the running one: when the file or anything it names is
+    bad, the error is logged with the key, systemd's STATUS says ``reload rejected: ...`` and the
+    running pipeline goes on; else the old one stops and the new one starts, in the same process.
+    SIGUSR1 logs a state dump (one INFO block); SIGUSR2 toggles DEBUG logging.
     """
 
     def __init__(self, config_path: Path, config: Config, *,
@@ -209,13 +281,33 @@ class Daemon:
         self._wake = threading.Event()
         self.core: SoulSync | None = None
         self.cores_built = 0  # one more for every (re)build; ``built`` is notified each time
+        self.restart_requested = False  # a Restart command ended the run: exit for systemd to restart
         self.built = threading.Condition()
+        self.last_reload_error: str | None = None  # why the latest reload was rejected; None: it wasn't
+        self._dump = threading.Event()
+        self._toggle_debug = threading.Event()
+        self._services: list[Service] = []
+        self._started_at = time.monotonic()
 
     def install_signals(self) -> None:
         """SIGINT/SIGTERM stop, SIGHUP reloads. Call from the main thread."""
         signal.signal(signal.SIGINT, self._on_stop_signal)
         signal.signal(signal.SIGTERM, self._on_stop_signal)
         signal.signal(signal.SIGHUP, self._on_reload_signal)
+        signal.signal(signal.SIGUSR1, self._on_dump_signal)
+        signal.signal(signal.SIGUSR2, self._on_debug_signal)
+
+    def _on_dump_signal(self, _signum: int, _frame: FrameType | None) -> None:
+        self.request_dump()
+
+    def _on_debug_signal(self, _signum: int, _frame: FrameType | None) -> None:
+        self._toggle_debug.set()
+        self._wake.set()
+
+    def request_dump(self) -> None:
+        """Log a state dump from the main thread (SIGUSR1; from any thread)."""
+        self._dump.set()
+        self._wake.set()
 
     def _on_stop_signal(self, signum: int, _frame: FrameType | None) -> None:
         log.info("received %s, stopping", signal.Signals(signum).name)
@@ -252,10 +344,16 @@ class Daemon:
             config = self.config
             controls: Controls | None = None
             previous: Config | None = None
+            prepared: Prepared | None = None
             while True:
-                stats, new_config, controls = self._run_once(config, carried(controls, previous, config))
-                if new_config is None or self.stop.is_set():
+                stats, prepared, controls = self._run_once(
+                    config, carried(controls, previous, config), prepared)
+                if prepared is None:
                     break
+                if self.stop.is_set():
+                    prepared.core.close()  # built for a reload that a stop overtook
+                    break
+                new_config = prepared.config
                 # The old pipeline (model, buffers, threads' objects) sits in reference cycles: free it
                 # now, not at some later full collection, or every reload adds megabytes (tools/soak.py).
                 from soulsyncd.service.memory import release_freed_memory
@@ -269,39 +367,51 @@ class Daemon:
             if self.lifecycle is not None:
                 self.lifecycle.stopping()
 
-    def _load_new_config(self) -> Config | None:
-        """The config file read again for a reload; None (logged) when it is bad: the running one stays."""
+    def _load_new_config(self, running: SoulSync) -> Prepared | None:
+        """The config file read again and its pipeline built for a reload; None (logged, and
+        :attr:`last_reload_error` set) when either fails: the running pipeline stays."""
         from soulsyncd.config import ConfigError
 
         try:
             new = self._load(self.config_path)
         except ConfigError as exc:
             log.error("reload rejected, keeping the running config:\n%s", exc)
+            self.last_reload_error = str(exc).splitlines()[0] if str(exc) else "bad config"
+            return None
+        try:
+            prepared = prepare(new, running)
+        except ReloadError as exc:
+            log.error("reload of %s rejected, keeping the running pipeline: %s", self.config_path, exc)
+            self.last_reload_error = str(exc)
             return None
         log.info("reloaded %s", self.config_path)
         self.config = new
-        return new
+        self.last_reload_error = None
+        return prepared
 
     def _run_once(
-        self, config: Config, controls: Controls | None,
-    ) -> tuple[RunStats, Config | None, Controls]:
+        self, config: Config, controls: Controls | None, prepared: Prepared | None = None,
+    ) -> tuple[RunStats, Prepared | None, Controls]:
         """Build, start, serve until stop/reload/end, tear down.
 
         ``controls`` are the listener's choices (camera switch, mode, ...) carried over a reload. A
         reload request reads the file first and tears nothing down when it is bad.
 
         Returns:
-            The run's statistics, the new config when a good reload ends this run (else None), and
-            the listener's choices at the end, for the next run.
+            The run's statistics, the new pipeline (built, not started) when a good reload ends
+            this run (else None), and the listener's choices at the end, for the next run.
         """
-        core = build(config)
+        core, built_services = (
+            (prepared.core, prepared.services) if prepared is not None else _build_all(config))
+        log.info("%s", _start_line(config, core))
         if controls is not None:
             restore_controls(core, controls)
         with self.built:
             self.core = core
             self.cores_built += 1
             self.built.notify_all()
-        services = [*_lifecycle_services(self.lifecycle), *build_services(config, core)]
+        services = [*_lifecycle_services(self.lifecycle), *built_services]
+        self._services = services
         core_stop = threading.Event()
         outcome: dict[str, object] = {}
 
@@ -316,7 +426,7 @@ class Daemon:
         thread = threading.Thread(target=run_core, name="analysis", daemon=True)
         thread.start()
         started: list[Service] = []
-        new_config: Config | None = None
+        new: Prepared | None = None
         try:
             for service in services:
                 try:
@@ -324,26 +434,29 @@ class Daemon:
                     started.append(service)
                 except Exception:  # a service that cannot start is logged; the mood side goes on
                     log.exception("service %s failed to start", type(service).__name__)
-            new_config = self._serve(core, config, thread)
+            new = self._serve(core, config, thread)
         finally:
             core_stop.set()
             for service in reversed(started):
                 try:
-                    _stop_service(service, config, new_config)
+                    _stop_service(service, config, new.config if new is not None else None)
                 except Exception:
                     log.exception("service %s failed to stop", type(service).__name__)
             thread.join(STOP_JOIN_S)
         if "error" in outcome:
+            if new is not None:
+                new.core.close()
             raise outcome["error"]  # type: ignore[misc]
         stats = outcome.get("stats")
         assert isinstance(stats, RunStats) or stats is None
-        if new_config is not None:
-            _setup_log_level(new_config.logging.level)
-        return stats or core.stats, new_config, core.controls()
+        if new is not None:
+            _setup_log_level(new.config.logging.level)
+        return stats or core.stats, new, core.controls()
 
-    def _serve(self, core: SoulSync, config: Config, thread: threading.Thread) -> Config | None:
-        """Wait on the main thread: announce readiness, end on stop or when the core ends, and read
-        the file on SIGHUP. Returns the new config when a good reload should replace the pipeline."""
+    def _serve(self, core: SoulSync, config: Config, thread: threading.Thread) -> Prepared | None:
+        """Wait on the main thread: announce readiness, end on stop or when the core ends, read the
+        file on SIGHUP, dump the state on SIGUSR1. Returns the new pipeline when a good reload should
+        replace the running one."""
         announced = False
         while True:
             if not announced and (core.ready.is_set() or not thread.is_alive()):
@@ -354,17 +467,44 @@ class Daemon:
                          config.camera.kind, config.player.kind, core.latest().mode)
             if self.stop.is_set() or not thread.is_alive():
                 return None
+            if core.restart_requested.is_set():
+                log.info("restart requested: stopping cleanly for the service manager to start again")
+                self.restart_requested = True
+                self.request_stop()
+                return None
             if self._reload.is_set():
                 self._reload.clear()
                 if self.lifecycle is not None:
                     self.lifecycle.reloading()
-                new_config = self._load_new_config()
-                if new_config is not None:
-                    return new_config
+                prepared = self._load_new_config(core)
+                if prepared is not None:
+                    return prepared
                 if self.lifecycle is not None:  # a bad file changes nothing: ready as before
-                    self.lifecycle.ready(_status_line(core))
+                    self.lifecycle.ready(f"reload rejected: {self.last_reload_error}")
+            self._on_user_signals(core)
             self._wake.wait(0.2 if not announced else 1.0)
             self._wake.clear()
+
+    def _on_user_signals(self, core: SoulSync) -> None:
+        """SIGUSR1 and SIGUSR2, handled here on the main thread rather than in the signal handler."""
+        if self._dump.is_set():
+            self._dump.clear()
+            from soulsyncd.service.dump import log_state_dump
+
+            log_state_dump(core, self._services, time.monotonic() - self._started_at)
+        if self._toggle_debug.is_set():
+            self._toggle_debug.clear()
+            self._switch_debug()
+
+    def _switch_debug(self) -> None:
+        """SIGUSR2: DEBUG logging on, or back to ``logging.level`` from the file."""
+        root = logging.getLogger()
+        if root.level != logging.DEBUG:
+            root.setLevel(logging.DEBUG)
+            log.info("received SIGUSR2: DEBUG logging on (SIGUSR2 again turns it off)")
+        else:
+            _setup_log_level(self.config.logging.level)
+            log.info("received SIGUSR2: logging back to %s", self.config.logging.level.upper())
 
 
 def carried(controls: Controls | None, previous: Config | None, new: Config) -> Controls | None:
@@ -402,7 +542,20 @@ def _setup_log_level(level: str) -> None:
     logging.getLogger().setLevel(getattr(logging, level.upper()))
 
 
+def _start_line(config: Config, core: SoulSync) -> str:
+    from soulsyncd.catalog.store import CatalogError, CatalogStore
+    from soulsyncd.startup import start_line
+
+    store = core.resource(CatalogStore)
+    try:
+        stats = store.stats() if store is not None else None
+    except CatalogError as exc:
+        log.warning("reading the catalog's size failed: %s", exc)
+        stats = None
+    return start_line(config, stats)
+
+
 def _status_line(core: SoulSync) -> str:
-    state = core.latest()
-    mood = state.mood.label if state.mood is not None else "unknown"
-    return f"mood {mood}, camera {state.camera.value}, {state.stats.analysis_fps:.1f} frames/s"
+    from soulsyncd.service.notify import status_line  # the same line STATUS= shows later
+
+    return status_line(core.latest())

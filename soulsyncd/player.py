@@ -4,8 +4,10 @@ With a track picker (the mood engine) it behaves like a real player at track bou
 first play intent starts a track, each track "plays" for its duration (or ``track_s``, to see a
 session in seconds), and at its end the picker is told how it ended and asked for the next one,
 for the newest intent — a mood change mid-track is honoured at the next boundary, as on Spotify.
-It logs ``would play 'X' by Y (valence 0.62, energy 0.55) — shift step 2 of 5 toward happy``.
-Without a picker it logs each intent's valence/energy, as before the engine existed.
+Its state carries the track, the speaker and the volume it was told to use (a dry run is a player
+like any other: a dashboard shows what was accepted). The daemon's event log writes one line per
+track from that state (``would play 'X' by Y (valence 0.62, energy 0.55) on Kitchen — shift step 2
+of 5 toward happy``); this module's own lines are at DEBUG, for whoever drives it without the core.
 
 Every method returns at once. Tracks advance when :meth:`DryRunPlayer.poll` sees the clock pass
 their end: a background thread polls twice a second by default; tests and ``simulate`` pass
@@ -87,6 +89,8 @@ class DryRunPlayer:
         self._started_at = 0.0
         self._ends_at = 0.0
         self._detail = ""
+        self._device: str | None = None
+        self._volume: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if picker is not None and background:
@@ -100,12 +104,12 @@ class DryRunPlayer:
         with self._lock:
             self.history.append(intent)
             if self._picker is None:
-                log.info("dry-run player: would %s", describe(intent))
+                log.debug("dry-run player: would %s", describe(intent))
                 return
             if intent.action == "pause":
                 self._end_track(skipped=False)
                 self._intent = None
-                log.info("dry-run player: would %s", describe(intent))
+                log.debug("dry-run player: would %s", describe(intent))
                 return
             self._intent = intent
             if self._track is None:
@@ -114,14 +118,23 @@ class DryRunPlayer:
     def skip(self) -> None:
         with self._lock:
             if self._picker is None or self._track is None:
-                log.info("dry-run player: would skip to the next track")
+                log.debug("dry-run player: would skip to the next track")
                 return
             now = self._clock.monotonic()
             self._end_track(skipped=True, at=now)
             self._next_track(now)
 
     def set_output(self, device: str | None = None, volume: int | None = None) -> None:
-        log.info("dry-run player: would play on %s at volume %s", device or "the same speaker", volume)
+        """Take the speaker and/or volume (None: unchanged) and show them in the state from now on."""
+        with self._lock:
+            if device is not None:
+                self._device = device
+            if volume is not None:
+                self._volume = max(0, min(100, int(volume)))
+            changes = [f"speaker {device}"] if device is not None else []
+            changes += [f"volume {self._volume}"] if volume is not None else []
+        if changes:
+            log.debug("dry-run player: would set %s", " and ".join(changes))
 
     def state(self) -> PlayerState:
         with self._lock:
@@ -129,8 +142,8 @@ class DryRunPlayer:
                 bool(self.history) and self.history[-1].action == "play")
             progress = max(0.0, self._clock.monotonic() - self._started_at) if self._track else 0.0
             return PlayerState(
-                status=PlayerStatus.DRY_RUN, track=self._track, playing=playing,
-                progress_s=round(progress, 1), detail=self._detail,
+                status=PlayerStatus.DRY_RUN, device=self._device, track=self._track, playing=playing,
+                progress_s=round(progress, 1), volume=self._volume, detail=self._detail,
             )
 
     def close(self) -> None:
@@ -189,7 +202,7 @@ class DryRunPlayer:
         self._ends_at = start + (self._track_s or track.duration_s or DEFAULT_TRACK_S)
         self.played.append(Played(at=start, track=track, detail=self._detail))
         detail = f" — {self._detail}" if self._detail else ""
-        log.info("dry-run player: would play %s%s", describe_track(track), detail)
+        log.debug("dry-run player: would play %s%s", describe_track(track), detail)
 
     def _choice_detail(self) -> str:
         if self._describe_choice is None:

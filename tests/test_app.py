@@ -284,6 +284,63 @@ def test_a_reload_keeps_the_privacy_switch_and_the_listeners_choices_and_a_bad_f
         thread.join(30)
 
 
+def test_the_restart_command_ends_the_run_for_systemd_to_restart(tmp_path: Path) -> None:
+    """Restart (the Home Assistant button) ends the daemon cleanly, without a rebuild in-process, and the
+    run's exit status is 75, which the unit restarts as a success (SuccessExitStatus=,
+    RestartForceExitStatus=)."""
+    import cv2
+
+    from soulsyncd.cli import EXIT_RESTART
+    from soulsyncd.core.commands import Restart
+
+    image = tmp_path / "still.png"
+    cv2.imwrite(str(image), np.zeros((48, 64, 3), np.uint8))
+    config_path = tmp_path / "c.yaml"
+    config_path.write_text(f"camera:\n  kind: file\n  path: {image}\n")
+    lifecycle = RecordingLifecycle()
+    daemon, thread = _run_daemon(config_path, lifecycle)
+    try:
+        core = _wait_built(daemon, 1)
+        assert not daemon.restart_requested  # type: ignore[attr-defined]
+        core.submit(Restart())
+        thread.join(30)
+        assert not thread.is_alive()
+        assert daemon.restart_requested  # type: ignore[attr-defined]
+        assert daemon.cores_built == 1  # type: ignore[attr-defined]
+        assert lifecycle.calls[-1] == "stopping"
+    finally:
+        daemon.request_stop()  # type: ignore[attr-defined]
+        thread.join(30)
+    assert EXIT_RESTART == 75
+    unit = (Path(__file__).resolve().parent.parent / "systemd" / "soulsyncd.service").read_text()
+    assert "SuccessExitStatus=75" in unit.splitlines()
+    assert "RestartForceExitStatus=75" in unit.splitlines()
+
+
+def test_soulsyncd_run_exits_75_when_a_restart_ended_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    import signal
+
+    from soulsyncd import cli
+    from soulsyncd.app import Daemon
+
+    def restarted(self: Daemon, for_seconds: float | None = None) -> None:
+        self.restart_requested = True
+
+    config_path = tmp_path / "c.yaml"
+    config_path.write_text("camera:\n  kind: file\n  path: none.png\n")
+    monkeypatch.setattr(Daemon, "run", restarted)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        assert cli.run(config_path, None) == 75
+        monkeypatch.setattr(Daemon, "run", lambda self, for_seconds=None: None)
+        assert cli.run(config_path, None) == 0
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    capsys.readouterr()
+
+
 def test_a_reload_with_the_same_mqtt_settings_keeps_the_device_available(tmp_path: Path) -> None:
     from soulsyncd.app import _stop_service
     from soulsyncd.mqtt.client import MqttBridge

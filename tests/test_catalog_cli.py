@@ -30,14 +30,14 @@ def test_import_then_stats_in_the_config_state_dir(
     csv.write_text(
         "track_id,track_name,artists,valence,energy,tempo\n"
         f"{tid(1)},One,A;B,0.9,0.8,120\n"
-        f"{tid(2)},Two,C,NA,0.5,100\n"
+        f"{tid(2)},Two,C,1.7,0.5,100\n"
         f"{tid(3)},Three,C,0.2,0.3,90\n"
         f"{tid(1)},One again,A,0.9,0.8,120\n",
         encoding="utf-8",
     )
     assert main(["library", "import", str(csv), "--source", "kaggle", "--config", str(config)]) == 0
     out, err = capsys.readouterr()
-    assert f"{csv}:3: skipped: valence: NA" in err
+    assert f"{csv}:3: skipped: valence: 1.7 out of 0-1" in err
     assert "imported 2 tracks" in out
     assert "1 duplicate rows skipped, 1 rows rejected; catalog now 2 tracks" in out
     assert (tmp_path / "state" / "catalog.sqlite3").is_file()
@@ -68,8 +68,9 @@ def test_import_exits_non_zero_only_when_nothing_could_be_read(
     assert main(["library", "import", str(bad), "--catalog", str(catalog)]) == 65
     assert "no track id column" in capsys.readouterr().err
     all_bad = tmp_path / "all_bad.csv"
-    all_bad.write_text(f"id,valence,energy\n{tid(1)},7,0.5\n", encoding="utf-8")
+    all_bad.write_text(f"id,valence,energy\n{tid(1)},700,0.5\n", encoding="utf-8")
     assert main(["library", "import", str(all_bad), "--catalog", str(catalog)]) == 65
+    assert "neither Spotify's 0-1 scale nor 0-100" in capsys.readouterr().err
     partly = tmp_path / "partly.csv"
     partly.write_text(f"id,valence,energy\n{tid(1)},7,0.5\n{tid(2)},0.5,0.5\n", encoding="utf-8")
     assert main(["library", "import", str(partly), "--catalog", str(catalog)]) == 0

@@ -200,3 +200,27 @@ def test_a_new_catalog_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     store.close()
     assert path.stat().st_mode & 0o777 == 0o600
     assert path.parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_upserting_writes_every_batch_in_one_transaction_or_none(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    with CatalogStore(path) as store:
+        store.upsert_tracks([track(1)], source="reccobeats")
+        with store.upserting(source="csv:big") as write:
+            write([track(1, 0.9), track(2)])
+            write([track(3)])
+            with CatalogStore(path) as reader:  # another process sees nothing until the commit
+                assert reader.count() == 1
+        assert store.count() == 3
+        assert store.track(uri(1)) == CatalogTrack(uri(1), "Song 1", ("Artist 1",), 200.0, 0.9, 0.5, None,
+                                                   "csv:big")
+
+        def fail_half_way() -> None:
+            with store.upserting(source="csv:bad") as write:
+                write([track(4)])
+                raise RuntimeError("stop")
+
+        with pytest.raises(RuntimeError):
+            fail_half_way()
+        assert store.count() == 3
+        assert store.track(uri(4)) is None

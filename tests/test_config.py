@@ -449,8 +449,10 @@ def _dotted_keys(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
 
 
 def test_readme_documents_every_config_key() -> None:
-    """The README's configuration tables name every key (``camera.width``, ``policy.target``, ...)."""
-    readme = (CONFIG_DIR.parent / "README.md").read_text(encoding="utf-8")
+    """The README's configuration tables, or a page under docs/ it links to, name every key
+    (``camera.width``, ``policy.target``, ...)."""
+    pages = [CONFIG_DIR.parent / "README.md", *sorted((CONFIG_DIR.parent / "docs").glob("*.md"))]
+    readme = "\n".join(page.read_text(encoding="utf-8") for page in pages)
     documented = set(re.findall(r"`([a-z_]+(?:\.[a-z_]+)+)`", readme))  # music.playlists.uris too
     keys = set(_dotted_keys(Config))
     assert "camera.path" in keys

@@ -14,9 +14,11 @@ import pytest
 from soulsyncd.core.commands import (
     CommandQueue,
     Pause,
+    Restart,
     Resume,
     SetCamera,
     SetDevice,
+    SetLogLevel,
     SetMode,
     SetTarget,
     SetVolume,
@@ -207,6 +209,31 @@ def test_pause_resume_skip_device_and_volume_reach_the_player() -> None:
     core.close()
 
 
+def test_log_level_and_restart_commands() -> None:
+    """SetLogLevel changes the root logger's level and the state says so; Restart only raises the flag the
+    Daemon ends the process on (the loop itself goes on until told to stop)."""
+    clock = ManualClock()
+    root = logging.getLogger()
+    before = root.level
+    core = make_core([FACE] * 10, clock)
+    try:
+        root.setLevel(logging.INFO)
+        events: list[Event] = []
+        core.subscribe("test", events.append)
+        core.submit(SetLogLevel("debug"))
+        drive(core, clock, 1)
+        assert root.level == logging.DEBUG
+        assert core.latest().log_level == "debug"
+        assert not core.restart_requested.is_set()
+        core.submit(Restart())
+        drive(core, clock, 1)
+        assert core.restart_requested.is_set()
+        assert core.latest().last_error is None
+    finally:
+        root.setLevel(before)
+        core.close()
+
+
 def test_set_mode_is_applied_at_once_and_claims_playback() -> None:
     clock = ManualClock()
     player = RecordingPlayer(clock)
@@ -361,7 +388,7 @@ def test_the_command_queue_drops_the_oldest_of_a_flood_and_keeps_the_newest(
         accepted = [queue.submit(SetVolume(n)) for n in range(50)]
     assert accepted.count(True) == 10
     assert queue.dropped == 40
-    assert queue.drain() == [SetVolume(n) for n in range(40, 50)]  # the listener's newest wish survives
+    assert queue.drain() == [SetVolume(49)]  # the listener's newest wish survives (coalesced)
     assert len([r for r in caplog.records if "command queue full" in r.getMessage()]) == 1
 
 

@@ -55,7 +55,7 @@ def player_with(clock: ManualClock, track_s: float | None = None) -> tuple[DryRu
 def test_the_first_play_intent_starts_a_track_and_logs_it(caplog: pytest.LogCaptureFixture) -> None:
     clock = ManualClock()
     player, _ = player_with(clock)
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.DEBUG, "soulsyncd.player"):
         player.apply(SAD)
     state = player.state()
     assert state.status is PlayerStatus.DRY_RUN
@@ -128,7 +128,7 @@ def test_no_track_is_a_dry_run_decision_with_a_warning(caplog: pytest.LogCapture
     engine = MoodEngine([], clock=ManualClock(), mood_now=lambda: None)
     player = DryRunPlayer(engine, clock=ManualClock(), describe_choice=engine.describe_last_choice,
                           background=False)
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.DEBUG, "soulsyncd.player"):
         player.apply(SAD)
     assert player.state().track is None
     assert "no track to play" in caplog.text
@@ -154,7 +154,7 @@ def test_a_failing_picker_never_raises_out_of_the_player(caplog: pytest.LogCaptu
 
 def test_without_a_picker_it_logs_intents_as_before(caplog: pytest.LogCaptureFixture) -> None:
     player = DryRunPlayer()
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.DEBUG, "soulsyncd.player"):
         player.apply(SAD)
     assert "would play music with valence 0.15, energy 0.30 (match sad)" in caplog.text
     assert player.state().playing

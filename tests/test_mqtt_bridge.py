@@ -24,9 +24,11 @@ from hypothesis import strategies as s
 from soulsyncd.core.commands import (
     Command,
     Pause,
+    Restart,
     Resume,
     SetCamera,
     SetDevice,
+    SetLogLevel,
     SetMode,
     SetTarget,
     SetVolume,
@@ -36,7 +38,7 @@ from soulsyncd.core.state import EventKind
 from soulsyncd.mqtt import state as st
 from soulsyncd.mqtt.client import MqttBridge
 from soulsyncd.mqtt.commands import COMMANDS
-from soulsyncd.mqtt.discovery import discovery_messages
+from soulsyncd.mqtt.discovery import discovery_messages, entities
 from soulsyncd.mqtt.settings import MqttConfig
 from soulsyncd.testing import ManualClock
 from soulsyncd.testing.fake_core import FakeCore
@@ -74,7 +76,8 @@ def full_set(bridge: MqttBridge) -> dict[str, bytes | None]:
     expected: dict[str, bytes | None] = {f"{base}/{st.AVAILABILITY}": b"online",
                                          f"{base}/{st.DIAGNOSTICS}": None}
     expected |= {f"{base}/{name}": None for name in st.STATE_TOPICS}
-    expected |= {m.topic: m.encoded() for m in discovery_messages(bridge.info)}
+    discovery = discovery_messages(bridge.info, device=bridge.device_discovery)
+    expected |= {m.topic: m.encoded() for m in discovery}
     return expected
 
 
@@ -241,6 +244,7 @@ COMMAND_CASES: list[tuple[str, str, Command, str, Callable[[Any], bool]]] = [
     ("device", "Living Room Speaker", SetDevice("Living Room Speaker"), "device",
      lambda v: v == "Living Room Speaker"),
     ("volume", "65", SetVolume(65), "volume", lambda v: v == "65"),
+    ("log_level", "warning", SetLogLevel("warning"), "log_level", lambda v: v == "warning"),
 ]
 
 
@@ -257,9 +261,13 @@ def test_every_command_topic_changes_what_it_should(make_bridge: Make, watcher: 
     assert core.wait_received(len(COMMAND_CASES) + 1)
     assert core.received[-1] == Resume()
     assert watcher.wait_payload("soulsync/room/paused", "OFF")
+    watcher.publish("soulsync/room/restart/set", "PRESS")  # changes no state topic; the fake core counts it
+    assert core.wait_received(len(COMMAND_CASES) + 2)
+    assert core.received[-1] == Restart()
+    assert core.restarts == 1
     assert {type(c) for c in core.received} == {SetMode, SetTarget, SetCamera, Pause, Resume, Skip, SetDevice,
-                                                SetVolume}
-    assert set(COMMANDS) == {case[0] for case in COMMAND_CASES} | {"resume"}
+                                                SetVolume, SetLogLevel, Restart}
+    assert set(COMMANDS) == {case[0] for case in COMMAND_CASES} | {"resume", "restart"}
     assert bridge.rejected == 0
 
 
@@ -394,7 +402,8 @@ def test_two_daemons_on_one_broker(make_bridge: Make, watcher: Watcher) -> None:
     assert watcher.wait_for(lambda w: complete(kitchen)(w) and complete(living)(w))
     configs = {t: json.loads(p) for t, p in watcher.retained.items() if t.endswith("/config")}
     assert len(configs) == 2 * len(discovery_messages(kitchen.info))
-    unique_ids = [c["unique_id"] for c in configs.values()]
+    unique_ids = [c["unique_id"] for c in configs.values() if "unique_id" in c]  # triggers have none
+    assert len(unique_ids) == 2 * len(entities(kitchen.info))
     assert len(set(unique_ids)) == len(unique_ids)
     assert len({json.dumps(c["device"]["identifiers"]) for c in configs.values()}) == 2
     watcher.publish("soulsync/kitchen/mode/set", "off")

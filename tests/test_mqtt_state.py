@@ -37,6 +37,7 @@ def test_initial_state_reads_as_unknown() -> None:
     assert json.loads(topics["playing"])["text"] == "nothing"
     assert json.loads(topics["camera"]) == {"status": "starting", "enabled": True, "detail": None}
     assert json.loads(topics["shift"]) == {"target": None, "step": None, "steps": None, "percent": None}
+    assert topics["log_level"] == "info"
 
 
 def test_mood_payload_has_emotion_confidence_valence_arousal_and_probabilities() -> None:
@@ -103,6 +104,26 @@ def test_diagnostics_payload() -> None:
     assert payload["uptime_s"] == 13
     assert payload["mqtt_rejected"] == 3
     assert payload["last_error"] == "camera gone"
+
+
+def test_diagnostics_carry_the_start_time_stable_between_reports() -> None:
+    """``started_at`` (Home Assistant's timestamp sensor) is when the process started, in UTC, the same
+    in every report however long the daemon runs; it agrees with the kernel's own clock of the process."""
+    from datetime import datetime
+
+    sample = st.ProcessSample(cpu_percent=None, rss_mb=1.0)
+    first = json.loads(st.diagnostics_payload(DaemonState(stats=Stats(uptime_s=1.0)), sample, 0))
+    later = json.loads(st.diagnostics_payload(DaemonState(stats=Stats(uptime_s=3600.4)), sample, 0))
+    assert first["started_at"] == later["started_at"]
+    started = datetime.fromisoformat(first["started_at"])
+    assert started.utcoffset() is not None
+    assert started.utcoffset().total_seconds() == 0
+    age = datetime.now(started.tzinfo) - started
+    assert 0 <= age.total_seconds() < 24 * 3600  # this test process started within the day, not at 1970
+
+
+def test_log_level_state_follows_the_snapshot() -> None:
+    assert by_topic(DaemonState(log_level="debug"))["log_level"] == "debug"
 
 
 def test_process_sampler_measures_cpu_between_samples() -> None:

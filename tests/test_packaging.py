@@ -73,7 +73,7 @@ def test_a_non_editable_install_checks_and_runs_the_demo(
     assert str(venv) in where  # the installed copy, not the checkout
     check = subprocess.run([str(venv / "bin" / "soulsyncd"), "check-config", str(config)], cwd=elsewhere,
                            capture_output=True, text=True, timeout=60, check=False)
-    assert (check.returncode, check.stdout.strip()) == (0, "ok"), check.stderr
+    assert (check.returncode, check.stdout.strip()) == (0, f"ok: {config}"), check.stderr
     run = subprocess.run([str(venv / "bin" / "soulsyncd"), "run", "--config", str(config), "--for", "3"],
                          cwd=elsewhere, capture_output=True, text=True, timeout=60, check=False)
     assert run.returncode == 0, run.stderr

@@ -32,6 +32,11 @@ MAX_EXPOSURE = 2.0
 UNIT = "soulsyncd"
 CONFIG = "/etc/soulsyncd/config.yaml"
 FILE_CAMERA = "camera:\n  kind: file\n  path: /src/tools/sample\n  loop: true\n  fps: 10\n"
+STATE = "/var/lib/soulsyncd"
+# Every path under the places install.sh writes, for comparing before install and after --purge;
+# apt's lists, the journal and the shadow tools' backups (passwd-, ...) are the system's own.
+LISTING = ("find /etc /opt /var/lib /usr/local -xdev 2>/dev/null | grep -v -e '^/var/lib/apt' "
+           "-e '^/var/lib/systemd' -e '^/var/lib/dpkg' -e '^/var/log' -e '[-]$' | LC_ALL=C sort")
 
 
 def _why_no_box() -> str | None:
@@ -126,6 +131,7 @@ def box(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         subprocess.run([str(BOX), "cp-in", box.name, str(tarball), "/tmp/src.tgz"], check=True,
                        capture_output=True, timeout=60)
         box.sh("mkdir -p /src && tar -xzf /tmp/src.tgz -C /src")
+        box.sh(f"{LISTING} > /tmp/before-install.txt")  # for the purge test: nothing of ours is left
         seconds, result = box.timed("/src/tools/install.sh", timeout=600)
         assert result.returncode == 0, result.stdout + result.stderr
         box.figures["install_s"] = round(seconds, 1)
@@ -254,3 +260,153 @@ def test_credentials_load_when_present_and_never_reach_the_journal(box: Box) -> 
         "an absent credential is simply not there (the unit still starts)"
     box.sh(f"rm /etc/credstore/mqtt-password; systemctl restart {UNIT}")
     assert secret not in box.sh("journalctl --no-pager -o json", check=False).stdout
+
+
+def test_the_restart_command_exits_75_and_systemd_restarts_it_as_a_success(box: Box) -> None:
+    """Home Assistant's Restart button (``<base>/restart/set``): the daemon stops cleanly with 75, and the
+    unit (SuccessExitStatus=75, RestartForceExitStatus=75) starts it again without calling it a failure."""
+    box.sh("DEBIAN_FRONTEND=noninteractive apt-get install -y -q mosquitto mosquitto-clients >/dev/null "
+           "|| (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
+           "mosquitto mosquitto-clients >/dev/null)", timeout=300)
+    box.sh("systemctl start mosquitto")
+    box.write(CONFIG, FILE_CAMERA + "mqtt:\n  enabled: true\n  host: 127.0.0.1\n  device_id: box\n")
+    try:
+        box.sh(f"systemctl reset-failed {UNIT}; systemctl restart {UNIT}")
+        box.sh("mosquitto_sub -h 127.0.0.1 -t soulsync/box/availability -C 1 -W 30 | grep -qx online",
+               timeout=40)
+        before = box.wait_for("active", lambda s: s["ActiveState"] == "active", 20)
+        failures = box.journal(500).count("Failed with result")
+        box.sh("mosquitto_pub -h 127.0.0.1 -q 1 -t soulsync/box/restart/set -m PRESS")
+        after = box.wait_for("restarted", lambda s: int(s["NRestarts"]) == int(before["NRestarts"]) + 1
+                             and s["ActiveState"] == "active"
+                             and s["MainPID"] not in ("0", before["MainPID"]), 40)
+        log = box.journal(500)
+        tail = log[log.index("restart requested"):]
+        # A success (not "Failed with result 'exit-code'") that Restart=on-failure restarts all the same:
+        # only exit 75 is both (SuccessExitStatus= and RestartForceExitStatus=); 0 would not be restarted.
+        assert "Deactivated successfully" in tail, tail
+        assert "Scheduled restart job" in tail, tail
+        assert log.count("Failed with result") == failures, log[-3000:]
+        assert after["Result"] == "success"
+    finally:
+        box.write(CONFIG, FILE_CAMERA)
+        box.sh(f"systemctl reset-failed {UNIT}; systemctl restart {UNIT}", check=False)
+        # Leave no broker behind: the purge test compares the file tree with the one before install.
+        box.sh("DEBIAN_FRONTEND=noninteractive apt-get purge -y -q mosquitto mosquitto-clients >/dev/null; "
+               "DEBIAN_FRONTEND=noninteractive apt-get autoremove --purge -y -q >/dev/null", timeout=300,
+               check=False)
+
+
+# --- issue 16: installed means usable (these run in file order: the purge test comes last) ----------
+
+# These restart the service often: out of StartLimitBurst=5's count (the limit is tested above).
+RESTART = f"systemctl reset-failed {UNIT}; systemctl restart {UNIT}"
+
+
+def test_the_command_is_on_path_and_finds_the_installed_config(box: Box) -> None:
+    assert box.sh("command -v soulsyncd").stdout.strip() == "/usr/local/bin/soulsyncd"
+    check = box.sh("cd /tmp && soulsyncd check-config")
+    assert check.stdout.strip() == f"ok: {CONFIG}"
+    assert "sudo soulsyncd library import" in str(box.figures["install_output"]), "the music recipe"
+    # A file camera whose file is missing is refused by check-config (78), naming the key and line.
+    box.write("/tmp/missing.yaml", "camera:\n  kind: file\n  path: /nowhere.mp4\n")
+    missing = box.sh("SOULSYNC_CONFIG=/tmp/missing.yaml soulsyncd check-config", check=False)
+    assert missing.returncode == 78
+    assert "/tmp/missing.yaml:3: camera.path: /nowhere.mp4 does not exist" in missing.stderr
+
+
+def test_library_import_writes_the_service_state_as_root_and_names_sudo_otherwise(box: Box) -> None:
+    box.write(CONFIG, f"{FILE_CAMERA}state:\n  dir: {STATE}\n")
+    box.sh(RESTART)
+    box.sh("id pi >/dev/null 2>&1 || useradd --create-home pi")
+    as_pi = box.sh("cd /home/pi && runuser -u pi -- soulsyncd library import /src/config/sample_catalog.csv",
+                   check=False)
+    assert as_pi.returncode == 77, as_pi.stdout + as_pi.stderr
+    assert "sudo soulsyncd library import /src/config/sample_catalog.csv" in as_pi.stderr
+    assert box.sh("test ! -e /home/pi/.local/state", check=False).returncode == 0, "nothing written elsewhere"
+    pid = box.show("MainPID")["MainPID"]
+    as_root = box.sh("cd /tmp && soulsyncd library import /src/config/sample_catalog.csv")
+    assert f"wrote {STATE}/catalog.sqlite3 (owner soulsync, mode 0600)" in as_root.stdout
+    # The running service reads its catalog at start: it is reloaded (same process) and uses the import.
+    assert "reloaded soulsyncd: it chooses from this catalog now" in as_root.stdout
+    box.wait_for("catalog read", lambda _s: "1200 tracks with features" in box.journal(30), 20, "MainPID")
+    assert box.show("MainPID")["MainPID"] == pid
+    owners = box.sh(f"find {STATE} -printf '%u:%m %p\\n'").stdout.split("\n")
+    assert all(line.startswith(("soulsync:600 ", "soulsync:700 ")) for line in owners if line), owners
+    stats = box.sh("runuser -u pi -- soulsyncd library stats", check=False)
+    assert stats.returncode == 77, "the state is the service's: stats names the sudo form"
+    assert "sudo soulsyncd library stats" in stats.stderr
+    assert "tracks: 1200" in box.sh("soulsyncd library stats").stdout
+    typo = box.sh("cd /tmp && soulsyncd library stats --catalog typo/x.sqlite3", check=False)
+    assert typo.returncode == 66
+    assert box.sh("test ! -e /tmp/typo", check=False).returncode == 0, "a read-only command creates nothing"
+
+
+def test_doctor_reports_each_part_and_leaves_the_service_alone(box: Box) -> None:
+    box.write(CONFIG, f"{FILE_CAMERA}state:\n  dir: {STATE}\n")
+    box.sh(RESTART)
+    box.sh(f"test -e {STATE}/catalog.sqlite3 || soulsyncd library import /src/config/sample_catalog.csv")
+    pid = box.wait_for("running", lambda s: s["ActiveState"] == "active", 20)["MainPID"]
+    seconds, result = box.timed("soulsyncd doctor")
+    assert box.show("MainPID", "NRestarts") == {"MainPID": pid, "NRestarts": "0"}, "the service untouched"
+    box.figures["doctor_s"] = round(seconds, 1)
+    box.figures["doctor_output"] = result.stdout
+    lines = result.stdout
+    for expected in ("✓ config:", "✓ camera: file camera gives", "✓ model:", "✓ catalog: /var/lib/soulsyncd/"
+                     "catalog.sqlite3: 1200 tracks, 1200 with valence/energy", "✓ state:", "✓ credentials:",
+                     "✓ service: active (running), enabled", "✓ journal: no errors since the last start"):
+        assert expected in lines, lines
+    assert result.returncode == 0, lines
+    # As a user without sudo: what it cannot see is a "!" that names the sudo form, never a crash or a ✗.
+    box.sh("id pi >/dev/null 2>&1 || useradd --create-home pi")
+    as_pi = box.sh("cd /home/pi && runuser -u pi -- soulsyncd doctor", check=False)
+    assert as_pi.returncode == 0, as_pi.stdout + as_pi.stderr
+    assert "! catalog: cannot look into /var/lib/soulsyncd as user pi" in as_pi.stdout, as_pi.stdout
+    assert "sudo soulsyncd doctor" in as_pi.stdout
+    report = json.loads(box.sh("soulsyncd doctor --json").stdout)
+    assert report["ok"] is True
+    assert {c["name"] for c in report["checks"]} >= {"config", "camera", "model", "catalog", "service"}
+    # The USB camera the running service holds is not opened, and the service is the same process.
+    box.write(CONFIG, f"state:\n  dir: {STATE}\n")
+    box.sh(RESTART)
+    box.wait_for("running", lambda s: s["ActiveState"] == "active", 20)
+    busy = box.sh("soulsyncd doctor", check=False).stdout
+    assert "! camera: usb camera 0 is busy: the running soulsyncd has it" in busy, busy
+    pid = box.show("MainPID")["MainPID"]
+    assert box.show("MainPID", "NRestarts")["MainPID"] == pid
+    # A broken service is a ✗ with its exit status, and doctor exits 1.
+    box.write(CONFIG, "camera:\n  kind: file\n  pth: typo\n")
+    box.sh(RESTART, check=False)
+    box.wait_for("failed", lambda s: s["ActiveState"] == "failed", 20)
+    box.write("/tmp/good.yaml", f"{FILE_CAMERA}state:\n  dir: {STATE}\n")
+    broken = box.sh("soulsyncd doctor --config /tmp/good.yaml", check=False)
+    assert broken.returncode == 1
+    assert "✗ service: failed (failed), enabled; exit status 78" in broken.stdout, broken.stdout
+    box.write(CONFIG, f"{FILE_CAMERA}state:\n  dir: {STATE}\n")
+    box.sh(f"systemctl reset-failed {UNIT}; systemctl start {UNIT}")
+
+
+def test_install_without_a_running_systemd_defers_the_reload_to_the_next_run(box: Box) -> None:
+    """An image built in a chroot: systemd is not PID 1 there. Hiding /run/systemd gives install.sh
+    the same view (no /run/systemd/system, no bus): it must not call systemctl, nor fail."""
+    box.sh("echo '# changed' >> /etc/systemd/system/soulsyncd.service")  # so the unit is replaced
+    chroot_like = box.sh("unshare -m sh -c 'mount -t tmpfs none /run/systemd && "
+                         "/src/tools/install.sh --no-start --no-apt'", check=False)
+    assert chroot_like.returncode == 0, chroot_like.stdout + chroot_like.stderr
+    assert "systemd is not running here" in chroot_like.stdout
+    assert box.show("NeedDaemonReload")["NeedDaemonReload"] == "yes", "nothing reloaded meanwhile"
+    again = box.sh("/src/tools/install.sh --no-start --no-apt")
+    assert "systemd reloaded (missed while systemd was not running)" in again.stdout
+    assert box.show("NeedDaemonReload")["NeedDaemonReload"] == "no"
+    assert "nothing to change" in box.sh("/src/tools/install.sh --no-start --no-apt").stdout
+
+
+def test_uninstall_purge_leaves_nothing_it_created(box: Box) -> None:
+    box.sh("userdel -r pi 2>/dev/null; true")  # the test's own user
+    purge = box.sh("/src/tools/install.sh --purge")
+    assert "removed /usr/local/bin/soulsyncd" in purge.stdout
+    after = box.sh(LISTING).stdout
+    before = box.sh("cat /tmp/before-install.txt").stdout
+    assert after == before, "\n".join(sorted(set(after.split()) ^ set(before.split())))
+    assert box.sh("getent passwd soulsync", check=False).returncode == 2
+    assert box.sh("command -v soulsyncd", check=False).returncode != 0

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from soulsyncd.config import load_config
+
 ROOT = Path(__file__).resolve().parent.parent
 INSTALL = ROOT / "tools" / "install.sh"
 UNIT = ROOT / "systemd" / "soulsyncd.service"
@@ -50,8 +52,12 @@ def test_install_into_a_scratch_root_then_again_changes_nothing(tmp_path: Path) 
     assert state["/etc/systemd/system/soulsyncd.service"].split()[1] == unit_hash
     assert state["/etc/systemd/system/multi-user.target.wants/soulsyncd.service"] == \
         "link /etc/systemd/system/soulsyncd.service", "enabled for boot"
+    example = (ROOT / "config" / "soulsync.example.yaml").read_text()
     assert (tmp_path / "etc/soulsyncd/config.yaml").read_text() == \
-        (ROOT / "config" / "soulsync.example.yaml").read_text()
+        example.replace("  # dir: /var/lib/soulsyncd\n", "  dir: /var/lib/soulsyncd\n"), \
+        "the example, with state.dir the service's, so commands run by hand use the service's state"
+    assert load_config(tmp_path / "etc/soulsyncd/config.yaml").state.dir == Path("/var/lib/soulsyncd")
+    assert state["/usr/local/bin/soulsyncd"] == "link /opt/soulsyncd/venv/bin/soulsyncd", "on PATH"
     assert state["/etc/credstore"].startswith("0o40700"), "credentials directory is root-only"
     assert state["/var/lib/soulsyncd"].startswith("0o40700")
     second = install(tmp_path)
@@ -91,6 +97,24 @@ def test_uninstall_keeps_config_and_state_and_purge_removes_them(tmp_path: Path)
     assert not any(p.startswith(("/etc/soulsyncd", "/var/lib/soulsyncd")) for p in remaining)
     assert "/etc/credstore/mqtt-password" not in remaining
     assert "/etc/credstore/unrelated" in remaining, "only our own credentials are purged"
+    assert not (tmp_path / "usr/local/bin/soulsyncd").exists()
+
+
+def test_purge_leaves_nothing_it_created(tmp_path: Path) -> None:
+    for system_dir in ("usr/local/bin", "etc/systemd/system/multi-user.target.wants", "var/lib", "opt"):
+        (tmp_path / system_dir).mkdir(parents=True)  # what a Debian system has before
+    before = snapshot(tmp_path)
+    install(tmp_path)
+    (tmp_path / "etc/credstore/mqtt-password").write_text("pw")
+    install(tmp_path, "--purge")
+    assert snapshot(tmp_path) == before, "the credstore this script made (Bookworm) goes with it"
+
+
+def test_purge_keeps_a_credstore_that_was_there_before(tmp_path: Path) -> None:
+    (tmp_path / "etc/credstore").mkdir(parents=True, mode=0o700)
+    install(tmp_path)
+    install(tmp_path, "--purge")
+    assert (tmp_path / "etc/credstore").is_dir(), "Trixie's systemd ships /etc/credstore: not ours to remove"
 
 
 def test_install_refuses_to_run_live_without_root() -> None:

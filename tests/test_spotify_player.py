@@ -542,7 +542,8 @@ def test_an_unknown_speaker_stays_no_device_until_it_appears(
     seen = statuses_over(rig, 90, every=1.0)
     assert set(seen) == {PlayerStatus.NO_DEVICE}
     assert caplog.text.count("'Nowhere' not found (visible: 'Kitchen', 'Living Room')") == 1
-    assert rig.player.state().device == SPEAKER  # where it still plays
+    # The speaker asked for is named as not found, with where the music still plays.
+    assert rig.player.state().device == f"Nowhere (not found; still on {SPEAKER})"
     assert rig.playing_uri() == rig.tracks[0].uri
     caplog.clear()
     rig.player.set_output(device="Living Room")

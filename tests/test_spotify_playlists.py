@@ -113,7 +113,8 @@ def test_a_round_tells_the_listener(fake: FakeSpotify, clock: ManualClock, tmp_p
         spotify_config(fake, tmp_path, music={"calm": "spotify:playlist:Calm1"}), ListPicker([]),
         store=store, on_synced=reports.append, clock=clock, api_prefix=fake.api_prefix,
         token_url=fake.token_url, start=False)
-    player.run_once()
+    for _ in range(3):  # one request a step: the name, the one page, then the end of the pages
+        player.run_once()
     assert [r.stored for r in reports] == [{"spotify:playlist:Calm1": 10}]
 
 

@@ -4,21 +4,26 @@
 #   sudo tools/install.sh                 install or update (idempotent: a second run changes nothing)
 #   sudo tools/install.sh --uninstall     remove the service and /opt/soulsyncd; keep config and state
 #   sudo tools/install.sh --purge         also remove /etc/soulsyncd, /var/lib/soulsyncd, the
-#                                         credentials in /etc/credstore and the user
+#                                         credentials in /etc/credstore (and that folder, when this
+#                                         script made it) and the user: nothing it created is left
 #
 # Options:
 #   --root DIR     install into DIR as if it were / (files only: no apt, useradd, pip or systemctl);
 #                  used by the tests
 #   --wheel FILE   install this wheel instead of building the checkout the script lives in
-#   --no-start     install and enable, but don't start or restart the service
+#   --no-start     install and enable, but don't start or restart the service. Where systemd is
+#                  not running (an SD-card image built in a chroot) nothing is started or reloaded
+#                  either way; the unit is enabled by its link, and the next run under a running
+#                  systemd does the reload that was missed
 #   --no-apt       don't install apt packages (you did)
 #   --python EXE   the interpreter for the venv (default python3; the system's, for apt's picamera2)
 #
 # What it does, each step only when needed: apt packages (python3-venv, python3-systemd and, where
 # the archive has it, python3-picamera2), the system user 'soulsync' (group video), a venv in
 # /opt/soulsyncd/venv with --system-site-packages (picamera2/libcamera and the journal bindings come
-# from apt), the package, /etc/soulsyncd/config.yaml from the example if there is none, a config
-# check, the unit, enable, start. It ends by listing what changed and what to do next.
+# from apt), the package, the command 'soulsyncd' on PATH (/usr/local/bin), /etc/soulsyncd/config.yaml
+# from the example if there is none (its state.dir the service's), a config check, the unit, enable,
+# start. It ends by listing what changed and what to do next.
 set -eu
 
 NAME=soulsyncd
@@ -33,6 +38,9 @@ WANTS=$UNIT_DIR/multi-user.target.wants/$NAME.service
 STATE=/var/lib/soulsyncd
 CREDSTORE=/etc/credstore
 CREDENTIALS="spotify-client-secret mqtt-password"
+CREDSTORE_MARK=$ETC/.credstore-made-by-install  # we made /etc/credstore: --purge removes it too
+BIN=/usr/local/bin/$NAME
+RELOAD_MARK=$PREFIX/.daemon-reload-pending  # the unit changed while systemd was not running
 SRC=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
 
 ROOT=""
@@ -98,27 +106,48 @@ make_dir() {
     changed "$1/"
 }
 
-systemctl_live() { if [ "$LIVE" = 1 ]; then systemctl "$@"; fi; }
+# systemd runs here (sd_booted): not so in a chroot building an image, or a container without it.
+SYSTEMD=0
+if [ "$LIVE" = 1 ] && [ -d /run/systemd/system ]; then SYSTEMD=1; fi
+systemctl_live() { if [ "$SYSTEMD" = 1 ]; then systemctl "$@"; fi; }
+
+# daemon_reload: now when systemd runs, else remembered for the next run that has it.
+daemon_reload() {
+    if [ "$SYSTEMD" = 1 ]; then
+        systemctl daemon-reload
+    elif [ "$LIVE" = 1 ] && [ -d "$PREFIX" ]; then
+        : > "$RELOAD_MARK"
+        note "systemd is not running here: the unit is picked up at the next boot (or the next run of this script)"
+    fi
+}
 
 # --- uninstall / purge ------------------------------------------------------------------------------
 
 uninstall() {
     echo "Removing $NAME${ROOT:+ from $ROOT}:"
-    if [ "$LIVE" = 1 ] && systemctl is-enabled --quiet "$NAME" 2>/dev/null; then
+    if [ "$SYSTEMD" = 1 ] && systemctl is-enabled --quiet "$NAME" 2>/dev/null; then
         systemctl disable --now "$NAME" >/dev/null 2>&1 || true
         changed "disabled and stopped $NAME"
-    elif [ "$LIVE" = 1 ] && systemctl is-active --quiet "$NAME" 2>/dev/null; then
+    elif [ "$SYSTEMD" = 1 ] && systemctl is-active --quiet "$NAME" 2>/dev/null; then
         systemctl stop "$NAME"
         changed "stopped $NAME"
     fi
+    if [ -L "$R$BIN" ] && [ "$(readlink "$R$BIN")" = "$VENV/bin/$NAME" ]; then
+        rm -f "$R$BIN"
+        changed "removed $BIN"
+    fi
+    unit_was_there=0
+    if [ -e "$R$UNIT" ]; then unit_was_there=1; fi
     for path in "$WANTS" "$UNIT" "$PREFIX"; do
         if [ -e "$R$path" ] || [ -L "$R$path" ]; then
             rm -rf "$R$path"
             changed "removed $path"
         fi
     done
-    systemctl_live daemon-reload
+    if [ "$unit_was_there" = 1 ]; then systemctl_live daemon-reload; fi
     if [ "$ACTION" = purge ]; then
+        credstore_ours=0
+        if [ -e "$R$CREDSTORE_MARK" ]; then credstore_ours=1; fi
         for path in "$ETC" "$STATE" "/var/lib/private/$NAME"; do
             if [ -e "$R$path" ]; then
                 rm -rf "$R$path"
@@ -131,6 +160,10 @@ uninstall() {
                 changed "removed $CREDSTORE/$credential"
             fi
         done
+        # Ours only when we made it (Bookworm's systemd has none; Trixie's ships it) and it is empty.
+        if [ "$credstore_ours" = 1 ] && [ -d "$R$CREDSTORE" ] && rmdir "$R$CREDSTORE" 2>/dev/null; then
+            changed "removed $CREDSTORE/"
+        fi
         if [ "$LIVE" = 1 ] && getent passwd "$USER_NAME" >/dev/null; then
             userdel "$USER_NAME"
             changed "removed user $USER_NAME"
@@ -151,17 +184,27 @@ summary() {
 
 # --- install ----------------------------------------------------------------------------------------
 
+installed_package() {
+    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+
 apt_packages() {
     wanted="python3-venv python3-systemd"
-    # picamera2 (and its libcamera bindings) exist only in Raspberry Pi OS's archive.
-    if apt-cache show python3-picamera2 >/dev/null 2>&1; then
+    updated=0
+    # picamera2 (and its libcamera bindings) exist only in Raspberry Pi OS's archive. Not found in
+    # the package lists may only mean the lists are empty (a fresh image): ask again after an update.
+    if ! installed_package python3-picamera2 && ! apt-cache show python3-picamera2 >/dev/null 2>&1; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        updated=1
+    fi
+    if installed_package python3-picamera2 || apt-cache show python3-picamera2 >/dev/null 2>&1; then
         wanted="$wanted python3-picamera2"
     else
         note "python3-picamera2 is not in this system's archive: the Pi camera is unavailable (usb/file work)"
     fi
     missing=""
     for package in $wanted; do
-        if [ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" != "install ok installed" ]; then
+        if ! installed_package "$package"; then
             missing="$missing $package"
         fi
     done
@@ -169,7 +212,7 @@ apt_packages() {
         same "apt packages: $wanted"
         return
     fi
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    if [ "$updated" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get update -qq; fi
     # shellcheck disable=SC2086 # a list of package names
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
     changed "apt packages:$missing"
@@ -234,13 +277,35 @@ venv_and_package() {
     changed "package soulsyncd ($fingerprint)"
 }
 
+# The command people type: a link to the venv's script (its shebang is the venv's python).
+command_on_path() {
+    if [ "$LIVE" = 1 ] && [ ! -x "$VENV/bin/$NAME" ]; then
+        return
+    fi
+    if [ -L "$R$BIN" ] && [ "$(readlink "$R$BIN")" = "$VENV/bin/$NAME" ]; then
+        same "$BIN"
+    elif [ -e "$R$BIN" ] && [ ! -L "$R$BIN" ]; then
+        note "$BIN exists and is not ours: left alone (the command is $VENV/bin/$NAME)"
+    else
+        mkdir -p "$(dirname "$R$BIN")"
+        ln -sfn "$VENV/bin/$NAME" "$R$BIN"
+        changed "$BIN -> $VENV/bin/$NAME"
+    fi
+}
+
+# The example config with state.dir set to the service's state directory, so commands run by hand
+# (sudo soulsyncd library import ...) use the catalog and login the service uses.
+installed_config() {
+    sed "s|^  # dir: $STATE\$|  dir: $STATE|" "$SRC/config/soulsync.example.yaml"
+}
+
 check_config() {
     binary=$R$VENV/bin/soulsyncd
     if [ ! -x "$binary" ]; then
         note "no $VENV/bin/soulsyncd to check $CONFIG with"
         return 0
     fi
-    if output=$("$binary" check-config "$R$CONFIG" 2>&1); then
+    if output=$("$binary" check-config --config "$R$CONFIG" 2>&1); then
         same "config $CONFIG checks out"
         return 0
     fi
@@ -250,7 +315,7 @@ check_config() {
 }
 
 enable_unit() {
-    if [ "$LIVE" = 1 ]; then
+    if [ "$SYSTEMD" = 1 ]; then
         if systemctl is-enabled --quiet "$NAME" 2>/dev/null; then
             same "enabled"
         else
@@ -274,23 +339,42 @@ install_all() {
     venv_and_package
     package_changed=$((CHANGES - before))
     install_file "$SRC/README.md" "$PREFIX/README.md" 644
+    command_on_path
     make_dir "$ETC" 755
     if [ -e "$R$CONFIG" ]; then
         same "$CONFIG (kept as it is)"
+        if ! grep -q '^  dir: ' "$R$CONFIG"; then
+            note "$CONFIG sets no state.dir: commands run by hand use ~/.local/state; add 'state: {dir: $STATE}'"
+        fi
     else
-        install -m 644 "$SRC/config/soulsync.example.yaml" "$R$CONFIG"
+        installed_config > "$R$CONFIG"
+        chmod 644 "$R$CONFIG"
         changed "$CONFIG (from the example: edit camera.kind and player)"
     fi
     make_dir "$STATE" 700 "$USER_NAME"
-    make_dir "$CREDSTORE" 700
+    if [ ! -d "$R$CREDSTORE" ]; then
+        make_dir "$CREDSTORE" 700
+        : > "$R$CREDSTORE_MARK"
+    else
+        same "$CREDSTORE/"
+    fi
     config_ok=1
     check_config || config_ok=0
     before=$CHANGES
     install_file "$SRC/systemd/$NAME.service" "$UNIT" 644
     unit_changed=$((CHANGES - before))
-    if [ "$unit_changed" -gt 0 ]; then systemctl_live daemon-reload; fi
+    if [ "$unit_changed" -gt 0 ]; then
+        daemon_reload
+    elif [ "$SYSTEMD" = 1 ] && [ -e "$RELOAD_MARK" ]; then
+        systemctl daemon-reload  # missed by a run without systemd (an image build)
+        changed "systemd reloaded (missed while systemd was not running)"
+    fi
+    if [ "$SYSTEMD" = 1 ]; then rm -f "$RELOAD_MARK"; fi
     enable_unit
-    if [ "$LIVE" = 1 ] && [ "$START" = 1 ] && [ "$config_ok" = 1 ]; then
+    if [ "$LIVE" = 1 ] && [ "$SYSTEMD" = 0 ] && [ "$START" = 1 ]; then
+        note "systemd is not running here: $NAME starts at the next boot"
+    fi
+    if [ "$SYSTEMD" = 1 ] && [ "$START" = 1 ] && [ "$config_ok" = 1 ]; then
         if systemctl is-active --quiet "$NAME"; then
             if [ $((package_changed + unit_changed)) -gt 0 ]; then
                 if systemctl restart "$NAME"; then changed "restarted"; else note "restart failed: journalctl -u $NAME"; fi
@@ -316,9 +400,13 @@ Next steps:
        sudo systemd-ask-password -n "MQTT password:" | sudo install -m 0600 /dev/stdin $CREDSTORE/mqtt-password
        sudo systemd-ask-password -n "Spotify client secret:" | sudo install -m 0600 /dev/stdin $CREDSTORE/spotify-client-secret
      then:  sudo systemctl restart $NAME
-  3. Spotify: log in once as the service user, into the service's state directory:
-       sudo -u $USER_NAME env STATE_DIRECTORY=$STATE $VENV/bin/soulsyncd spotify-login --config $CONFIG
-  4. Watch it:  systemctl status $NAME;  journalctl -u $NAME -f;  journalctl -u $NAME SOULSYNC_EVENT=mood
+  3. Your music, in three commands (each writes into $STATE as the service's user):
+       export a playlist or your library as CSV (Exportify, or any CSV with valence/energy), then
+       sudo soulsyncd library import my-export.csv
+       sudo soulsyncd library enrich          (looks up the tracks without valence/energy)
+       sudo soulsyncd doctor                  (checks everything, a line each)
+  4. Spotify (player.kind: spotify): log in once:  sudo soulsyncd spotify-login
+  5. Watch it:  systemctl status $NAME;  journalctl -u $NAME -f;  journalctl -u $NAME SOULSYNC_EVENT=mood
 EOF
 }
 

@@ -8,12 +8,15 @@
    (the same :class:`~soulsyncd.core.state.Broadcaster` the analysis loop uses, inside
    :class:`~soulsyncd.testing.fake_core.FakeCore`); the time until a client subscribed to the
    broker receives the new ``<base>/mood`` payload (the broker has stored it as retained by then).
-   ``--changes`` changes, alternating emotions, 50 ms apart; median and 90th percentile.
+   ``--changes`` changes, alternating emotions, 50 ms apart; median and 90th percentile. The same
+   changes timed to their ``<base>/event/mood`` message (what fires Home Assistant automations).
 2. **Broker restart -> full state re-published.** The broker is stopped (it keeps nothing: no
    persistence), kept down ``--down-s`` seconds, started again; the time from the broker
    listening again until a fresh client holds availability ``online``, every discovery config and
    every state topic. The bridge runs with the default config (reconnect back-off 1 s doubling to
    ``mqtt.reconnect_max_s`` = 30 s). ``--restarts`` times; median and max.
+3. **Command -> answer.** A client publishes ``<base>/volume/set`` with a ``correlation_id`` and
+   times the answer on ``<base>/response``; ``--changes`` commands, median and 90th percentile.
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ EMOTIONS = (Emotion.HAPPY, Emotion.SAD, Emotion.ANGRY, Emotion.NEUTRAL, Emotion.
 def full_set(bridge: MqttBridge) -> dict[str, bytes | None]:
     expected: dict[str, bytes | None] = {f"{bridge.base}/{st.AVAILABILITY}": b"online"}
     expected |= {f"{bridge.base}/{name}": None for name in (*st.STATE_TOPICS, st.DIAGNOSTICS)}
-    expected |= {m.topic: m.encoded() for m in discovery_messages(bridge.info)}
+    discovery = discovery_messages(bridge.info, device=bridge.device_discovery)
+    expected |= {m.topic: m.encoded() for m in discovery}
     return expected
 
 
@@ -54,13 +58,15 @@ def holds(watcher: Watcher, expected: dict[str, bytes | None]) -> bool:
                for t, p in expected.items())
 
 
-def mood_latency(broker: Broker, changes: int) -> list[float]:
+def mood_latency(broker: Broker, changes: int) -> tuple[list[float], list[float]]:
+    """Mood change -> retained state, and -> its event message (ms each)."""
     core = FakeCore()
     bridge = MqttBridge(MqttConfig(enabled=True, host=broker.host, port=broker.port, device_id="bench"),
                         password=None)
-    watcher = Watcher(broker, ("soulsync/bench/mood",), client_id="bench-watch")
+    watcher = Watcher(broker, ("soulsync/bench/mood", "soulsync/bench/event/mood"), client_id="bench-watch")
     bridge.start(core)
-    latencies = []
+    latencies: list[float] = []
+    event_latencies: list[float] = []
     try:
         if not watcher.wait_for(lambda w: "soulsync/bench/mood" in w.retained, 10):
             raise SystemExit("the bridge never published its state")
@@ -71,16 +77,54 @@ def mood_latency(broker: Broker, changes: int) -> list[float]:
             mark = watcher.count()
             started = time.monotonic()
             core.update(EventKind.MOOD, mood=Mood(emotion, 0.8, 0.1, 0.1, started), faces=1)
-            if not watcher.wait_for(lambda w, m=mark, x=wanted: any(x in r.payload for r in w.since(m)), 5):
+            event = f'"event_type":"{emotion.label}"'.encode()
+            if not watcher.wait_for(lambda w, m=mark, x=wanted, e=event: any(
+                    x in r.payload for r in w.since(m)) and any(e in r.payload for r in w.since(m)), 5):
                 raise SystemExit(f"change {i} never reached the broker")
             arrived = next(r.at for r in watcher.since(mark) if wanted in r.payload)
             latencies.append((arrived - started) * 1000)
+            fired = next(r.at for r in watcher.since(mark) if event in r.payload)
+            event_latencies.append((fired - started) * 1000)
             pause.wait(0.05)
     finally:
         bridge.stop()
         watcher.close()
         core.close()
+    return latencies, event_latencies
+
+
+def answer_latency(broker: Broker, commands: int) -> list[float]:
+    """A command with a correlation id -> its answer on <base>/response (ms)."""
+    core = FakeCore()
+    bridge = MqttBridge(MqttConfig(enabled=True, host=broker.host, port=broker.port, device_id="bench"),
+                        password=None)
+    watcher = Watcher(broker, ("soulsync/bench/response", "soulsync/bench/availability"),
+                      client_id="bench-ask")
+    bridge.start(core)
+    latencies = []
+    try:
+        if not watcher.wait_for(lambda w: w.retained.get("soulsync/bench/availability") == b"online", 10):
+            raise SystemExit("the bridge never came online")
+        for i in range(commands):
+            wanted = f'"correlation_id":"c{i}"'.encode()
+            mark = watcher.count()
+            started = time.monotonic()
+            command = json.dumps({"value": i % 101, "correlation_id": f"c{i}"})
+            watcher.client.publish("soulsync/bench/volume/set", command, qos=1)
+            if not watcher.wait_for(lambda w, m=mark, x=wanted: any(x in r.payload for r in w.since(m)), 5):
+                raise SystemExit(f"command {i} was never answered")
+            arrived = next(r.at for r in watcher.since(mark) if wanted in r.payload)
+            latencies.append((arrived - started) * 1000)
+    finally:
+        bridge.stop()
+        watcher.close()
+        core.close()
     return latencies
+
+
+def _p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return round(ordered[int(0.9 * (len(ordered) - 1))], 2)
 
 
 def restart_times(broker: Broker, restarts: int, down_s: float) -> list[float]:
@@ -127,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         broker = Broker(Path(folder))
         broker.start()
         try:
-            latencies = mood_latency(broker, args.changes)
+            latencies, event_latencies = mood_latency(broker, args.changes)
+            answers = answer_latency(broker, args.changes)
             restarts = restart_times(broker, args.restarts, args.down_s)
         finally:
             broker.stop()
@@ -136,6 +181,10 @@ def main(argv: list[str] | None = None) -> int:
         "mood_to_broker_ms_median": round(statistics.median(latencies), 2),
         "mood_to_broker_ms_p90": round(latencies[int(0.9 * (len(latencies) - 1))], 2),
         "changes": len(latencies),
+        "mood_to_event_ms_median": round(statistics.median(event_latencies), 2),
+        "mood_to_event_ms_p90": _p90(event_latencies),
+        "command_to_answer_ms_median": round(statistics.median(answers), 2),
+        "command_to_answer_ms_p90": _p90(answers),
         "restart_full_state_s_median": round(statistics.median(restarts), 2),
         "restart_full_state_s_max": round(max(restarts), 2),
         "restarts": len(restarts),
@@ -143,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(f"mood change -> retained on the broker: median {result['mood_to_broker_ms_median']} ms, "
           f"p90 {result['mood_to_broker_ms_p90']} ms ({len(latencies)} changes)")
+    print(f"mood change -> event message: median {result['mood_to_event_ms_median']} ms, "
+          f"p90 {result['mood_to_event_ms_p90']} ms")
+    print(f"command -> answer on <base>/response: median {result['command_to_answer_ms_median']} ms, "
+          f"p90 {result['command_to_answer_ms_p90']} ms ({len(answers)} commands)")
     print(f"broker back (after {args.down_s:g} s down) -> availability, discovery and full state: "
           f"median {result['restart_full_state_s_median']} s, max {result['restart_full_state_s_max']} s "
           f"({len(restarts)} restarts)")

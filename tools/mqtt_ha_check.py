@@ -11,7 +11,11 @@ Starts a mosquitto on a free loopback port, Home Assistant with the MQTT integra
 daemon (``soulsyncd run``, file camera with a happy face). It checks that every entity shows a
 state, that select, switch, button, number and text actions in Home Assistant reach the daemon and
 its new state comes back, and that the entities turn ``unavailable`` when the daemon stops (SIGTERM)
-and when it is killed (the last will). Prints one line per check; exit status 1 if any failed.
+and when it is killed (the last will). Then what docs/home-assistant.md promises: enum sensors carry
+their options, the chatty diagnostics are disabled by default, the mood and camera ``event`` entities
+fire automations (written like the page's examples) with the event type, every command from Home
+Assistant is answered on ``<base>/response``, the log-level select works, and the restart button ends
+the daemon with exit status 75. Prints one line per check; exit status 1 if any failed.
 """
 
 from __future__ import annotations
@@ -59,6 +63,21 @@ automation:
         target:
           entity_id: "{{ trigger.payload_json.entity_id }}"
         data: "{{ trigger.payload_json.data | default({}) }}"
+  - alias: event
+    mode: queued
+    trigger:
+      - platform: state
+        entity_id:
+          - event.soulsync_living_room_mood_changed
+          - event.soulsync_living_room_camera_changed
+    condition:
+      - "{{ trigger.from_state is not none and trigger.from_state.state != 'unavailable' }}"
+      - "{{ trigger.to_state.state not in ['unavailable', 'unknown'] }}"
+    action:
+      - service: mqtt.publish
+        data:
+          topic: "hatest/event/{{ trigger.entity_id }}"
+          payload: "{{ trigger.to_state.attributes.event_type }}"
 """
 
 ENTITIES = [f"{component}.soulsync_living_room_{key}" for component, key in [
@@ -66,10 +85,13 @@ ENTITIES = [f"{component}.soulsync_living_room_{key}" for component, key in [
     ("sensor", "faces"), ("sensor", "now_playing"), ("sensor", "player_status"), ("select", "mode"),
     ("select", "target"), ("sensor", "shift_progress"), ("switch", "camera"), ("button", "skip"),
     ("button", "pause"), ("button", "resume"), ("binary_sensor", "paused"), ("text", "speaker"),
-    ("number", "volume"), ("sensor", "camera_status"), ("sensor", "analysis_fps"), ("sensor", "inference_ms"),
-    ("sensor", "detector_ms"), ("sensor", "cpu"), ("sensor", "memory"), ("sensor", "uptime"),
-    ("sensor", "last_error"),
+    ("number", "volume"), ("sensor", "camera_status"), ("sensor", "analysis_fps"), ("sensor", "last_error"),
+    ("button", "restart"), ("select", "log_level"), ("event", "mood_changed"), ("event", "track_started"),
+    ("event", "listener"), ("event", "camera_changed"),
 ]]
+OPTIONS_SINCE = (2024, 9)  # the first release whose MQTT sensor takes ``options`` (core PR 123248)
+DISABLED = [f"sensor.soulsync_living_room_{key}" for key in ("inference_ms", "detector_ms", "cpu", "memory",
+                                                             "uptime")]
 
 
 class Check:
@@ -91,6 +113,14 @@ class Check:
         self.failed += not ok
         print(f"{'ok  ' if ok else 'FAIL'} {topic}: {self.watcher.payloads(topic)}", flush=True)
 
+    def attribute(self, entity: str, name: str) -> str:
+        domain, object_id = entity.split(".")
+        return self.watcher.retained.get(f"hastate/{domain}/{object_id}/{name}", b"").decode()
+
+    def note(self, ok: bool, what: str) -> None:
+        self.failed += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {what}", flush=True)
+
     def do(self, service: str, entity: str, **data: object) -> None:
         self.watcher.publish("hatest/do", json.dumps({"service": service, "entity_id": entity, "data": data}))
 
@@ -102,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 -- one straight
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hass", default="ha/bin/hass", help="the hass executable (default ha/bin/hass)")
     args = parser.parse_args(argv)
+    reported = subprocess.run([args.hass, "--version"], capture_output=True, text=True, check=True).stdout
+    version = tuple(int(part) for part in reported.strip().split(".")[:2])
+    print(f"Home Assistant {reported.strip()}", flush=True)
     with tempfile.TemporaryDirectory() as folder_name:
         folder = Path(folder_name)
         broker = Broker(folder)
@@ -120,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 -- one straight
         config.write_text(f"camera:\n  kind: file\n  path: {video}\n  loop: true\nmqtt:\n  enabled: true\n"
                           f"  host: {broker.host}\n  port: {broker.port}\n  device_id: living-room\n"
                           "  suggested_area: Living Room\n  diagnostics_interval_s: 5\n", encoding="utf-8")
-        watcher = Watcher(broker, ("hastate/#", "soulsync/#", "homeassistant/status"), client_id="check")
+        watcher = Watcher(broker, ("hastate/#", "soulsync/#", "homeassistant/status", "hatest/event/#"),
+                          client_id="check")
         log = (folder / "ha.log").open("w")
         hass = subprocess.Popen([args.hass, "-c", str(ha_dir)], stdout=log, stderr=subprocess.STDOUT)
 
@@ -156,6 +190,48 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 -- one straight
             check.command("soulsync/living-room/device/set")
             check.do("button.press", f"button.{prefix}skip")
             check.command("soulsync/living-room/skip/set")
+            # --- what docs/home-assistant.md promises ---
+            enums = ((f"sensor.{prefix}mood", "happy"), (f"sensor.{prefix}player_status", "dry run"),
+                     (f"sensor.{prefix}camera_status", "disabled"))
+            for entity, wanted in enums:
+                if version >= OPTIONS_SINCE:
+                    offered = watcher.wait_for(
+                        lambda _, e=entity, v=wanted: v in check.attribute(e, "options"), 30)
+                    check.note(offered, f"{entity}: enum options {check.attribute(entity, 'options')}")
+                else:  # MQTT sensors take ``options`` from 2024.9; before, the enum class alone
+                    device_class = check.attribute(entity, "device_class")
+                    check.note(device_class == '"enum"', f"{entity}: device_class {device_class} (options "
+                               f"need Home Assistant {'.'.join(map(str, OPTIONS_SINCE))})")
+            check.note(all(check.state(entity) == "" for entity in DISABLED),
+                       f"disabled by default, so no state in Home Assistant: {', '.join(DISABLED)}")
+            camera_events = f"hatest/event/event.{prefix}camera_changed"
+            fired = watcher.wait_for(
+                lambda w: w.payloads(camera_events)[:2] == [b"disabled", b"starting"], 30)
+            check.note(fired, f"camera events fired the automation: {watcher.payloads(camera_events)}")
+            response = "soulsync/living-room/response"
+            wanted_answers = {"mode", "target", "camera", "pause", "resume", "volume", "device", "skip"}
+
+            def answered() -> set[str]:
+                return {json.loads(p)["command"] for p in watcher.payloads(response) if json.loads(p)["ok"]}
+
+            check.note(watcher.wait_for(lambda _: wanted_answers <= answered(), 10),
+                       f"every command from Home Assistant answered ok on {response}: {sorted(answered())}")
+            check.do("select.select_option", f"select.{prefix}log_level", option="debug")
+            check.expect(f"select.{prefix}log_level", lambda v: v == "debug", "log level select")
+            check.do("button.press", f"button.{prefix}restart")
+            try:
+                status = daemon.wait(30)
+            except subprocess.TimeoutExpired:
+                status = None
+            check.note(status == 75, f"restart button: the daemon exited with {status} (75: restarted)")
+            check.expect(f"sensor.{prefix}mood", lambda v: v == "unavailable", "restarting: unavailable")
+            daemon = start_daemon()
+            check.expect(f"sensor.{prefix}mood", lambda v: v == "happy", "daemon back after the restart", 120)
+            check.expect(f"select.{prefix}log_level", lambda v: v == "info", "log level from the file again")
+            mood_events = f"hatest/event/event.{prefix}mood_changed"  # the restarted daemon's first moods
+            check.note(watcher.wait_for(lambda w: b"happy" in w.payloads(mood_events), 60)
+                       and b"" not in watcher.payloads(mood_events),
+                       f"mood event fired the automation: {watcher.payloads(mood_events)}")
             daemon.terminate()
             daemon.wait(15)
             check.expect(f"sensor.{prefix}mood", lambda v: v == "unavailable", "daemon stopped")

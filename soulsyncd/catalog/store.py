@@ -18,7 +18,9 @@ Every SQLite failure surfaces as :class:`CatalogError` naming the file.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import math
 import os
 import sqlite3
@@ -53,6 +55,8 @@ __all__ = [
     "catalog_path",
     "source_rank",
 ]
+
+log = logging.getLogger(__name__)
 
 CATALOG_FILE_NAME = "catalog.sqlite3"
 TRACK_URI_PREFIX = "spotify:track:"
@@ -220,42 +224,130 @@ class CatalogStore:
         self.path = str(path)
         self._now = now
         self._lock = threading.RLock()
-        memory = self.path == ":memory:"
-        if not memory:
-            try:
-                # What the listener skipped and how their mood moved is personal: owner-only, even
-                # outside systemd (whose UMask=0077 does the same).
-                Path(self.path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                if not Path(self.path).exists():
-                    os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-            except OSError as exc:
-                reason = exc.strerror or exc
-                raise CatalogError(f"{self.path}: cannot create its directory: {reason}") from exc
+        self._timeout_s = timeout_s
+        self._memory = self.path == ":memory:"
+        if not self._memory:
+            self._create_file(set_aside_empty=True)
+        self._conn = self._connect()
+        self._identity = self._file_identity()
+
+    def _create_file(self, *, set_aside_empty: bool) -> None:
+        """Make the directory and an empty 0600 file; a zero-byte file found at open is damaged (a
+        real catalog is never empty): it is moved aside, logged, and a new catalog begins."""
+        path = Path(self.path)
+        try:
+            # What the listener skipped and how their mood moved is personal: owner-only, even
+            # outside systemd (whose UMask=0077 does the same).
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if set_aside_empty and path.is_file() and path.stat().st_size == 0:
+                aside = path.with_name(f"{path.name}.damaged-{int(self._now())}")
+                os.replace(path, aside)
+                log.warning("catalog %s was an empty file (damaged, not a catalog): moved it to %s "
+                            "and started a new catalog", path, aside.name)
+            if not path.exists():
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise CatalogError(f"{self.path}: cannot create its directory: {reason}") from exc
+
+    def _connect(self) -> sqlite3.Connection:
         try:
             # Autocommit (isolation_level=None): transactions are explicit, in _transaction().
-            self._conn = sqlite3.connect(
-                self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False
+            conn = sqlite3.connect(
+                self.path, timeout=self._timeout_s, isolation_level=None, check_same_thread=False
             )
         except sqlite3.Error as exc:
             raise CatalogError(f"{self.path}: cannot open the catalog: {exc}") from exc
+        self._conn = conn
         try:
             with self._errors("open"):
-                self._conn.execute("PRAGMA foreign_keys = ON")
-                version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+                conn.execute("PRAGMA foreign_keys = ON")
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
                 if version > SCHEMA_VERSION:
                     raise CatalogError(
                         f"{self.path}: written by a newer soulsyncd (schema version {version}, this one "
                         f"knows up to {SCHEMA_VERSION}); upgrade soulsyncd or use another state.dir"
                     )
-                if not memory:
-                    # WAL: the CLI can read while the daemon writes; NORMAL is durable enough in WAL
-                    # (a power cut loses at most the last transactions, never the file).
-                    self._conn.execute("PRAGMA journal_mode = WAL")
-                    self._conn.execute("PRAGMA synchronous = NORMAL")
+                self._tune(conn)
                 self._migrate(version)
         except BaseException:
-            self._conn.close()
+            conn.close()
             raise
+        return conn
+
+    def _tune(self, conn: sqlite3.Connection) -> None:
+        if not self._memory:
+            # WAL: the CLI can read while the daemon writes; NORMAL is durable enough in WAL
+            # (a power cut loses at most the last transactions, never the file).
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+
+    # --- the file under us --------------------------------------------------------------------------
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return None
+        return info.st_dev, info.st_ino
+
+    def _check_file(self) -> None:
+        """Before every write: is the open file still the one at :attr:`path`? SQLite would go on
+        writing into a removed file (the state dir deleted, the file replaced) and lose it all at
+        close. Removed: recreated from the open connection (everything learned is kept). Replaced
+        by another file: that file is used from now on (someone restored a backup). Logged once."""
+        if self._memory:
+            return
+        identity = self._file_identity()
+        if identity == self._identity:
+            return
+        self._identity = identity  # logged once, whichever way it goes
+        # Copy what the open (removed or replaced) file holds into memory, then close it: closing
+        # checkpoints its WAL into the old file and removes the -wal/-shm beside the path, which a
+        # new connection at the path would otherwise read as its own.
+        snapshot = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self._conn.backup(snapshot)
+        self._conn.close()
+        self._conn = snapshot
+        for suffix in ("-wal", "-shm"):  # SQLite leaves them when its file moved: they are the old one's
+            with contextlib.suppress(OSError):
+                os.unlink(self.path + suffix)
+        if identity is None:
+            self._recreate(snapshot)
+            return
+        try:
+            self._connect()
+        except CatalogError as exc:
+            self._conn = snapshot
+            log.error("catalog %s was replaced by a file that is not a usable catalog (%s); what was "
+                      "open is kept in memory until the next start", self.path, exc)
+            return
+        snapshot.close()
+        log.warning("catalog %s was replaced by another file while running; using that file now",
+                    self.path)
+
+    def _recreate(self, snapshot: sqlite3.Connection) -> None:
+        try:
+            self._create_file(set_aside_empty=False)
+            new = sqlite3.connect(self.path, timeout=self._timeout_s, isolation_level=None,
+                                  check_same_thread=False)
+            try:
+                snapshot.backup(new)
+                new.execute("PRAGMA foreign_keys = ON")
+                self._tune(new)
+            except BaseException:
+                new.close()
+                raise
+        except (OSError, sqlite3.Error, CatalogError) as exc:
+            # The copy in memory goes on; writes stay there until the next start.
+            log.error("catalog %s vanished while running and cannot be recreated (%s); what is learned "
+                      "is kept in memory until the next start", self.path, exc)
+            return
+        snapshot.close()
+        self._conn = new
+        self._identity = self._file_identity()
+        log.warning("catalog %s vanished while running (state dir removed?); recreated it from the "
+                    "open copy, nothing learned is lost", self.path)
 
     # --- plumbing -----------------------------------------------------------------------------------
 
@@ -271,6 +363,7 @@ class CatalogStore:
     @contextmanager
     def _transaction(self, doing: str) -> Iterator[sqlite3.Connection]:
         with self._lock, self._errors(doing):
+            self._check_file()
             # IMMEDIATE: take the write lock up front, so a busy file fails here (after the busy
             # timeout) rather than half-way through.
             self._conn.execute("BEGIN IMMEDIATE")
@@ -358,6 +451,22 @@ class CatalogStore:
             conn.executemany(UPSERT_TRACK, rows)
             after: int = conn.execute("SELECT count(*) FROM tracks").fetchone()[0]
         return after - before
+
+    @contextmanager
+    def upserting(self, *, source: str) -> Iterator[Callable[[Iterable[CatalogTrack]], None]]:
+        """Add or update tracks batch by batch inside one transaction (a large import).
+
+        Yields a function that writes one batch with the same rules as :meth:`upsert_tracks`.
+        Leaving the block normally commits every batch; an exception rolls all of them back, so
+        the catalog has the whole import or none of it. The store's lock is held throughout.
+        """
+        with self._transaction("add tracks") as conn:
+            now = self._now()
+
+            def write(tracks: Iterable[CatalogTrack]) -> None:
+                conn.executemany(UPSERT_TRACK, [self._track_params(t, source, now) for t in tracks])
+
+            yield write
 
     def track(self, uri: str) -> CatalogTrack | None:
         """One track by uri, or None when it is not in the catalog."""

@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING
 from soulsyncd import __version__
 from soulsyncd.config import EXIT_CONFIG
 
+EXIT_RESTART = os.EX_TEMPFAIL
+"""75: the Restart command ended the run; systemd/soulsyncd.service restarts it as a success."""
+
 if TYPE_CHECKING:
     from soulsyncd.core.loop import RunStats
 
@@ -28,14 +31,40 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"soulsyncd {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the daemon")
-    run.add_argument("--config", "-c", type=Path, required=True, help="YAML config file")
+    run.add_argument("--config", "-c", type=Path, default=None, help=CONFIG_HELP)
     run.add_argument("--for", dest="for_seconds", type=_run_seconds, default=None, metavar="SECONDS",
                      help="stop after this many seconds (default: until SIGINT/SIGTERM)")
     check = sub.add_parser("check-config", help="validate a config file: prints 'ok' or the errors")
-    check.add_argument("config", type=Path)
+    check.add_argument("file", type=Path, nargs="?", default=None, help="the config file (or --config)")
+    check.add_argument("--config", "-c", type=Path, default=None, help=CONFIG_HELP)
     for module_name in AREA_COMMANDS:
         importlib.import_module(module_name).add_commands(sub)
     return parser
+
+
+CONFIG_HELP = ("YAML config file (default: $SOULSYNC_CONFIG, else /etc/soulsyncd/config.yaml when "
+               "installed)")
+
+# Commands that run on built-in defaults when no config file is found; every other one needs a file.
+DEFAULTS_WITHOUT_CONFIG = frozenset({"library", "simulate"})
+
+
+def resolve_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Set ``args.config`` for every command alike: ``--config``, else ``$SOULSYNC_CONFIG``, else the
+    installed ``/etc/soulsyncd/config.yaml``; a command that needs a file and finds none stops here."""
+    from soulsyncd.service.installed import CONFIG_ENV, INSTALLED_CONFIG, resolve_config_path
+
+    if not hasattr(args, "config"):
+        return
+    given = args.config
+    if args.command == "check-config" and args.file is not None:
+        if given is not None and given != args.file:
+            parser.error("check-config: give the file once, as FILE or as --config")
+        given = args.file
+    args.config = resolve_config_path(given)
+    if args.config is None and args.command not in DEFAULTS_WITHOUT_CONFIG:
+        parser.error(f"{args.command}: no config file: give --config FILE, set {CONFIG_ENV}, "
+                     f"or install one at {INSTALLED_CONFIG} (tools/install.sh does)")
 
 
 # Each area with commands of its own (spotify-login, library, mqtt-discovery, ...) has a module with
@@ -43,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
 # each. Those modules import their heavy dependencies inside the handlers, so ``--help`` stays fast.
 AREA_COMMANDS: tuple[str, ...] = (
     "soulsyncd.cli.mqtt", "soulsyncd.cli.catalog", "soulsyncd.cli.mood", "soulsyncd.cli.spotify",
+    "soulsyncd.cli.service",
 )
 
 
@@ -68,16 +98,22 @@ def _run_seconds(text: str) -> float:
 
 def check_config(path: Path) -> int:
     from soulsyncd.config import ConfigError, load_config
+    from soulsyncd.service.installed import machine_problems
 
     try:
-        load_config(path)
+        config = load_config(path)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     except Exception as exc:  # a loader bug must still answer like any other bad file: no traceback
         print(f"{path}: cannot check this file: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    print("ok")
+    # Valid, but what it names must also be there (the file camera's file, the MQTT password).
+    problems = machine_problems(path, config)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"ok: {path}")
     return os.EX_OK
 
 
@@ -86,7 +122,9 @@ def run(path: Path, for_seconds: float | None, early_stop: threading.Event | Non
 
     Exit codes are sysexits.h's (``os.EX_*``), which systemd's RestartPreventExitStatus= can name:
     78: bad config, model or cascade (don't restart); 66: a file camera's file is missing;
-    69: the camera stack is missing; 0: a clean stop.
+    69: the camera stack is missing; 0: a clean stop; 75 (``EX_TEMPFAIL``): a clean stop asked for by
+    the Restart command, which the unit counts as success and restarts (``SuccessExitStatus=`` and
+    ``RestartForceExitStatus=``).
     """
     from soulsyncd.app import Daemon
     from soulsyncd.config import ConfigError, load_config
@@ -114,7 +152,7 @@ def run(path: Path, for_seconds: float | None, early_stop: threading.Event | Non
         return os.EX_NOINPUT if config.camera.kind == "file" else os.EX_UNAVAILABLE
     if stats is not None:
         print_summary(stats)
-    return os.EX_OK
+    return EXIT_RESTART if daemon.restart_requested else os.EX_OK
 
 
 SUMMARY_LINES = 40  # the exit summary shows at most this many of each list
@@ -124,7 +162,8 @@ def print_summary(stats: RunStats) -> None:
     """The mood timeline and the player's decisions, for a person reading the terminal (bounded)."""
     from soulsyncd.core.playback import describe
 
-    lines = [f"analysed {stats.frames_analysed} frames, a face in {stats.frames_with_face}", "mood timeline:"]
+    lines = [f"analysed {stats.frames_analysed} frames in {stats.elapsed_s:.1f} s ({stats.analysis_fps:.1f} "
+             f"frames/s), a face in {stats.frames_with_face}", "mood timeline:"]
     timeline = list(stats.timeline)
     if stats.mood_changes > SUMMARY_LINES:
         lines.append(f"  ... {stats.mood_changes - SUMMARY_LINES} earlier changes")
@@ -163,7 +202,10 @@ def main(argv: list[str] | None = None) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, stop_early)
     try:
-        args = _parser().parse_args(argv)
+        parser = _parser()
+        args = parser.parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # as typed, for "run: sudo soulsyncd ..."
+        resolve_config(args, parser)
         if args.command == "check-config":
             return _quiet_stdout(check_config(args.config))
         if args.command == "run":

@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from soulsyncd.service.installed import reads_state, writes_state
 
 if TYPE_CHECKING:
     from soulsyncd.catalog.store import CatalogStore
@@ -25,21 +28,24 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
     def common(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--config", "-c", type=Path, default=None,
-                            help="YAML config file (its state.dir holds the catalog; default: defaults)")
+                            help="YAML config file (its state.dir holds the catalog; default: "
+                            "$SOULSYNC_CONFIG, else /etc/soulsyncd/config.yaml, else built-in defaults)")
         parser.add_argument("--catalog", type=Path, default=None,
                             help="use this catalog file instead of <state.dir>/catalog.sqlite3")
 
     imp = commands.add_parser(
         "import", help="import a CSV (or .csv.gz) of Spotify audio features",
         description="Import tracks and their valence/energy/tempo from a CSV in the layout of the public "
-        "Spotify-features datasets (columns found by name). Bad rows are reported with their line and "
-        "skipped; exits non-zero only when nothing could be read.",
+        "Spotify-features datasets or an Exportify export (columns found by name; comma, semicolon or "
+        "tab separated; UTF-8, UTF-16 or Windows-1252). Bad rows are reported (the first 20 and a count) "
+        "and skipped; exits 65 when nothing could be imported or most rows were bad (then nothing is "
+        "written).",
     )
     imp.add_argument("file", type=Path, help="the CSV file, plain or gzip")
     imp.add_argument("--source", default=None,
                      help="dataset name recorded as the features' source (default: the file name)")
     common(imp)
-    imp.set_defaults(handler=_import)
+    imp.set_defaults(handler=writes_state(_catalog_file, _import, reload=True))
 
     enrich = commands.add_parser(
         "enrich", help="look up missing features at ReccoBeats (sends only Spotify track ids)",
@@ -49,12 +55,27 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     enrich.add_argument("--limit", type=int, default=None, help="ask about at most this many tracks")
     enrich.add_argument("--url", default=None, help="service base URL (default: catalog.enrich_url)")
     common(enrich)
-    enrich.set_defaults(handler=_enrich)
+    enrich.set_defaults(handler=writes_state(_catalog_file, _enrich, reload=True))
 
     stats = commands.add_parser("stats", help="what the catalog holds and what was learned")
     stats.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     common(stats)
-    stats.set_defaults(handler=_stats)
+    stats.set_defaults(handler=reads_state(_catalog_file, "catalog", _stats))
+
+
+def _catalog_file(args: argparse.Namespace) -> Path | int:
+    """The catalog the arguments name (``--catalog``, else the config's state.dir), or exit 78."""
+    from soulsyncd.catalog.store import catalog_path
+    from soulsyncd.config import Config, ConfigError, load_config
+
+    if args.catalog is not None:
+        return Path(args.catalog)
+    try:
+        config = load_config(args.config) if args.config is not None else Config()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return os.EX_CONFIG
+    return catalog_path(config)
 
 
 def _open(args: argparse.Namespace) -> tuple[CatalogStore | None, str]:
@@ -81,35 +102,51 @@ def _failed(reason: str) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from soulsyncd.catalog.importer import CsvImportError, RejectedRow, import_csv
+    from soulsyncd.catalog.csvfile import ProgressLine
+    from soulsyncd.catalog.importer import CsvImportError, import_csv, import_summary, rejection_lines
     from soulsyncd.catalog.store import CatalogError
 
     store, reason = _open(args)
     if store is None:
         return _failed(reason)
     path: Path = args.file
+    progress = ProgressLine(sys.stderr, f"importing {path.name}") if sys.stderr.isatty() else None
 
-    def reject(row: RejectedRow) -> None:
-        print(f"{path}:{row.line}: skipped: {row.reason}", file=sys.stderr)
+    def note(text: str) -> None:
+        if progress is not None:
+            progress.clear()
+        print(text, file=sys.stderr)
 
+    # Ctrl-C rolls the import back; say so (the quiet exit 0 of __main__ would read as success).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with store:
         try:
-            report = import_csv(path, store, source=args.source, on_reject=reject)
+            report = import_csv(path, store, source=args.source, on_note=note, on_progress=progress)
+        except KeyboardInterrupt:
+            if progress is not None:
+                progress.close()
+            print(f"interrupted: nothing imported from {path}; the catalog is as it was", file=sys.stderr)
+            return 128 + signal.SIGINT
         except CsvImportError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return os.EX_NOINPUT if not path.is_file() else os.EX_DATAERR
         except CatalogError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return os.EX_CANTCREAT
+        finally:
+            if progress is not None:
+                progress.close()
         total = store.count()
+    for line in rejection_lines(report):
+        print(line, file=sys.stderr)
     if report.truncated:
         print(f"{path}: stopped early at {report.truncated}; kept the rows before it", file=sys.stderr)
-    features = "" if report.with_features else " (no valence/energy columns: see 'library enrich')"
-    print(
-        f"imported {report.imported} tracks from {path} as {report.source}{features}: {report.new} new, "
-        f"{report.imported - report.new} updated; {report.duplicates} duplicate rows skipped, "
-        f"{len(report.rejected)} rows rejected; catalog now {total} tracks"
-    )
+    if report.discarded:
+        print(f"error: {path}: {report.rejected_count:,} of {report.rows:,} rows rejected, so nothing was "
+              f"imported (read as {report.delimiter}-separated {report.encoding}); catalog unchanged, "
+              f"{total} tracks", file=sys.stderr)
+        return os.EX_DATAERR
+    print(import_summary(report, total))
     return os.EX_OK if report.imported else os.EX_DATAERR
 
 

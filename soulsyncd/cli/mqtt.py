@@ -33,7 +33,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
         "mqtt-discovery",
         help="print the Home Assistant discovery messages (no broker needed), or --remove them",
     )
-    parser.add_argument("--config", "-c", type=Path, required=True, help="YAML config file")
+    parser.add_argument("--config", "-c", type=Path, default=None,
+                        help="YAML config file (default: $SOULSYNC_CONFIG, else /etc/soulsyncd/config.yaml)")
     parser.add_argument("--remove", action="store_true",
                         help="publish empty retained payloads to the broker so Home Assistant drops the "
                         "entities and the retained state")
@@ -51,14 +52,15 @@ def discovery_command(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     info = DiscoveryInfo.from_config(config.mqtt)
     if not args.remove:
-        for message in discovery_messages(info):
+        for message in discovery_messages(info, device=config.mqtt.device_discovery):
             print(message.topic, message.encoded().decode())
         return os.EX_OK
     return remove(config.mqtt)
 
 
 def removal_topics(config: MqttConfig) -> list[str]:
-    """Every retained topic the daemon may have left: discovery configs, availability and state."""
+    """Every retained topic the daemon may have left: discovery configs (both forms), availability and
+    state."""
     from soulsyncd.mqtt import state as st
     from soulsyncd.mqtt.discovery import DiscoveryInfo, removal_messages
 

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from soulsyncd.service.installed import writes_state
+
 if TYPE_CHECKING:
     from soulsyncd.config import Config, SpotifyPlayerConfig
     from soulsyncd.spotify.client import SpotifyClient
@@ -28,8 +30,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     """Add the Spotify commands to the top-level parser."""
 
     def common(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--config", "-c", type=Path, required=True,
-                            help="YAML config file with player.kind: spotify")
+        parser.add_argument("--config", "-c", type=Path, default=None,
+                            help="YAML config file with player.kind: spotify (default: $SOULSYNC_CONFIG, "
+                            "else /etc/soulsyncd/config.yaml)")
         # For tests and tools: the base URL of a fake Spotify (serving /v1/, /api/token, /authorize).
         parser.add_argument("--api-base", default=None, help=argparse.SUPPRESS)
 
@@ -45,20 +48,45 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     login.add_argument("--no-listen", action="store_true",
                        help="don't listen on the redirect port; only accept a pasted URL")
     login.add_argument("--open-browser", action="store_true", help="also open the URL in a local browser")
-    login.set_defaults(handler=_login)
+    login.set_defaults(handler=writes_state(_token_file, _login))
 
     devices = sub.add_parser("spotify-devices", help="list the Spotify Connect speakers the Web API sees")
     common(devices)
-    devices.set_defaults(handler=_devices)
+    # Both may refresh the token, which rewrites the token file: as root, it must stay the service's.
+    devices.set_defaults(handler=writes_state(_token_file, _devices, announce=False))
 
     status = sub.add_parser("spotify-status", help="does the login work, which speakers are visible")
     common(status)
-    status.set_defaults(handler=_status)
+    status.set_defaults(handler=writes_state(_token_file, _status, announce=False))
 
     playlists = sub.add_parser("spotify-playlists",
                                help="read music.playlists into the track catalog now and report each")
     common(playlists)
-    playlists.set_defaults(handler=_playlists)
+    playlists.set_defaults(handler=writes_state(_catalog_file, _playlists))
+
+
+def _state_file(args: argparse.Namespace, name: str) -> Path | int:
+    from soulsyncd.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return os.EX_CONFIG
+    return Path(config.state.dir) / name
+
+
+def _token_file(args: argparse.Namespace) -> Path | int:
+    """Where spotify-login writes: the token cache in the config's state.dir."""
+    from soulsyncd.spotify.auth import TOKEN_FILE
+
+    return _state_file(args, TOKEN_FILE)
+
+
+def _catalog_file(args: argparse.Namespace) -> Path | int:
+    from soulsyncd.catalog.store import CATALOG_FILE_NAME
+
+    return _state_file(args, CATALOG_FILE_NAME)
 
 
 # --- plumbing ----------------------------------------------------------------------------------------
@@ -82,7 +110,7 @@ def _load(args: argparse.Namespace) -> tuple[Config, SpotifyPlayerConfig] | int:
 
 
 def _auth(args: argparse.Namespace, config: Config, settings: SpotifyPlayerConfig) -> Any:
-    from soulsyncd.config import read_secret
+    from soulsyncd.service.installed import installed_secret
     from soulsyncd.spotify.auth import (
         CLIENT_SECRET_NAME,
         TokenCache,
@@ -97,7 +125,7 @@ def _auth(args: argparse.Namespace, config: Config, settings: SpotifyPlayerConfi
         client_id=settings.client_id,
         redirect_uri=settings.redirect_uri,
         cache=TokenCache(token_path(config.state.dir)),
-        client_secret=read_secret(CLIENT_SECRET_NAME),
+        client_secret=installed_secret(CLIENT_SECRET_NAME),
         timeout_s=settings.request_timeout_s,
         token_url=f"{base}/api/token" if base else None,
         authorize_url=f"{base}/authorize" if base else None,

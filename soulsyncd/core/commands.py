@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -72,7 +73,24 @@ class SetVolume:
     percent: int
 
 
-Command = SetMode | SetTarget | Pause | Resume | Skip | SetCamera | SetDevice | SetVolume
+LogLevel = Literal["debug", "info", "warning", "error"]
+LOG_LEVELS: tuple[LogLevel, ...] = ("debug", "info", "warning", "error")
+
+
+@dataclass(frozen=True)
+class Restart:
+    """End the daemon cleanly so its supervisor (systemd) starts it afresh."""
+
+
+@dataclass(frozen=True)
+class SetLogLevel:
+    """The lowest level logged from now on (until the next start or reload: the file decides then)."""
+
+    level: LogLevel
+
+
+Command = (SetMode | SetTarget | Pause | Resume | Skip | SetCamera | SetDevice | SetVolume | Restart
+           | SetLogLevel)
 """Anything the core accepts from outside. (Reloading the config is the app's job: it rebuilds.)"""
 
 
@@ -120,12 +138,56 @@ class CommandQueue:
     def empty(self) -> bool:
         return self._queue.empty()
 
-    def drain(self, limit: int = 64) -> list[Command]:
-        """Up to ``limit`` queued commands, oldest first (called by the loop each tick)."""
+    def drain(self, limit: int = 1024) -> list[Command]:
+        """The queued commands (up to ``limit`` taken), coalesced: of each kind only the newest, in
+        the order those newest arrived (called by the loop each tick). A dashboard toggled fast, or
+        a retained command replayed, then costs one camera reopen per tick, not one per message."""
         commands: list[Command] = []
         while len(commands) < limit:
             try:
                 commands.append(self._queue.get_nowait())
             except queue.Empty:
                 break
-        return commands
+        return coalesce(commands)
+
+
+def _kind(command: Command) -> type:
+    """Commands that undo each other are one kind: the newest of a pause and a resume wins."""
+    return Pause if isinstance(command, Resume) else type(command)
+
+
+def coalesce(commands: list[Command]) -> list[Command]:
+    """Of each kind of command, the newest only, in the order those arrived."""
+    newest: dict[type, int] = {}
+    for index, command in enumerate(commands):
+        newest[_kind(command)] = index
+    return [commands[index] for index in sorted(newest.values())]
+
+
+class RejectionLog:
+    """Rejected commands: the first is logged, the rest only counted, their number logged at most
+    once per ``interval_s`` (a flood of bad commands must not flood the journal)."""
+
+    def __init__(self, interval_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._interval_s = interval_s
+        self._clock = clock
+        self._last_log: float | None = None
+        self._unlogged = 0
+
+    def rejected(self, message: str) -> None:
+        now = self._clock()
+        if self._last_log is None or now - self._last_log >= self._interval_s:
+            if self._unlogged:
+                log.warning("%s (and %d more commands rejected in the last %.0f s)",
+                            message, self._unlogged, now - self._last_log if self._last_log else 0)
+            else:
+                log.warning("%s", message)
+            self._last_log, self._unlogged = now, 0
+        else:
+            self._unlogged += 1
+
+    def flush(self) -> None:
+        """Log the count still unlogged (at stop)."""
+        if self._unlogged:
+            log.warning("%d more commands rejected, not logged one by one", self._unlogged)
+            self._unlogged = 0

@@ -71,14 +71,19 @@ class PlayerWorker:
             return self._lock.wait_for(lambda: not self._pending_work(), timeout_s)
 
     def close(self) -> None:
-        """Stop the thread (waiting about a second for a call in progress), then close the player."""
+        """Stop the thread (waiting about a second for a call in progress), then close the player.
+
+        The player is closed even when a call is still in progress (a request hanging on a dead
+        network): its ``close`` only sets a flag and joins, so it is safe beside the call, and it is
+        what ends the player's own threads before the stop deadline.
+        """
         with self._lock:
             self._closing = True
             self._lock.notify_all()
         self._thread.join(CLOSE_TIMEOUT_S)
         if self._thread.is_alive():
-            log.warning("player still busy after %.0f s; leaving it to finish on its own", CLOSE_TIMEOUT_S)
-            return
+            log.info("player still busy after %.0f s; closing it beside the call in progress",
+                     CLOSE_TIMEOUT_S)
         self._call(self._player.close, "close")
 
     def _queue(self, operation: Callable[[], None]) -> None:

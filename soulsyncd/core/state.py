@@ -54,6 +54,7 @@ class DaemonState:
     last_intent: PlayIntent | None = None
     stats: Stats = field(default_factory=Stats)
     last_error: str | None = None
+    log_level: str = "info"  # the root logger's level in effect (a command may change it)
 
 
 class EventKind(enum.StrEnum):

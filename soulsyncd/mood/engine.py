@@ -222,7 +222,8 @@ class MoodEngine:
             step_from: Point | None = None
             target_point = self._shift_target(intent)
             if target_point is not None and intent.target is not None:
-                plan, step_from = self._replan(intent.target, target_point, listener, now)
+                plan, step_from = self._replan(intent.target, target_point, listener, now,
+                                               known=mood is not None)
                 wanted, context = plan.waypoint, f"shift:{intent.target}"
                 direction = learning.unit((target_point[0] - listener[0], target_point[1] - listener[1]))
                 radius = min(self.settings.radius, self.settings.shift.step / 2)
@@ -338,13 +339,18 @@ class MoodEngine:
             return None
 
     def _replan(
-        self, name: str, target: Point, listener: Point, now: float
+        self, name: str, target: Point, listener: Point, now: float, *, known: bool = True
     ) -> tuple[shift.ShiftPlan, Point | None]:
         settings = self.settings.shift
         stale = self._last_pick_at is None or now - self._last_pick_at > self.settings.restart_after_s
         if self._plan is None or self._shift_key != name or stale:
             self._plan, self._shift_key = shift.start(listener, name, target, settings), name
             return self._plan, None
+        if not known:
+            # The mood is unknown (camera off): nobody can say whether the listener followed, so the
+            # shift waits at its waypoint rather than stepping on the last mood seen.
+            self._plan = shift.wait(self._plan)
+            return self._plan, self._last_point
         self._plan = shift.replan(self._plan, listener, settings, heard=self._last_point)
         if self._plan.action == "skip ahead":
             # The listener is already past the music: the next track is one step from *them*.

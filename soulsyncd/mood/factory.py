@@ -112,7 +112,7 @@ def open_catalog(config: MoodSections) -> CatalogStore | None:
                     log.error("mood engine: engine.import_csv: %s", exc)
                 else:
                     log.info("mood engine: imported %d tracks from %s (%d rows rejected)",
-                             report.imported, csv_path, len(report.rejected))
+                             report.imported, csv_path, report.rejected_count)
         except CatalogError as exc:
             log.error("mood engine: importing %s: %s", csv_path, exc)
     return store
@@ -154,7 +154,8 @@ def build_engine(
     tracks, playlists = read_catalog(store)
     engine = MoodEngine(tracks, clock=clock or WallClock(), mood_now=mood_now, feedback=store,
                         settings=engine_settings(config), playlists=playlists)
-    log.info("mood engine: %d tracks with features, %d mood playlists", engine.catalog_size, len(playlists))
+    # At DEBUG: the daemon's start line says how big the catalog is.
+    log.debug("mood engine: %d tracks with features, %d mood playlists", engine.catalog_size, len(playlists))
     return engine
 
 

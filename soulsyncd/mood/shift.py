@@ -10,7 +10,8 @@ listener's latest smoothed mood:
   waypoint, or that close to the track actually played for it): step on by ``step``;
 * **not followed**: hold the waypoint; after ``holds_before_back`` holds in a row step back one
   step toward the listener (and count the hold afresh);
-* **target reached**: stay at the target (match mode at the target point).
+* **target reached**: stay at the target (match mode at the target point);
+* **mood unknown** (camera off or gone): wait at the waypoint, counting no hold.
 
 Whatever the case, the waypoint never leads the listener by more than ``max_lead`` (it is pulled
 back onto that circle), so the music can't run off without them.
@@ -50,7 +51,7 @@ class ShiftPlan:
         step: steps taken so far (0: the start, matching the listener).
         holds: holds in a row at this waypoint.
         action: what this re-plan did: "start", "step", "skip ahead", "hold", "step back",
-            "at target".
+            "at target", "wait" (the mood was unknown).
         lead: how far the waypoint is from the listener's point it was planned from.
     """
 
@@ -84,15 +85,14 @@ class ShiftPlan:
         if self.reached:
             return f"shift at {self.target_name} (target reached, step {self.step})"
         position = f"step {self.step} of {self.steps} {toward_text}"
-        if self.action == "start":
-            return f"shift {position} (start where the listener is)"
-        if self.action == "hold":
-            return f"shift hold at {position} (waiting for the listener, {self.holds})"
-        if self.action == "step back":
-            return f"shift step back to {position} (the listener did not follow)"
-        if self.action == "skip ahead":
-            return f"shift skip ahead to {position} (the listener is ahead)"
-        return f"shift {position}"
+        phrases = {
+            "start": f"shift {position} (start where the listener is)",
+            "wait": f"shift waits at {position} (mood unknown)",
+            "hold": f"shift hold at {position} (waiting for the listener, {self.holds})",
+            "step back": f"shift step back to {position} (the listener did not follow)",
+            "skip ahead": f"shift skip ahead to {position} (the listener is ahead)",
+        }
+        return phrases.get(self.action, f"shift {position}")
 
 
 def start(listener: Point, target_name: str, target: Point, settings: ShiftSettings) -> ShiftPlan:
@@ -107,6 +107,11 @@ def start(listener: Point, target_name: str, target: Point, settings: ShiftSetti
         lead=0.0,
         step_length=settings.step,
     )
+
+
+def wait(plan: ShiftPlan) -> ShiftPlan:
+    """The same waypoint again, no hold counted: the listener's mood is unknown (camera off)."""
+    return replace(plan, action="wait")
 
 
 def replan(

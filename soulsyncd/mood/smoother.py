@@ -95,6 +95,10 @@ class MoodSmoother:
       returned mood is the previous one): the window is ordered by time and a late frame would
       describe the past. Equal timestamps are accepted.
 
+    **Confidence** is the window mean probability of the reported emotion: how much of the last
+    ``window_s`` seconds' evidence is for it (0..1). While a challenger waits out the dwell, it can
+    be lower than the challenger's share; absent moods have confidence 0.
+
     ``since`` is the timestamp at which the smoother started reporting the current emotion (or
     absence); before any face the mood is absent since the first timestamp seen.
     """
@@ -155,11 +159,18 @@ class MoodSmoother:
         self._lost_lead_at: float | None = None  # when the current emotion stopped leading the window
         self._mood: Mood | None = None
         self._mean = [0.0] * NUM_CLASSES  # reused buffer for the window mean
+        self._probabilities: tuple[float, ...] | None = None
 
     @property
     def mood(self) -> Mood | None:
         """The mood returned by the last :meth:`update`, or None before the first frame."""
         return self._mood
+
+    @property
+    def probabilities(self) -> tuple[float, ...] | None:
+        """The window's mean probabilities (7, FER2013 order, summing to 1) at the last :meth:`update`:
+        the evidence the mood was decided on. None while the window holds no face frame."""
+        return self._probabilities
 
     def skip_gap(self, seconds: float) -> None:
         """Let ``seconds`` pass without them counting: a gap in which nobody looked (the camera was
@@ -199,6 +210,7 @@ class MoodSmoother:
         if self._presence_ended(now):
             # Gone (or never seen): whatever the window holds describes someone who left.
             self._window.clear()
+            self._probabilities = None
             self._end_emotion(now)
             if probabilities is None:
                 return self._report_absent(now)
@@ -213,10 +225,12 @@ class MoodSmoother:
         while self._window and self._window[0][0] <= oldest_kept:
             self._window.popleft()
         if not self._window:
+            self._probabilities = None
             # Possible only when absent_after_s > window_s: still "present", but no fresh evidence.
             return self._mood if self._mood is not None else self._report_absent(now)
 
         mean = self._window_mean()
+        self._probabilities = tuple(mean)
         emotion = self._next_emotion(mean, now)
         if emotion is None:
             return self._report_absent(now)  # someone is there, but not long enough to tell

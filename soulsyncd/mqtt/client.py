@@ -13,23 +13,35 @@ topics of :mod:`soulsyncd.mqtt.state` -- the full set after every connect and ev
 birth message, then whatever changed (events trigger it at once, a 1 s poll catches figures that
 change without an event), and diagnostics every ``diagnostics_interval_s``. Nothing is queued while
 disconnected: the full set after the reconnect replaces it.
+
+Not retained: what happened (:mod:`soulsyncd.mqtt.events`: mood changed, track started, listener
+took over, camera changed) on ``<base>/event/<name>``, found by comparing each event's snapshot with
+the one before, and an answer to every command on ``<base>/response`` (and, over MQTT 5, on the
+request's own response topic with its correlation data).
+
+Discovery goes out in one form (``mqtt.discovery_mode``). The bridge also subscribes to its own
+discovery topics: a retained config of the other form, or of an entity it no longer has, is cleared
+with an empty retained payload and the current form sent again after it, so a mode switch leaves no
+duplicate entities behind.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import ssl
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from soulsyncd.core.handle import CoreHandle
-from soulsyncd.core.state import Event, EventKind
+from soulsyncd.core.state import DaemonState, Event, EventKind
 from soulsyncd.interfaces import Clock, SystemClock
 from soulsyncd.mqtt import commands
+from soulsyncd.mqtt import events as ev
 from soulsyncd.mqtt import state as st
-from soulsyncd.mqtt.discovery import DiscoveryInfo, discovery_messages
+from soulsyncd.mqtt.discovery import DiscoveryInfo, discovery_messages, is_config_topic
 from soulsyncd.mqtt.settings import MqttConfig
 
 if TYPE_CHECKING:
@@ -44,6 +56,8 @@ RECONNECT_MIN_S = 1
 POLL_S = 1.0  # how often the publisher looks for changes that came without an event
 REFRESH_S = 10.0  # continuous figures (confidence, valence, progress) at most this often per topic
 STOP_PUBLISH_WAIT_S = 0.5  # bounded wait for the clean 'offline' to leave on stop
+RESPONSE = "response"  # <base>/response: the answer to every command
+PENDING_MAX = 256  # answers and events waiting for the publisher; beyond this the oldest are dropped
 _UNSET: Any = object()
 
 
@@ -99,9 +113,34 @@ class _LimitedLog:
             self._start, self._count, self._suppressed = now, 0, 0
 
 
+def _thing_in(topic: str, base: str) -> str | None:
+    """The ``<thing>`` of ``<base>/<thing>/set...`` for an answer, even when it is not a known one."""
+    rest = topic.removeprefix(base + "/")
+    return rest.split("/", 1)[0][:64] or None if rest != topic else None
+
+
 def _short(topic: str, limit: int = 80) -> str:
     """``topic`` for a log line, clipped: a broken config may make one 65,536 characters long."""
     return repr(topic) if len(topic) <= limit else f"{topic[:limit]!r}... ({len(topic)} characters)"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to one command message, for ``<base>/response`` (and an MQTT 5 response topic)."""
+
+    command: str | None
+    error: str | None = None
+    correlation_id: str | None = None
+    response_topic: str | None = None  # MQTT 5: the request's own response topic
+    correlation_data: bytes | None = None  # MQTT 5: echoed as is
+
+    def payload(self) -> str:
+        body: dict[str, Any] = {"command": self.command, "ok": self.error is None}
+        if self.error is not None:
+            body["error"] = self.error
+        if self.correlation_id is not None:
+            body["correlation_id"] = self.correlation_id
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass
@@ -112,6 +151,9 @@ class _Pending:
     changes: bool = False
     diagnostics: bool = False
     topics: set[str] | None = None
+    leftovers: set[str] = field(default_factory=set)  # retained configs to clear (another form, old keys)
+    events: list[ev.EventMessage] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)
 
 
 class MqttBridge:
@@ -124,6 +166,7 @@ class MqttBridge:
         clock: for diagnostics and rate limits.
         poll_s: how often to look for state that changed without an event.
         refresh_s: the most often a topic is re-sent for a change in continuous figures only.
+        configuration_url: the local web page, shown as the device's "Visit" link (None: none served).
     """
 
     def __init__(
@@ -134,10 +177,14 @@ class MqttBridge:
         clock: Clock | None = None,
         poll_s: float = POLL_S,
         refresh_s: float = REFRESH_S,
+        configuration_url: str | None = None,
     ) -> None:
         self.config = config
         self.base = config.topic
-        self.info = DiscoveryInfo.from_config(config)
+        self.info = DiscoveryInfo.from_config(config, configuration_url=configuration_url)
+        self.device_discovery = config.device_discovery
+        self._discovery = discovery_messages(self.info, device=self.device_discovery)
+        self._discovery_topics = {message.topic for message in self._discovery}
         self.birth_topic = f"{config.discovery_prefix}/status"
         self._password = password
         self._clock = clock or SystemClock()
@@ -157,6 +204,8 @@ class MqttBridge:
         self._send_errors_logged: set[str] = set()
         self._subscribe_mid: int | None = None
         self._diagnostics_empty = True
+        self._seen: DaemonState | None = None  # the snapshot of the last event (events thread only)
+        self._v5 = config.protocol == "5"
         self.connected = threading.Event()
         """Set while connected to the broker (tests and the CLI wait on it)."""
         self.connections = 0
@@ -196,6 +245,7 @@ class MqttBridge:
         self._client = client
         self._worker = threading.Thread(target=self._run, name="mqtt-publisher", daemon=True)
         self._worker.start()
+        self._seen = core.latest()  # what is so already at start is no event
         core.subscribe("mqtt", self._on_event)
         client.connect_async(self.config.host, self.config.port, keepalive=self.config.keepalive)
         client.loop_start()
@@ -271,8 +321,15 @@ class MqttBridge:
             # The command topic and one level below it, so a wrong level is seen (and logged), not lost.
             # One SUBSCRIBE each: a filter paho refuses (only a config that skipped validation has one)
             # must not take the other with it.
+            # Our own discovery topics, for retained configs to clear (a mode switch, an entity gone);
+            # before the birth topic: the broker sends their retained messages before its SUBACK,
+            # which triggers the full set.
+            own: tuple[str, ...] = ()
+            if self.config.discovery:
+                own = (f"{self.info.prefix}/+/{self.info.device_id}/+/config",
+                       f"{self.info.prefix}/device/{self.info.device_id}/config")
             last_mid = None
-            for topic in (f"{self.base}/+/set/#", self.birth_topic):
+            for topic in (f"{self.base}/+/set/#", *own, self.birth_topic):
                 try:
                     _, last_mid = client.subscribe(topic, QOS)
                 except ValueError as exc:
@@ -308,43 +365,70 @@ class MqttBridge:
 
     def _on_message(self, _client: Client, _userdata: object, message: MQTTMessage) -> None:
         try:
-            self._handle(message.topic, bytes(message.payload), retained=bool(message.retain))
+            response_topic, correlation_data = None, None
+            properties = getattr(message, "properties", None)
+            if properties is not None:  # MQTT 5: answer where the request asks, with its data
+                response_topic = getattr(properties, "ResponseTopic", None)
+                correlation_data = getattr(properties, "CorrelationData", None)
+            self._handle(message.topic, bytes(message.payload), retained=bool(message.retain),
+                         response_topic=response_topic, correlation_data=correlation_data)
         except Exception:
             log.exception("MQTT: handling a message on %r failed", message.topic)
 
-    def _handle(self, topic: str, payload: bytes, *, retained: bool) -> None:
+    def _handle(self, topic: str, payload: bytes, *, retained: bool, response_topic: str | None = None,
+                correlation_data: bytes | None = None) -> None:
         if topic == self.birth_topic:
             if payload.strip() == b"online":
                 log.info("MQTT: Home Assistant came online; publishing discovery and state again")
                 self._request(full=True)
+            return
+        if not topic.startswith(self.base + "/"):  # one of our own discovery topics
+            if retained and payload and topic not in self._discovery_topics and (
+                    is_config_topic(self.info, topic, device=True)
+                    or is_config_topic(self.info, topic, device=False)):
+                log.info("MQTT: clearing the retained discovery config %s (not announced in %s mode)",
+                         topic, "device" if self.device_discovery else "entity")
+                self._request(leftover=topic)
             return
         if retained:  # a stale command kept by the broker would replay at every connect
             self.rejected += 1
             self._bad_log.warning("MQTT: ignored retained command on %r (send commands without retain)",
                                   topic)
             return
+
+        def answer(thing: str | None, error: str | None, correlation_id: str | None) -> Answer:
+            return Answer(thing, error, correlation_id, response_topic,
+                          None if correlation_data is None else bytes(correlation_data))
+
         try:
-            command = commands.parse(topic, payload, self.base)
+            request = commands.parse_request(topic, payload, self.base)
         except commands.Rejected as exc:
             self.rejected += 1
             self._bad_log.warning("MQTT: rejected message on %r: %s", topic, exc.reason)
-            if exc.affects:
-                self._request(topics=exc.affects)  # so the dashboard snaps back to the truth
+            thing = exc.thing or _thing_in(topic, self.base)
+            self._request(topics=exc.affects,  # so the dashboard snaps back to the truth
+                          answer=answer(thing, exc.reason, exc.correlation_id))
             return
         assert self._core is not None
-        if not self._core.submit(command):
-            thing = commands.thing_of(topic, self.base)
-            self._bad_log.warning("MQTT: command queue full; dropped %s from %r", command, topic)
-            self._request(topics=commands.COMMANDS[thing].affects)
+        if not self._core.submit(request.command):
+            self._bad_log.warning("MQTT: command queue full; dropped %s from %r", request.command, topic)
+            self._request(topics=commands.COMMANDS[request.thing].affects,
+                          answer=answer(request.thing, "command queue full; try again",
+                                        request.correlation_id))
+            return
+        self._request(answer=answer(request.thing, None, request.correlation_id))
 
     def _on_event(self, event: Event) -> None:
-        """The core's events (on the broadcaster's thread): they only wake the publisher."""
+        """The core's events (on the broadcaster's thread): what happened, and a wake for the publisher."""
         if self._stop.is_set():
             return
+        before, self._seen = self._seen, event.state
+        happened = ev.happenings(before, event.state, self.base) if before is not None else []
         # Diagnostics go out on their timer, and at once for a new error or for the loop's first
         # figures (those sent on connect may predate them: zeros for a whole interval otherwise).
         first_figures = event.kind == EventKind.STATS and self._diagnostics_empty
-        self._request(changes=True, diagnostics=event.kind == EventKind.ERROR or first_figures)
+        self._request(changes=True, diagnostics=event.kind == EventKind.ERROR or first_figures,
+                      events=happened)
 
     def _log_failure(self, message: str) -> None:
         # The first time at warning level; the same failure on every retry only at debug.
@@ -355,7 +439,8 @@ class MqttBridge:
             log.debug("MQTT: %s", message)
 
     def _request(self, *, full: bool = False, changes: bool = False, diagnostics: bool = False,
-                 topics: tuple[str, ...] = ()) -> None:
+                 topics: tuple[str, ...] = (), leftover: str | None = None,
+                 events: list[ev.EventMessage] | None = None, answer: Answer | None = None) -> None:
         with self._wake:
             pending = self._pending
             pending.full |= full
@@ -363,6 +448,14 @@ class MqttBridge:
             pending.diagnostics |= diagnostics
             if topics:
                 pending.topics = (pending.topics or set()) | set(topics)
+            if leftover is not None:
+                pending.leftovers.add(leftover)
+            if events:
+                pending.events.extend(events)
+                del pending.events[:-PENDING_MAX]
+            if answer is not None:
+                pending.answers.append(answer)
+                del pending.answers[:-PENDING_MAX]
             self._wake.notify()
 
     # --- the publisher thread -------------------------------------------------------------------
@@ -390,12 +483,16 @@ class MqttBridge:
             return  # nothing is queued while away: the full set follows the next connect
         state = self._core.latest()
         messages = st.state_messages(state, self.base)
+        self._publish_moments(pending)
         if pending.full:
             self.full_publishes += 1
             self._send(f"{self.base}/{st.AVAILABILITY}", st.ONLINE)
-            if self.config.discovery:
-                for config_message in discovery_messages(self.info):
-                    self._send(config_message.topic, config_message.encoded())
+        if self.config.discovery and (pending.full or pending.leftovers):
+            # After the clearing above: Home Assistant's discovery id is the same in both forms, so the
+            # removal of an old config must reach it before the current one, never after.
+            for config_message in self._discovery:
+                self._send(config_message.topic, config_message.encoded())
+        if pending.full:
             self._filter.forget()
             pending.diagnostics = True
         elif pending.topics:
@@ -411,13 +508,37 @@ class MqttBridge:
             payload = st.diagnostics_payload(state, self._sampler.sample(), self.rejected)
             self._send(f"{self.base}/{st.DIAGNOSTICS}", payload)
 
-    def _send(self, topic: str, payload: str | bytes) -> bool:
+    def _publish_moments(self, pending: _Pending) -> None:
+        """Answers, events and the clearing of leftover configs: sent once, never retained."""
+        for answer in pending.answers:
+            self._send_answer(answer)
+        for event in pending.events:  # a moment, not a state
+            self._send(event.topic, event.payload, retain=False)
+        for topic in sorted(pending.leftovers):
+            self._send(topic, b"")
+
+    def _send_answer(self, answer: Answer) -> None:
+        properties = None
+        if self._v5 and answer.correlation_data is not None:
+            from paho.mqtt.packettypes import PacketTypes
+            from paho.mqtt.properties import Properties
+
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            properties.CorrelationData = answer.correlation_data
+        payload = answer.payload()
+        response = f"{self.base}/{RESPONSE}"
+        self._send(response, payload, retain=False, properties=properties)
+        if self._v5 and answer.response_topic and answer.response_topic != response:
+            self._send(answer.response_topic, payload, retain=False, properties=properties)
+
+    def _send(self, topic: str, payload: str | bytes, *, retain: bool = True,
+              properties: Properties | None = None) -> bool:
         from paho.mqtt.enums import MQTTErrorCode
 
         assert self._client is not None
         # Never wait for the broker's acknowledgement here: paho sends it in the background.
         try:
-            info = self._client.publish(topic, payload, qos=QOS, retain=True)
+            info = self._client.publish(topic, payload, qos=QOS, retain=retain, properties=properties)
         except ValueError as exc:  # a topic paho refuses: the rest still goes out
             if str(exc) not in self._send_errors_logged:
                 self._send_errors_logged.add(str(exc))

@@ -1,24 +1,33 @@
 """Incoming MQTT commands: the one table of topic -> handler, and the validation every payload passes.
 
-A command topic is ``<base>/<thing>/set``. :func:`parse` checks the payload (size, UTF-8, no control
-characters, then type and range for that thing) and returns the core command to queue, or raises
-:class:`Rejected` with the reason and the state topics a dashboard should be re-sent so it snaps
-back to the truth. Nothing here touches the core: the bridge puts the command on the core's queue.
+A command topic is ``<base>/<thing>/set``. :func:`parse_request` checks the payload (size, UTF-8, no
+control characters, then type and range for that thing) and returns the core command to queue, or
+raises :class:`Rejected` with the reason and the state topics a dashboard should be re-sent so it
+snaps back to the truth. Nothing here touches the core: the bridge puts the command on the core's queue.
+
+Loose payloads are taken where the meaning is clear (what Node-RED, a shell or an automation sends):
+words case-insensitively, ``ON``/``true``/``1``/``PRESS`` for a button, ``40``/``40.0``/``40 %`` for the
+volume, a JSON string (``"match"``), and a JSON object ``{"value": ..., "correlation_id": ...}`` whose
+id comes back in the answer on ``<base>/response``. The table is in docs/home-assistant.md.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from soulsyncd.core.commands import (
+    LOG_LEVELS,
     MODES,
     Command,
     Pause,
+    Restart,
     Resume,
     SetCamera,
     SetDevice,
+    SetLogLevel,
     SetMode,
     SetTarget,
     SetVolume,
@@ -34,6 +43,8 @@ PRESS = "PRESS"  # what Home Assistant's MQTT button sends
 
 _TRUE = frozenset({"on", "true", "1", "yes"})
 _FALSE = frozenset({"off", "false", "0", "no"})
+_PRESS_WORDS = frozenset({"press", *_TRUE})
+CORRELATION_ID_MAX = 64
 
 
 class Rejected(Exception):  # noqa: N818 -- a verdict, not a programming error
@@ -44,10 +55,22 @@ class Rejected(Exception):  # noqa: N818 -- a verdict, not a programming error
         affects: the state topics (suffixes of the base topic) to re-publish.
     """
 
-    def __init__(self, reason: str, affects: tuple[str, ...] = ()) -> None:
+    def __init__(self, reason: str, affects: tuple[str, ...] = (), *, thing: str | None = None,
+                 correlation_id: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.affects = affects
+        self.thing = thing
+        self.correlation_id = correlation_id
+
+
+@dataclass(frozen=True)
+class Request:
+    """A valid command message: which thing, the core command, and the id to echo in the answer."""
+
+    thing: str
+    command: Command
+    correlation_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,8 +109,8 @@ def _switch(text: str) -> bool:
 
 def _press(command: Command) -> Callable[[str], Command]:
     def parse(text: str) -> Command:
-        if text.upper() != PRESS:
-            raise ValueError(f"expected {PRESS}, got {text!r}")
+        if text.lower() not in _PRESS_WORDS:
+            raise ValueError(f"expected {PRESS} (or ON, true, 1), got {text!r}")
         return command
 
     return parse
@@ -101,7 +124,16 @@ def _device(text: str) -> Command:
     return SetDevice(text)
 
 
+def _log_level(text: str) -> Command:
+    level = text.lower()
+    for known in LOG_LEVELS:
+        if level == known:
+            return SetLogLevel(known)
+    raise ValueError(f"unknown log level {text!r}; expected one of {', '.join(LOG_LEVELS)}")
+
+
 def _volume(text: str) -> Command:
+    text = text.removesuffix("%").strip()  # "40 %" from a dashboard that shows the unit
     if not text.isascii():  # float() would take Arabic-Indic and other Unicode digits
         raise ValueError(f"volume must be a number 0-100, got {text!r}")
     try:
@@ -125,6 +157,8 @@ COMMANDS: dict[str, CommandSpec] = {
     "device": CommandSpec(_device, (topics.DEVICE, topics.PLAYING),
                           f"Spotify Connect speaker name (1-{DEVICE_NAME_MAX} characters)"),
     "volume": CommandSpec(_volume, (topics.VOLUME,), "0-100 (percent)"),
+    "restart": CommandSpec(_press(Restart()), (), f"{PRESS} (a clean exit that systemd restarts)"),
+    "log_level": CommandSpec(_log_level, (topics.LOG_LEVEL,), " | ".join(LOG_LEVELS)),
 }
 """The one table: ``<base>/<thing>/set`` -> how its payload becomes a core command."""
 
@@ -155,20 +189,69 @@ def thing_of(topic: str, base: str) -> str:
     return thing
 
 
-def parse(topic: str, payload: bytes, base: str) -> Command:
-    """The core command for a message on ``topic``.
+def _scalar(value: object) -> str:
+    """A JSON value as the text a plain payload would carry (``true`` -> ``true``, ``40`` -> ``40``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int | float):
+        return repr(value)
+    raise ValueError(f"expected a word or a number, got {json.dumps(value)[:40]}")
+
+
+def unwrap(text: str) -> tuple[str, str | None]:
+    """(value, correlation id) of a payload: a JSON object ``{"value": ..., "correlation_id": ...}``,
+    a JSON string, or the plain text itself (what does not parse as either stays plain text)."""
+    if not text.startswith(("{", '"')):
+        return text, None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text, None
+    if isinstance(data, str):
+        return data.strip(), None
+    if not isinstance(data, dict):
+        return text, None
+    raw_id = data.get("correlation_id")
+    correlation_id = None if raw_id is None or isinstance(raw_id, bool | dict | list) else str(raw_id)
+    if correlation_id is not None and len(correlation_id) > CORRELATION_ID_MAX:
+        raise Rejected(f"correlation_id longer than {CORRELATION_ID_MAX} characters")
+    if "value" not in data:
+        raise Rejected('a JSON payload needs a "value"', correlation_id=correlation_id)
+    try:
+        return _scalar(data["value"]), correlation_id
+    except ValueError as exc:
+        raise Rejected(str(exc), correlation_id=correlation_id) from None
+
+
+def parse_request(topic: str, payload: bytes, base: str) -> Request:
+    """The thing, core command and correlation id for a message on ``topic``.
 
     Raises:
         Rejected: the topic is not a command topic, or the payload is not valid for it; ``affects``
-            names the state topics to re-publish.
+            names the state topics to re-publish, ``thing`` and ``correlation_id`` what the answer
+            names (when known).
     """
-    spec = COMMANDS[thing_of(topic, base)]
+    thing = thing_of(topic, base)
+    spec = COMMANDS[thing]
+    correlation_id = None
     try:
-        text = decode(payload)
+        text, correlation_id = unwrap(decode(payload))
         if not text:
             raise Rejected("empty payload")
-        return spec.parse(text)
+        return Request(thing, spec.parse(text), correlation_id)
     except Rejected as exc:
-        raise Rejected(exc.reason, spec.affects) from None
+        known = exc.correlation_id if exc.correlation_id is not None else correlation_id
+        raise Rejected(exc.reason, spec.affects, thing=thing, correlation_id=known) from None
     except ValueError as exc:
-        raise Rejected(str(exc), spec.affects) from None
+        raise Rejected(str(exc), spec.affects, thing=thing, correlation_id=correlation_id) from None
+
+
+def parse(topic: str, payload: bytes, base: str) -> Command:
+    """The core command for a message on ``topic`` (:func:`parse_request` without the id).
+
+    Raises:
+        Rejected: as :func:`parse_request`.
+    """
+    return parse_request(topic, payload, base).command

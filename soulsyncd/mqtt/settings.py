@@ -24,6 +24,11 @@ TOPIC_PREFIX_MAX = 128
 prefix that long cannot have anything appended (paho refuses the subscription at run time); 128 is
 far more than any real prefix."""
 
+HA_VERSION_PATTERN = re.compile(r"^(20\d\d)\.(\d{1,2})(\.\d+)?([a-z0-9.]*)$")
+"""A Home Assistant version: year.month[.patch], maybe with a pre-release suffix (2024.11.0b1)."""
+DEVICE_DISCOVERY_SINCE = (2024, 11)
+"""The first Home Assistant release with device-based discovery (``<prefix>/device/<id>/config``)."""
+
 _TOPIC_WILDCARDS = re.compile(r"[+#]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -105,6 +110,17 @@ class MqttConfig(Section):
     diagnostics_interval_s: float = Field(
         default=60.0, ge=1, le=3600, description="Seconds between diagnostics messages."
     )
+    discovery_mode: Literal["entity", "device", "auto"] = Field(
+        default="auto",
+        description="entity: one discovery config per entity (every Home Assistant); device: one config "
+        "for the whole device (Home Assistant 2024.11 or later); auto: device when ha_version says "
+        "2024.11 or later, else entity. Switching removes the other form's configs.",
+    )
+    ha_version: str | None = Field(
+        default=None, max_length=20,
+        description="The Home Assistant version in use (e.g. 2025.1), for discovery_mode: auto; None: "
+        "unknown.",
+    )
 
     @field_validator("ca_file", "certfile", "keyfile")
     @classmethod
@@ -126,6 +142,22 @@ class MqttConfig(Section):
     def _topic(cls, value: str | None, info: ValidationInfo) -> str | None:
         return None if value is None else _check_topic(value, info.field_name or "topic")
 
+    @field_validator("ha_version", mode="before")
+    @classmethod
+    def _ha_version_is_text(cls, value: object) -> object:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # YAML reads 2025.10 as the number 2025.1: only a quoted version is what was meant.
+            raise ValueError(f'quote the version (ha_version: "{value}"): unquoted, YAML reads it as a '
+                             "number")
+        return value
+
+    @field_validator("ha_version")
+    @classmethod
+    def _ha_version(cls, value: str | None) -> str | None:
+        if value is not None and not HA_VERSION_PATTERN.match(value):
+            raise ValueError(f"must look like 2024.11 or 2024.11.2, got {value!r}")
+        return value
+
     @model_validator(mode="after")
     def _cert_and_key_together(self) -> MqttConfig:
         if (self.certfile is None) != (self.keyfile is None):
@@ -142,6 +174,14 @@ class MqttConfig(Section):
     @property
     def effective_client_id(self) -> str:
         return self.client_id or f"soulsyncd-{self.device_id}"
+
+    @property
+    def device_discovery(self) -> bool:
+        """Whether discovery goes out in the device form (``discovery_mode``, ``auto`` by ``ha_version``)."""
+        if self.discovery_mode != "auto":
+            return self.discovery_mode == "device"
+        match = HA_VERSION_PATTERN.match(self.ha_version or "")
+        return match is not None and (int(match[1]), int(match[2])) >= DEVICE_DISCOVERY_SINCE
 
     @property
     def device_name(self) -> str:

@@ -41,9 +41,10 @@ PLAYER = "player"
 DEVICE = "device"
 VOLUME = "volume"
 CAMERA = "camera"
+LOG_LEVEL = "log_level"
 DIAGNOSTICS = "diagnostics"
 STATE_TOPICS: tuple[str, ...] = (MOOD, FACES, MODE, TARGET, SHIFT, PAUSED, PLAYING, PLAYER, DEVICE, VOLUME,
-                                 CAMERA)
+                                 CAMERA, LOG_LEVEL)
 
 NONE = "None"  # what Home Assistant's MQTT sensors and numbers read as "unknown"
 TEXT_MAX = 255  # Home Assistant refuses a state longer than this
@@ -175,6 +176,7 @@ def state_messages(state: DaemonState, base: str) -> list[StateMessage]:
         DEVICE: _clip(device, 100),
         VOLUME: volume,
         CAMERA: camera_payload(state),
+        LOG_LEVEL: state.log_level,
     }
     messages = [StateMessage(f"{base}/{MOOD}", mood, mood_key)]
     messages += [StateMessage(f"{base}/{name}", payload, payload) for name, payload in plain.items()]
@@ -230,10 +232,36 @@ def _rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+_STARTED_AT: float | None = None
+
+
+def process_started_at() -> float:
+    """When this process started (epoch seconds): from /proc (the kernel's own record), else the first
+    call. Stable between reports, so Home Assistant's timestamp sensor does not tick."""
+    global _STARTED_AT  # noqa: PLW0603 -- one value per process, computed once
+    if _STARTED_AT is None:
+        _STARTED_AT = _proc_start_time() or time.time()
+    return _STARTED_AT
+
+
+def _proc_start_time() -> float | None:
+    try:
+        with open("/proc/self/stat", encoding="ascii") as stat:
+            # The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+            start_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/stat", encoding="ascii") as proc_stat:
+            boot = next(int(line.split()[1]) for line in proc_stat if line.startswith("btime "))
+        return round(boot + start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
 def diagnostics_payload(state: DaemonState, process: ProcessSample, rejected: int) -> str:
-    """Analysed frames/s, inference and detector ms, CPU %, RSS, uptime, counters and the last error."""
+    """Analysed frames/s, inference and detector ms, CPU %, RSS, uptime and start time, counters and
+    the last error."""
     stats = state.stats
     return _json({
+        "started_at": _iso(process_started_at()),
         "analysis_fps": _r(stats.analysis_fps),
         "inference_ms": _r(stats.inference_ms),
         "detector_ms": _r(stats.detector_ms),

@@ -10,7 +10,9 @@ and never a secret in either.
 * ``stderr-journal``: stderr is the journal's stream (``$JOURNAL_STREAM`` names it) but the
   bindings are missing: each line starts with a ``<N>`` syslog priority, which journald turns into
   the entry's priority (``SyslogLevelPrefix=yes``, the default); no timestamp, the journal has one.
-* ``stderr``: run by hand: time, level, logger, message.
+* ``stderr``: run by hand: time, level, message.
+
+The logger's name (``soulsyncd.vision.sources: ``) precedes the message only at level DEBUG.
 
 Every handler carries a :class:`RedactFilter`: it formats the message (and any traceback) itself and
 masks bearer tokens, ``password=…``/``"access_token": "…"`` style pairs, passwords in URLs, OAuth
@@ -34,7 +36,7 @@ from typing import Any, TextIO
 
 from soulsyncd.core.handle import CoreHandle
 from soulsyncd.core.state import DaemonState, Event, EventKind
-from soulsyncd.types import CameraStatus
+from soulsyncd.types import CameraStatus, PlayerStatus
 
 FIELD_PREFIX = "SOULSYNC_"
 REDACTED = "[REDACTED]"
@@ -149,11 +151,33 @@ class RedactFilter(logging.Filter):
         return True
 
 
-class PriorityFormatter(logging.Formatter):
-    """``<N>logger: message`` on every line, for stderr that journald reads (SyslogLevelPrefix=)."""
+def _debugging() -> bool:
+    return logging.getLogger().getEffectiveLevel() <= logging.DEBUG
+
+
+class NamedAtDebugFormatter(logging.Formatter):
+    """``fmt`` with ``logger: `` before the message only while the root level is DEBUG.
+
+    A person reading ``camera: absent`` does not need ``soulsyncd.service.logs`` in front of it;
+    whoever turned on DEBUG to chase a fault does. Decided per record, so a reload that changes
+    ``logging.level`` changes the format too.
+    """
+
+    def __init__(self, fmt: str = "%(message)s", datefmt: str | None = None) -> None:
+        super().__init__(fmt, datefmt)
+        self._plain = logging.Formatter(fmt, datefmt)
+        self._named = logging.Formatter(fmt.replace("%(message)s", "%(name)s: %(message)s"), datefmt)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return (self._named if _debugging() else self._plain).format(record)
+
+
+class PriorityFormatter(NamedAtDebugFormatter):
+    """``<N>message`` on every line, for stderr that journald reads (SyslogLevelPrefix=); the
+    logger's name before the message at DEBUG."""
 
     def __init__(self) -> None:
-        super().__init__("%(name)s: %(message)s")
+        super().__init__("%(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
@@ -208,7 +232,7 @@ def setup_logging(level: str = "info", *, environ: Mapping[str, str] | None = No
     handler: logging.Handler | None = _journal_handler() if journal and under_systemd(env) else None
     if handler is not None:
         mode = "journal"
-        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        handler.setFormatter(NamedAtDebugFormatter())  # the journal has LOGGER= for the name anyway
     else:
         handler = logging.StreamHandler(out)
         if stderr_is_journal(env, out):
@@ -216,8 +240,8 @@ def setup_logging(level: str = "info", *, environ: Mapping[str, str] | None = No
             handler.setFormatter(PriorityFormatter())
         else:
             mode = "stderr"
-            handler.setFormatter(logging.Formatter(
-                "%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S"))
+            handler.setFormatter(NamedAtDebugFormatter(
+                "%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S"))
     handler.addFilter(RedactFilter(credential_values(env)))
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -249,7 +273,10 @@ Described = tuple[int, str, dict[str, str]]  # level, message, journal fields
 def _mood(state: DaemonState) -> Described | None:
     mood = state.mood
     if mood is None:
-        return None
+        if state.camera in (CameraStatus.OK, CameraStatus.STARTING):
+            return None  # not analysed yet: nothing to say
+        return logging.INFO, f"mood unknown (camera {state.camera.value})", fields(
+            "mood", emotion="unknown", faces=0, camera=state.camera.value)
     if mood.absent:
         return logging.INFO, f"mood at {state.stats.uptime_s:5.1f} s: absent (nobody there)", fields(
             "mood", emotion="absent", faces=0)
@@ -283,14 +310,25 @@ def _camera(state: DaemonState) -> Described:
 
 
 def _player(state: DaemonState) -> Described:
+    from soulsyncd.player import describe_track
+
     player = state.player
-    track = f" {player.track.name!r}" if player.track is not None else ""
+    track = player.track
+    if track is None:
+        what = f"{player.status.value}, nothing playing"
+    elif player.status is PlayerStatus.DRY_RUN:
+        what = f"would play {describe_track(track)}"
+    else:
+        what = f"{'playing' if player.playing else 'paused'} {describe_track(track)}"
     device = f" on {player.device}" if player.device else ""
+    detail = f" — {player.detail}" if player.detail and track is not None else ""
+    quiet = track is None or player.status in (PlayerStatus.OK, PlayerStatus.DRY_RUN)
+    status = "" if quiet else f" [{player.status.value}]"
     error = f" ({player.last_error})" if player.last_error else ""
     level = logging.WARNING if player.last_error else logging.INFO
-    return level, f"player: {player.status.value}{track}{device}{error}", fields(
+    return level, f"player: {what}{device}{detail}{status}{error}", fields(
         "player", player=player.status.value, device=player.device,
-        track=player.track.uri if player.track is not None else None, error=player.last_error)
+        track=track.uri if track is not None else None, error=player.last_error)
 
 
 def _control(state: DaemonState) -> Described:

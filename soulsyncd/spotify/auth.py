@@ -22,6 +22,7 @@ import os
 import queue
 import re
 import secrets
+import stat
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -50,6 +51,13 @@ LOGIN_HINT = "run: soulsyncd spotify-login --config <your config file>"
 
 _REQUIRED_KEYS = ("access_token", "refresh_token", "expires_at")
 
+MAX_TOKEN_BYTES = 64 * 1024
+"""A real cache is under 1 KiB; anything this large is not one (and is not read whole)."""
+
+
+class _Unusable(Exception):  # noqa: N818 - internal: says what is wrong with the file, never escapes
+    """The token cache exists but cannot be a token cache."""
+
 
 # --- the token cache --------------------------------------------------------------------------------
 
@@ -69,16 +77,23 @@ class TokenCache(CacheFileHandler):  # type: ignore[misc]
         self._warned: str | None = None
 
     def get_cached_token(self) -> dict[str, Any] | None:
+        # Whatever shape the file is in (binary, empty, huge, a directory, unreadable), the answer is
+        # a token or None ("login required", with the fix, logged once): never an exception, which
+        # spotipy would turn into a traceback at every retry.
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = self._read()
         except FileNotFoundError:
             return None
+        except _Unusable as exc:
+            self._warn(f"the Spotify token cache {self.path} {exc}; {LOGIN_HINT}")
+            return None
         except OSError as exc:
-            self._warn(f"cannot read the Spotify token cache {self.path}: {exc.strerror or exc}")
+            self._warn(f"cannot read the Spotify token cache {self.path}: {exc.strerror or exc}; "
+                       f"make it readable by the daemon's user, or {LOGIN_HINT}")
             return None
         try:
             token = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             token = None
         if not isinstance(token, dict) or not all(isinstance(token.get(key), (str, int, float))
                                                   for key in _REQUIRED_KEYS):
@@ -87,6 +102,21 @@ class TokenCache(CacheFileHandler):  # type: ignore[misc]
         self._check_mode()
         self._warned = None
         return token
+
+    def _read(self) -> str:
+        """The file's text, refusing what cannot be a token cache before reading it all."""
+        if not stat.S_ISREG(self.path.stat().st_mode):  # a directory, a FIFO (open would block), ...
+            raise _Unusable("is not a regular file")
+        with open(self.path, "rb") as file:
+            data = file.read(MAX_TOKEN_BYTES + 1)
+        if not data.strip():
+            raise _Unusable("is empty")
+        if len(data) > MAX_TOKEN_BYTES:
+            raise _Unusable(f"is corrupt (larger than {MAX_TOKEN_BYTES // 1024} KiB)")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Unusable("is corrupt (not text)") from None
 
     def save_token_to_cache(self, token_info: Mapping[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

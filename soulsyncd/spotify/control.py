@@ -92,6 +92,7 @@ class Controller:
         self._ours: _Ours | None = None
         self._queued: Track | None = None
         self._next_poll = 0.0
+        self._speaker_id: str | None = None  # the named speaker's id when last found
         self._hands_off = HandsOff(settings.takeover_backoff_s)
         self._failures = Failures(settings)
         self._device_found = False  # this step found the configured speaker
@@ -122,6 +123,7 @@ class Controller:
         """Another speaker and/or volume from now on."""
         if device is not None and device != self.device_name:
             self.device_name = device
+            self._speaker_id = None
             self._move = self._ours is not None
             if isinstance(self._failures.failing, NoDeviceError):
                 # A new name is news: look for it now, not after the back-off.
@@ -147,11 +149,11 @@ class Controller:
             self._device_found = False
             try:
                 self._work(now)
-            except SpotifyError as exc:
-                self._failed(exc, now)
+            except SpotifyError as exc:  # back-off and Retry-After count from the answer, not the start
+                self._failed(exc, self._clock.monotonic())
             except Exception as exc:  # a bug or a broken catalog must not end the player's thread
                 log.exception("Spotify player step failed")
-                self._failed(ApiError(f"unexpected error: {exc}", 0), now)
+                self._failed(ApiError(f"unexpected error: {exc}", 0), self._clock.monotonic())
             else:
                 self._settle(answered=self._client.answered > answered,
                              commanded=self._client.commands_done > commands)
@@ -187,6 +189,10 @@ class Controller:
         now = self._clock.monotonic()
         detail, retry_at = "", self._failures.retry_at
         device = ours.device.name if ours else self.device_name
+        if isinstance(self._failures.failing, NoDeviceError) and self.device_name:
+            # The speaker asked for is not there: say so, not the last speaker as if it were chosen.
+            still = f"; still on {ours.device.name}" if ours and ours.device.name != self.device_name else ""
+            device = f"{self.device_name} (not found{still})"
         track = ours.track if ours else None
         hands_off = self._hands_off.detail()
         if self._status is PlayerStatus.LISTENER_IN_CONTROL and hands_off is not None:
@@ -332,8 +338,8 @@ class Controller:
         self._unplayed = None
         self._memory.add(track.uri)
         self._status, self._error = PlayerStatus.OK, None
-        self._next_poll = now + self._settings.poll_interval_s
-        log.info("playing %r by %s on %s", track.name, track.artist_text, device.name)
+        self._next_poll = self._clock.monotonic() + self._settings.poll_interval_s
+        log.debug("playing %r by %s on %s", track.name, track.artist_text, device.name)
 
     def _look(self, now: float, intent: PlayIntent | None) -> None:
         """At start-up (a restart, a reload): our own music still playing is adopted, so the state
@@ -355,7 +361,7 @@ class Controller:
         self._device_found = True  # our music on the configured speaker: it is there
         self._seen(self._ours, playback, now)
         self._status, self._error, self._intent_new = PlayerStatus.OK, None, False
-        self._next_poll = now + self._settings.poll_interval_s
+        self._next_poll = self._clock.monotonic() + self._settings.poll_interval_s
         log.info("carrying on with %r on %s (started by this player)", playback.track.name,
                  playback.device.name)
 
@@ -380,13 +386,16 @@ class Controller:
         return track
 
     def _find_device(self) -> Device:
-        device = choose_device(self._client.devices(), self.device_name)
+        device = choose_device(self._client.devices(), self.device_name, self._speaker_id)
         self._device_found = True
+        if self.device_name is not None:
+            self._speaker_id = device.id  # to tell the speaker from a namesake when it is gone
         return device
 
     def _poll(self, now: float, intent: PlayIntent | None, ours: _Ours) -> None:
-        self._next_poll = now + self._settings.poll_interval_s
+        self._next_poll = now + self._settings.poll_interval_s  # when the read fails, the back-off rules
         playback = self._client.playback()
+        self._next_poll = self._clock.monotonic() + self._settings.poll_interval_s  # from the answer
         if not ours.confirmed:
             self._confirm(now, ours, playback)
             return
@@ -411,7 +420,7 @@ class Controller:
             self._queued = None
             self._ours = new
             self._seen(new, playback, now)
-            log.info("now playing %r by %s", new.track.name, new.track.artist_text)
+            log.debug("now playing %r by %s", new.track.name, new.track.artist_text)
             self._queue_if_due(intent, new)
         elif self._is_ours(playback):
             self._finish(ours, now, skipped=not natural_end)
@@ -468,7 +477,7 @@ class Controller:
         self._client.queue(track.uri, ours.device.id)
         self._queued, self._intent_new, self._unplayed = track, False, None
         self._memory.add(track.uri)
-        log.info("queued %r by %s for the track boundary", track.name, track.artist_text)
+        log.debug("queued %r by %s for the track boundary", track.name, track.artist_text)
 
     def _next_after_end(self, now: float, intent: PlayIntent | None, ours: _Ours) -> None:
         """Our track ended and nothing of ours followed (the queue was missed): play the next pick
@@ -492,7 +501,7 @@ class Controller:
             queued, self._queued = self._queued, None
             self._client.next_track(ours.device.id)
             self._ours = _Ours(queued, ours.device, seen_at=now)
-            self._next_poll = now + self._settings.poll_interval_s
+            self._next_poll = self._clock.monotonic() + self._settings.poll_interval_s
             return
         self._ours = None
         track = self._pick(intent)
@@ -518,7 +527,7 @@ class Controller:
                 self._ours = replace(ours, device=device, paused_by_us=False, playing=True, seen_at=now,
                                      confirmed=False, unconfirmed_polls=0)
                 self._status, self._error, self._intent_new = PlayerStatus.OK, None, False
-                self._next_poll = now + self._settings.poll_interval_s
+                self._next_poll = self._clock.monotonic() + self._settings.poll_interval_s
                 log.info("resumed %r on %s", ours.track.name, device.name)
                 return
         self._finish(ours, now, skipped=False)
@@ -559,7 +568,7 @@ class Controller:
         self._client.transfer(str(device.id), play=True)
         self._move = False
         ours.device, ours.confirmed, ours.unconfirmed_polls = device, False, 0
-        self._next_poll = now + self._settings.poll_interval_s
+        self._next_poll = self._clock.monotonic() + self._settings.poll_interval_s
         log.info("moved playback to %s", device.name)
 
     def _set_volume(self, device: Device) -> None:

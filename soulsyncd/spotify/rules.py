@@ -19,9 +19,11 @@ from soulsyncd.types import PlayerStatus
 NO_DEVICE_RETRY_MAX_S = 60.0  # a speaker that wakes up should be found within a minute
 
 
-def choose_device(devices: list[Device], name: str | None) -> Device:
+def choose_device(devices: list[Device], name: str | None, known_id: str | None = None) -> Device:
     """The speaker to play on: the one called ``name`` (exactly, else ignoring case; the active one
     among equals), or with no name the active one. Restricted devices accept no commands: skipped.
+    ``known_id`` is the id the speaker had when last found: a restricted device of the same name with
+    another id is not the speaker (which is then absent), and the message says so.
 
     Raises:
         NoDeviceError: none fits; the message lists the visible devices.
@@ -38,8 +40,12 @@ def choose_device(devices: list[Device], name: str | None) -> Device:
         d for d in usable if d.name.casefold() == name.casefold()]
     if found:
         return next((d for d in found if d.active), found[0])
-    if any(d.restricted and d.name.casefold() == name.casefold() for d in devices):
+    namesakes = [d for d in devices if d.restricted and d.name.casefold() == name.casefold()]
+    if namesakes and (known_id is None or any(d.id == known_id for d in namesakes)):
         raise NoDeviceError(f"speaker {name!r} is restricted (accepts no commands)")
+    if namesakes:
+        raise NoDeviceError(f"speaker {name!r} not found: the device of that name now visible is "
+                            f"another one, restricted (visible: {names(devices)})")
     raise NoDeviceError(f"speaker {name!r} not found (visible: {names(devices)})")
 
 

@@ -16,9 +16,11 @@ from soulsyncd.core.commands import (
     Command,
     CommandQueue,
     Pause,
+    Restart,
     Resume,
     SetCamera,
     SetDevice,
+    SetLogLevel,
     SetMode,
     SetTarget,
     SetVolume,
@@ -45,6 +47,7 @@ class FakeCore:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._skips = 0
+        self.restarts = 0
         self._thread = threading.Thread(target=self._run, name="fake-core", daemon=True)
         self._thread.start()
 
@@ -115,6 +118,11 @@ class FakeCore:
                 return EventKind.PLAYER, {"player": dataclasses.replace(player, device=name)}
             case SetVolume(percent):
                 return EventKind.PLAYER, {"player": dataclasses.replace(player, volume=percent)}
+            case SetLogLevel(level):
+                return EventKind.CONTROL, {"log_level": level}
+            case Restart():
+                self.restarts += 1  # the real loop asks the Daemon to exit; here it is only counted
+                return EventKind.CONTROL, {}
             case Skip():
                 self._skips += 1
                 track = Track(f"spotify:track:skip{self._skips}", f"Skipped to {self._skips}", ("Artist",))

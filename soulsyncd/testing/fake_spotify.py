@@ -3,7 +3,8 @@
 One :class:`FakeSpotify` is one user's account: the token endpoint (PKCE and classic code flows,
 expiring access tokens, single-use rotating refresh tokens, ``invalid_grant``), Spotify Connect
 devices, one player whose progress follows an injectable clock, a small catalog of tracks and
-playlists, and fault injection (any status, ``Retry-After``, latency, connection refused). It
+playlists, and fault injection (any status, ``Retry-After``, latency, answers late on the injected
+clock, connection refused). It
 answers as the Web API does for a development-mode app in 2026: ``/playlists/{id}/items`` with
 ``items[].item`` (no deprecated ``track`` field, so code still reading it fails here), 50 items a
 page, only for playlists the user owns (403 otherwise), search at most 10, Spotify-owned ``37i9…``
@@ -103,6 +104,14 @@ class _Fault:
     message: str | None
 
 
+@dataclass
+class _Slow:
+    remaining: int
+    seconds: float
+    advance: Callable[[float], None]
+    path_prefix: str
+
+
 @dataclass(frozen=True)
 class _Grant:
     redirect_uri: str
@@ -176,6 +185,7 @@ class FakeSpotify:
         self._revoked: set[str] = set()
         self._faults: list[_Fault] = []
         self._latency_s = 0.0
+        self._slow: list[_Slow] = []
         self._log: list[RequestRecord] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -487,6 +497,27 @@ class FakeSpotify:
         with self._lock:
             self._faults.append(_Fault(n, status, reason, retry_after, "/" + prefix, message))
 
+    def answer_late(self, n: int, seconds: float, advance: Callable[[float], None], *,
+                    path_prefix: str | None = None) -> None:
+        """The next ``n`` matching requests are answered ``seconds`` late on the injected clock: the
+        fake calls ``advance(seconds)`` (e.g. a ManualClock's) between arrival and answer, so a test
+        sees a slow answer without waiting. Matching as in :meth:`fail_next`; works with it (a late
+        429, a late 503)."""
+        prefix = (path_prefix or "/v1/").lstrip("/")
+        if not prefix.startswith(("v1/", "api/", "authorize")):
+            prefix = "v1/" + prefix
+        with self._lock:
+            self._slow.append(_Slow(n, seconds, advance, "/" + prefix))
+
+    def _take_slow(self, path: str) -> _Slow | None:
+        with self._lock:
+            for slow in self._slow:
+                if slow.remaining > 0 and path.startswith(slow.path_prefix):
+                    slow.remaining -= 1
+                    return slow
+            self._slow = [s for s in self._slow if s.remaining > 0]
+            return None
+
     def set_latency(self, seconds: float) -> None:
         """Delay every answer by ``seconds`` of real time (a slow API)."""
         self._latency_s = seconds
@@ -527,6 +558,9 @@ class FakeSpotify:
         raw = handler.rfile.read(length) if length else b""
         if self._latency_s > 0:
             self._stopping.wait(self._latency_s)
+        slow = self._take_slow(url.path)
+        if slow is not None:
+            slow.advance(slow.seconds)
         with self._lock:
             try:
                 response = self._dispatch(handler.command, url.path, query, raw, handler)

@@ -6,7 +6,8 @@ same app, same notifier), except:
 * the configured frame source is wrapped in a :class:`StallableSource`: ``SIGUSR1`` toggles a
   stall, in which the next ``latest()`` call blocks, so the analysis loop's tick hangs the way it
   would on a wedged camera driver and the watchdog must stop pinging; the next ``SIGUSR1`` lets
-  it go on (tests/test_service_notify.py, tests/test_service_box.py);
+  it go on (tests/test_service_notify.py, tests/test_service_box.py); the daemon's own SIGUSR1
+  (a state dump) is replaced by it here;
 * with ``SOULSYNC_TEST_SPOTIFY_URL=http://127.0.0.1:PORT`` set, the Spotify player talks to the
   fake Spotify (:mod:`soulsyncd.testing.fake_spotify`) at that address instead of Spotify
   (tools/soak.py).
@@ -89,6 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     if fake_spotify:
         _aim_spotify_at(fake_spotify.rstrip("/"))
     signal.signal(signal.SIGUSR1, _toggle)
+    real_install = app.Daemon.install_signals
+
+    def install_signals(self: Any) -> None:  # the daemon's SIGUSR1 (a state dump) is the toggle here
+        real_install(self)
+        signal.signal(signal.SIGUSR1, _toggle)
+
+    app.Daemon.install_signals = install_signals  # type: ignore[method-assign]
     return cli_main(argv)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from soulsyncd.native_output import native_stderr_logged
 from soulsyncd.types import EMOTION_LABELS
 from soulsyncd.vision.settings import DEFAULT_MODEL_PATH
+
+log = logging.getLogger(__name__)
 
 INPUT_SIZE = 48
 
@@ -76,8 +80,10 @@ def _load_interpreter(model_path: Path, num_threads: int) -> Any:
     if not model_path.is_file():
         raise ModelError(f"model file not found: {model_path}")
     try:
-        interpreter = Interpreter(model_path=str(model_path), num_threads=num_threads)
-        interpreter.allocate_tensors()
+        # LiteRT prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." from C++: into the log.
+        with native_stderr_logged(log):
+            interpreter = Interpreter(model_path=str(model_path), num_threads=num_threads)
+            interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         raise ModelError(f"model file {model_path} is not a valid TFLite model: {exc}") from exc
     return interpreter

@@ -36,6 +36,7 @@ import cv2
 import numpy as np
 
 from soulsyncd.interfaces import Clock, SystemClock
+from soulsyncd.native_output import quiet_opencv
 from soulsyncd.types import Frame
 from soulsyncd.vision.settings import (  # noqa: F401  (the sources' limits, declared with their settings)
     DEVICE_INDEX_MAX,
@@ -49,6 +50,10 @@ from soulsyncd.vision.settings import (  # noqa: F401  (the sources' limits, dec
 )
 
 logger = logging.getLogger(__name__)
+
+# Each failed open of a USB camera would print OpenCV's own "[ WARN:0@1.397] global cap_v4l.cpp ..."
+# to stderr, outside the log; the sources log one line of their own instead.
+quiet_opencv()
 
 SourceState = Literal["starting", "ok", "retrying", "ended"]
 STOP_TIMEOUT_S = 1.0
@@ -166,11 +171,21 @@ class CaptureSource(abc.ABC):
         return self._last_error
 
     @property
+    def retry_initial_s(self) -> float:
+        """The first retry's delay: the least time between two opens (the privacy switch obeys it)."""
+        return self._retry_initial_s
+
+    @property
     def alive(self) -> bool:
         """Whether the capture thread runs: False before :meth:`start`, after :meth:`stop`, and once
         the source has ended (state ``"ended"``). A watchdog reads a False while the source should
         be running as a dead camera thread."""
         return self._thread is not None and self._thread.is_alive()
+
+    def check(self) -> None:
+        """Raise SourceError for what can never work as configured, without opening the device: a
+        reload checks the new source this way while the old one still holds the camera."""
+        self._prepare()
 
     def start(self) -> None:
         """Check the source can work at all, then start capturing in the background.
