@@ -10,6 +10,7 @@ services; stop order is the reverse.
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import threading
 import time
@@ -27,8 +28,9 @@ from soulsyncd.config import (
     SpotifyPlayerConfig,
     UsbCameraConfig,
 )
+from soulsyncd.core.handle import Service
 from soulsyncd.core.loop import Controls, RunStats, SoulSync
-from soulsyncd.interfaces import FrameSource, Lifecycle, Player, Service, TrackPicker
+from soulsyncd.interfaces import FrameSource, Lifecycle, Player, TrackPicker
 from soulsyncd.mood.policy import MoodPolicy
 from soulsyncd.mood.smoother import MoodSmoother
 
@@ -48,10 +50,14 @@ def build_source(config: Config) -> FrameSource:
     camera = config.camera
     if isinstance(camera, FileCameraConfig):
         return files.FileSource(camera.path, loop=camera.loop, pace=camera.pace, fps=camera.fps,
+                                deliver_fps=config.analysis.fps,  # frames never analysed: not decoded
                                 retry_initial_s=camera.retry_initial_s, retry_max_s=camera.retry_max_s)
     if isinstance(camera, UsbCameraConfig):
+        # Unset, the camera is asked for what the analysis reads (see UsbCameraSource.min_width).
+        width = camera.width or config.detection.detect_width
         return sources.UsbCameraSource(
-            camera.device, width=camera.width, height=camera.height, fps=camera.fps,
+            camera.device, width=width, height=camera.height or width * 3 // 4,
+            fps=camera.fps or float(math.ceil(config.analysis.fps)), min_width=camera.width is None,
             retry_initial_s=camera.retry_initial_s, retry_max_s=camera.retry_max_s,
         )
     if isinstance(camera, Picamera2CameraConfig):

@@ -8,16 +8,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from soulsyncd.types import FaceBox, Frame, PlayerState, PlayIntent, Track
-
-if TYPE_CHECKING:
-    from soulsyncd.core.commands import Command
-    from soulsyncd.core.progress import Progress
-    from soulsyncd.core.state import DaemonState, Subscriber
 
 
 class Clock(Protocol):
@@ -96,39 +91,6 @@ class TrackPicker(Protocol):
     def finished(self, track: Track, listened_s: float, skipped: bool) -> None:
         """How a chosen track ended: played for ``listened_s``, skipped by the listener or not."""
         ...
-
-
-class CoreHandle(Protocol):
-    """What adapters around the core (MQTT, systemd, a future web page) may use: the command queue
-    in, state snapshots and events out, and the progress the watchdog trusts."""
-
-    def submit(self, command: Command) -> bool:
-        """Queue a command for the analysis loop's thread; never blocks; False if dropped."""
-        ...
-
-    def latest(self) -> DaemonState:
-        """The newest state snapshot."""
-        ...
-
-    def subscribe(self, name: str, callback: Subscriber) -> None:
-        """Receive every event on a thread of the subscriber's own."""
-        ...
-
-    def progress(self) -> Progress:
-        """Proof of life for the watchdog."""
-        ...
-
-
-class Service(Protocol):
-    """A network or system adapter around the core, with threads of its own (MQTT bridge, watchdog).
-
-    ``start`` must return promptly even when the service's far end is down (it retries in the
-    background and reports that as state); ``stop`` must return within about a second.
-    """
-
-    def start(self, core: CoreHandle) -> None: ...
-
-    def stop(self) -> None: ...
 
 
 class Lifecycle(Protocol):

@@ -17,7 +17,9 @@ from soulsyncd.config import (
 def camera_text(config: Config) -> str:
     camera = config.camera
     if isinstance(camera, UsbCameraConfig):
-        return f"USB camera {camera.device} at {camera.width}x{camera.height}"
+        # Unset, the size asked is what the analysis reads (see app.build_source).
+        width = camera.width or config.detection.detect_width
+        return f"USB camera {camera.device} at {width}x{camera.height or width * 3 // 4}"
     if isinstance(camera, Picamera2CameraConfig):
         return f"Pi camera at {camera.width}x{camera.height}"
     if isinstance(camera, FileCameraConfig):

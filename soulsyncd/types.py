@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class Emotion(enum.IntEnum):
@@ -174,3 +176,12 @@ class CameraStatus(enum.StrEnum):
     DISABLED = "disabled"  # turned off by the privacy switch: the device is released
     ERROR = "error"  # capture failed; retrying with back-off
     ENDED = "ended"  # a file source without loop reached its end
+
+
+@dataclass(frozen=True)
+class ShiftProgress:
+    """Where a shift stands: step ``step`` of ``steps`` toward ``target`` (0 of n: not started)."""
+
+    target: str
+    step: int
+    steps: int

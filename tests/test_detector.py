@@ -315,6 +315,25 @@ def test_clip_faces_found_in_nine_of_ten_frames_mostly_by_cheap_tracking(
 
 
 @pytest.mark.e2e
+def test_region_search_finds_the_tracked_face_at_40_px_and_retries_at_64_before_a_full_scan(
+    woman2_frames: list[np.ndarray],
+) -> None:
+    """The cheap search (the face shrunk to 40 px) answers most tracked frames alone; where it
+    loses the face, the 64 px search runs before the whole frame is scanned, so a face it keeps
+    is never reported missing (roi_misses counts only faces both searches lost)."""
+    from soulsyncd.vision import detector as module
+
+    clock = ManualClock()
+    detector = HaarFaceDetector(clock=clock)
+    run_in_order(detector, clock, woman2_frames)
+    stats = detector.stats
+    assert stats.roi_scans >= 0.7 * len(woman2_frames)
+    assert stats.roi_retries <= 0.2 * stats.roi_scans  # the 40 px search mostly suffices
+    assert stats.roi_misses <= stats.roi_retries  # a miss is a face the retry lost too
+    assert (module.ROI_FACE_PX, module.ROI_FACE_PX_PRECISE) == (40, 64)
+
+
+@pytest.mark.e2e
 def test_tracked_boxes_frame_the_face_like_a_full_scan(woman2_frames: list[np.ndarray]) -> None:
     """Crops from tracked frames must match full-scan crops, or the classifier sees them differently."""
     frames = woman2_frames[:20]  # two full-scan intervals

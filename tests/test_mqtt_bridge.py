@@ -21,7 +21,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as s
 
-from soulsyncd.config.mqtt import MqttConfig
 from soulsyncd.core.commands import (
     Command,
     Pause,
@@ -40,6 +39,7 @@ from soulsyncd.mqtt import state as st
 from soulsyncd.mqtt.client import MqttBridge
 from soulsyncd.mqtt.commands import COMMANDS
 from soulsyncd.mqtt.discovery import discovery_messages, entities
+from soulsyncd.mqtt.settings import MqttConfig
 from soulsyncd.testing import ManualClock
 from soulsyncd.testing.fake_core import FakeCore
 from soulsyncd.types import Emotion, Mood
@@ -550,7 +550,7 @@ def test_cli_prints_what_the_broker_holds_and_remove_clears_it(
 def test_cli_remove_without_a_broker_fails_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from soulsyncd.cli import main
-    from soulsyncd.mqtt import cli
+    from soulsyncd.cli import mqtt as cli
     from tests.mosquitto import free_port
 
     monkeypatch.setattr(cli, "CONNECT_TIMEOUT_S", 1.0)

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from soulsyncd.config import ConfigError, load_config
-from soulsyncd.config.mqtt import MqttConfig, default_device_id, slugify
+from soulsyncd.mqtt.settings import MqttConfig, default_device_id, slugify
 
 
 def test_defaults_are_off_and_named_after_the_host() -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from soulsyncd.cli import main
-from soulsyncd.config.mqtt import MqttConfig
 from soulsyncd.mood import targets
 from soulsyncd.mqtt import events as ev
 from soulsyncd.mqtt.discovery import (
@@ -22,6 +21,7 @@ from soulsyncd.mqtt.discovery import (
     removal_messages,
     triggers,
 )
+from soulsyncd.mqtt.settings import MqttConfig
 from soulsyncd.types import EMOTION_LABELS
 
 INFO = DiscoveryInfo(device_id="living-room", base_topic="soulsync/living-room", name="SoulSync living room",

@@ -53,7 +53,7 @@ def test_a_run_prints_no_third_party_line_and_starts_by_saying_what_runs(tmp_pat
     assert "XNNPACK" not in result.stderr
     assert "[ WARN" not in result.stderr
     assert "[ERROR" not in result.stderr
-    assert " starting: USB camera 97 at 640x480, dry-run player (plays nothing), no MQTT broker, catalog 0 " \
+    assert " starting: USB camera 97 at 320x240, dry-run player (plays nothing), no MQTT broker, catalog 0 " \
         "tracks" in lines[0], lines[0]
     assert sum("USB camera 97 unavailable" in line for line in lines) >= 1  # the daemon's own line
     assert "None" not in result.stderr

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from soulsyncd.cli import main
-from soulsyncd.mood.simulate import parse_trajectory, spearman
 from soulsyncd.testing.sample_catalog import generate, personal_library, write_csv
+from soulsyncd.testing.simulate import parse_trajectory, spearman
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "config" / "sample_catalog.csv"

@@ -11,14 +11,14 @@ import time
 from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import cv2
 import numpy as np
 import pytest
 
 from soulsyncd.types import Frame
-from soulsyncd.vision import sources
+from soulsyncd.vision import files, sources
 from soulsyncd.vision.files import FileSource
 from soulsyncd.vision.sources import (
     CaptureSource,
@@ -193,6 +193,38 @@ def test_realtime_file_hands_a_slow_consumer_only_the_newest_frame(
     assert newest is not None
     assert (newest.index, position_of(newest)) == (CLIP_FRAMES - 1, CLIP_FRAMES - 1)
     assert source.latest() is None
+
+
+def test_realtime_file_for_a_slower_analysis_hands_out_every_nth_frame_and_decodes_only_those(
+    clip: Path, run: Callable[..., FileSource], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 100 fps file analysed at 25 fps: every 4th frame is delivered, at 25 a second, and of a
+    motion-JPEG file only those are decoded (plus one probe of the first packet at each opening)."""
+    decoded: list[int] = []
+    real_imdecode = cv2.imdecode
+
+    def imdecode(buffer: np.ndarray, flags: int) -> np.ndarray | None:
+        decoded.append(1)
+        return real_imdecode(buffer, flags)
+
+    monkeypatch.setattr(files.cv2, "imdecode", imdecode)
+    source = run(FileSource(clip, loop=False, pace="realtime", fps=100.0, deliver_fps=25.0))
+    frames = []
+    while len(frames) < CLIP_FRAMES // 4:
+        frame = source.wait_latest(WAIT_S)
+        assert frame is not None, f"no frame (state {source.state}, error {source.last_error})"
+        frames.append(frame)
+    assert [position_of(f) for f in frames] == [3, 7, 11, 15, 19]
+    assert frames[0].image.shape == (48, 64, 3)
+    assert source.finished.wait(WAIT_S)
+    assert len(decoded) == 1 + len(frames)
+
+
+def test_deliver_fps_is_ignored_when_the_file_is_read_as_fast_as_it_is_taken(
+    clip: Path, run: Callable[..., FileSource]
+) -> None:
+    source = run(FileSource(clip, loop=False, pace="fast", deliver_fps=1.0))
+    assert [position_of(f) for f in take(source, CLIP_FRAMES)] == list(range(CLIP_FRAMES))
 
 
 def test_frames_handed_out_are_never_overwritten_by_later_reads(
@@ -534,6 +566,9 @@ def test_usb_camera_recovers_after_being_unplugged(
         def set(self, prop: int, value: float) -> bool:
             return True
 
+        def get(self, prop: int) -> float:
+            return 0.0  # what OpenCV answers for a property the backend does not report
+
         def read(self, image: np.ndarray | None = None) -> tuple[bool, np.ndarray | None]:
             if not self.opens or self.frames_left == 0:
                 return False, None
@@ -560,6 +595,141 @@ def test_usb_camera_recovers_after_being_unplugged(
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("camera returned no frame" in m for m in warnings)
     assert any("cannot open camera 0" in m for m in warnings)
+
+
+class ModeCamera:
+    """A fake V4L2 camera through OpenCV: it offers a few modes and, like V4L2, answers a size
+    request with the nearest one, and a rate request with the nearest rate it has."""
+
+    MODES = ((160, 120), (640, 480), (1280, 720))
+    RATES = (5.0, 15.0, 30.0)
+    requests: ClassVar[list[tuple[int, float]]] = []
+
+    def __init__(self, device: object) -> None:
+        self.size, self.fps = self.MODES[1], 30.0
+        self.asked_width = 0.0
+
+    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+        return True
+
+    def set(self, prop: int, value: float) -> bool:
+        ModeCamera.requests.append((prop, value))
+        if prop == cv2.CAP_PROP_FRAME_WIDTH:
+            self.asked_width = value
+        elif prop == cv2.CAP_PROP_FRAME_HEIGHT:
+            self.size = min(self.MODES, key=lambda m: abs(m[0] - self.asked_width) + abs(m[1] - value))
+        elif prop == cv2.CAP_PROP_FPS:
+            self.fps = min(self.RATES, key=lambda r: abs(r - value))
+        return True
+
+    def get(self, prop: int) -> float:
+        return {cv2.CAP_PROP_FRAME_WIDTH: float(self.size[0]), cv2.CAP_PROP_FRAME_HEIGHT: float(self.size[1]),
+                cv2.CAP_PROP_FPS: self.fps}.get(prop, 0.0)
+
+    def read(self, image: np.ndarray | None = None) -> tuple[bool, np.ndarray | None]:
+        time.sleep(0.002)
+        return True, np.zeros((self.size[1], self.size[0], 3), np.uint8)
+
+    def release(self) -> None:
+        pass
+
+
+def test_usb_camera_asked_for_the_analysis_needs_gets_the_smallest_mode_at_least_that_wide(
+    monkeypatch: pytest.MonkeyPatch, run: Callable[..., UsbCameraSource], caplog: pytest.LogCaptureFixture,
+) -> None:
+    """320 px at least, 5 fps: the nearest mode to 320x240 is 160x120, too narrow, so it asks
+    again at 640x480; the log says what the device accepted."""
+    ModeCamera.requests = []
+    monkeypatch.setattr(sources.cv2, "VideoCapture", ModeCamera)
+    caplog.set_level(logging.INFO, logger=sources.__name__)
+    source = run(UsbCameraSource(0, width=320, height=240, fps=5.0, min_width=True))
+    frame = source.wait_latest(WAIT_S)
+    assert frame is not None
+    assert frame.image.shape == (480, 640, 3)
+    assert (cv2.CAP_PROP_FPS, 5.0) in ModeCamera.requests
+    assert any("asked 320x240 at 5 fps, the device gives 640x480 at 5 fps" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_usb_camera_with_an_explicit_size_takes_what_the_driver_gives(
+    monkeypatch: pytest.MonkeyPatch, run: Callable[..., UsbCameraSource],
+) -> None:
+    monkeypatch.setattr(sources.cv2, "VideoCapture", ModeCamera)
+    source = run(UsbCameraSource(0, width=320, height=240, fps=5.0))
+    frame = source.wait_latest(WAIT_S)
+    assert frame is not None
+    assert frame.image.shape == (120, 160, 3)
+
+
+class FakePicamera2:
+    """picamera2's Picamera2 as far as the source uses it: a YUV420 lores buffer whose Y plane is a
+    known gradient, 64 bytes of stride padding per row, and U/V planes of 128."""
+
+    configured: ClassVar[dict[str, object]] = {}
+
+    def __init__(self) -> None:
+        self.config: dict[str, object] = {}
+
+    def create_video_configuration(self, **kwargs: object) -> dict[str, object]:
+        return dict(kwargs)
+
+    def configure(self, config: dict[str, object]) -> None:
+        self.config = config
+        FakePicamera2.configured = config
+
+    def camera_configuration(self) -> dict[str, object]:
+        return self.config
+
+    def start(self) -> None:
+        pass
+
+    def capture_array(self, name: str) -> np.ndarray:
+        assert name == "lores"
+        lores = self.config["lores"]
+        assert isinstance(lores, dict)
+        width, height = lores["size"]
+        buffer = np.full((height * 3 // 2, width + 64), 128, np.uint8)
+        buffer[:height, :width] = pi_grey(width, height)
+        time.sleep(0.002)
+        return buffer
+
+    def stop(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def pi_grey(width: int, height: int) -> np.ndarray:
+    return (np.add.outer(np.arange(height), np.arange(width)) % 256).astype(np.uint8)
+
+
+def test_pi_camera_hands_out_the_lores_y_plane_as_the_grey_frame(
+    monkeypatch: pytest.MonkeyPatch, run: Callable[..., PiCameraSource],
+) -> None:
+    """YUV420 at the asked size, and its Y plane (stride padding cut off) is the frame: no colour
+    conversion, and the detector and crop helpers take it as it is."""
+    monkeypatch.setattr(sources, "_import_picamera2", lambda: FakePicamera2)
+    source = run(PiCameraSource(width=320, height=240, fps=5.0))
+    frame = source.wait_latest(WAIT_S)
+    assert frame is not None
+    assert frame.image.shape == (240, 320)
+    np.testing.assert_array_equal(frame.image, pi_grey(320, 240))
+    assert FakePicamera2.configured["lores"] == {"size": (320, 240), "format": "YUV420"}
+    assert FakePicamera2.configured["controls"] == {"FrameRate": 5.0}
+    from soulsyncd.types import FaceBox
+    from soulsyncd.vision.detector import crop_faces
+
+    crops = crop_faces(frame.image, [FaceBox(x=10, y=20, w=30, h=40)])
+    np.testing.assert_array_equal(crops[0], pi_grey(320, 240)[20:60, 10:40])
+
+
+def test_y_plane_refuses_a_buffer_that_is_not_yuv420_of_that_size() -> None:
+    with pytest.raises(ValueError, match="YUV420"):
+        sources.y_plane(np.zeros((240, 320), np.uint8), 320, 240)  # no chroma rows
+    with pytest.raises(ValueError, match="YUV420"):
+        sources.y_plane(np.zeros((360, 320, 3), np.uint8), 320, 240)  # a BGR image
+    assert sources.y_plane(np.zeros((360, 384), np.uint8), 320, 240).shape == (240, 320)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("picamera2") is not None, reason="picamera2 is installed here")

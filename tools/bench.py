@@ -4,6 +4,11 @@
     python tools/bench.py            # human-readable report
     python tools/bench.py --json     # ... and one JSON object on the last line
 
+The daemon's file source hands out only the frames the analysis takes (every 6th of the 30 fps
+file, at 5 a second: what a camera asked for the analysis rate delivers), so the daemon figures are
+those of a source delivering at the analysis rate. Start-up (start -> READY) and peak RSS come from
+tools/startup_bench.py (``--startup-runs``).
+
 Stage timings (median and 90th percentile) are taken at 640x480 with one thread, as the daemon
 analyses frames (every 6th of a 30 fps clip), over three inputs: the bundled sample rendered at
 30 fps, an empty cluttered room rendered with sensor noise and a slow light drift (two minutes of
@@ -35,6 +40,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 from soulsyncd.vision.classifier import DEFAULT_MODEL_PATH  # noqa: E402
 
 WOMAN2 = ROOT.parent / "shared" / "data" / "e2e" / "woman2.mp4"
+TEST_CLIP = ROOT.parent / "shared" / "data" / "e2e" / "test.mp4"  # two people at times
 
 
 def load_frames(
@@ -145,6 +151,7 @@ def bench_stages(analysed: list[np.ndarray], model: Path, analysis_fps: float = 
         "full_scans": stats.full_scans,
         "large_face_scans": stats.large_scans,
         "roi_scans": stats.roi_scans,
+        "roi_retries": stats.roi_retries,
         "idle_skips": stats.idle_skips,
     }
 
@@ -183,13 +190,14 @@ def _peak_rss_kb(pid: int) -> int:
     raise RuntimeError(f"no VmHWM for process {pid}")
 
 
-def bench_daemon(video: Path, seconds: float = 40.0, warmup: float = 8.0, prefix: str = "daemon") -> dict:
+def bench_daemon(video: Path, seconds: float = 40.0, warmup: float = 8.0, prefix: str = "daemon",
+                 settings: str = "") -> dict:
     """Run the real daemon on a 640x480 30 fps looping file; CPU % over the steady state, peak RSS."""
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "bench.yaml"
         config.write_text(
             f"camera:\n  kind: file\n  path: {video}\n  loop: true\n  pace: realtime\n"
-            "logging:\n  level: warning\n"
+            "logging:\n  level: warning\n" + settings
         )
         process = subprocess.Popen(
             [sys.executable, "-m", "soulsyncd", "run", "--config", str(config), "--for", str(seconds)],
@@ -211,6 +219,22 @@ def bench_daemon(video: Path, seconds: float = 40.0, warmup: float = 8.0, prefix
     }
 
 
+def bench_startup(runs: int) -> dict:
+    """Start -> READY and peak RSS of ``soulsyncd run``: the demo (dry-run player, MQTT off) and
+    with the Spotify player (fake Spotify) and MQTT (mosquitto) on, as tools/soak.py sets them up."""
+    from startup_bench import measure
+
+    result: dict = {}
+    for setup in ("demo", "full"):
+        figures = measure(setup, runs, seconds=8.0)
+        result[f"startup_{setup}_ready_s"] = figures.get("ready_s_median")
+        result[f"startup_{setup}_peak_rss_mb"] = figures.get("peak_rss_mb_median")
+        print(f"start -> READY ({setup}): {figures.get('ready_s_median')} s, "
+              f"peak RSS {figures.get('peak_rss_mb_median')} MB" if "skipped" not in figures
+              else f"start -> READY ({setup}): skipped ({figures['skipped']})")
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -218,6 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--daemon-seconds", type=float, default=40.0)
     parser.add_argument("--skip-daemon", action="store_true")
+    parser.add_argument("--daemon-settings", default="",
+                        help="YAML sections added to the daemon's config, e.g. "
+                             "'analysis: {fps: 2}\nmodel: {flip_average: false}' (a Pi Zero's settings)")
+    parser.add_argument("--startup-runs", type=int, default=3,
+                        help="runs of tools/startup_bench.py (start -> READY, peak RSS; 0: skip)")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH,
                         help="int8 model for the stage and single-face timings (the daemon part "
                              "always runs the shipped one)")
@@ -248,17 +277,25 @@ def main(argv: list[str] | None = None) -> int:
     }
     if WOMAN2.is_file():
         result["woman2"] = bench_stages(load_frames(WOMAN2, every=analysed_every(29.97)), args.model)
+    if TEST_CLIP.is_file():
+        result["e2e_test"] = bench_stages(load_frames(TEST_CLIP, every=analysed_every(24.7)), args.model)
     result.update(bench_classifier(args.model))
     if not args.skip_daemon:
-        result.update(bench_daemon(video, args.daemon_seconds))
-        result.update(bench_daemon(room_video, args.daemon_seconds, prefix="daemon_empty_room"))
+        extra = args.daemon_settings.replace("\\n", "\n")
+        if extra and not extra.endswith("\n"):
+            extra += "\n"
+        result.update(bench_daemon(video, args.daemon_seconds, settings=extra))
+        result.update(bench_daemon(room_video, args.daemon_seconds, prefix="daemon_empty_room",
+                                   settings=extra))
+    if args.startup_runs > 0:
+        result.update(bench_startup(args.startup_runs))
     headline = result.get("woman2", result["sample"])
     for key in ("frame_ms_median", "frame_ms_p90", "detect_ms_median", "classify_ms_median",
                 "plain_haar_ms_median"):
         result[key] = headline[key]
     speedup = headline["plain_haar_ms_median"] / headline["detect_ms_median"]
     result["detect_speedup_vs_plain_haar"] = round(speedup, 1)
-    for name in ("sample", "empty_room", "woman2"):
+    for name in ("sample", "empty_room", "woman2", "e2e_test"):
         if name in result:
             stages = result[name]
             print(f"{name}: {stages['frames']} frames analysed, face in {stages['face_found_fraction']:.0%}; "

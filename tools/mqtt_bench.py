@@ -33,11 +33,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from soulsyncd.config.mqtt import MqttConfig  # noqa: E402
 from soulsyncd.core.state import EventKind  # noqa: E402
 from soulsyncd.mqtt import state as st  # noqa: E402
 from soulsyncd.mqtt.client import MqttBridge  # noqa: E402
 from soulsyncd.mqtt.discovery import discovery_messages  # noqa: E402
+from soulsyncd.mqtt.settings import MqttConfig  # noqa: E402
 from soulsyncd.testing.fake_core import FakeCore  # noqa: E402
 from soulsyncd.testing.mosquitto import Broker, Watcher, mosquitto_path  # noqa: E402
 from soulsyncd.types import Emotion, Mood  # noqa: E402

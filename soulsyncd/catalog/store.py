@@ -43,7 +43,7 @@ from soulsyncd.catalog.schema import (
 from soulsyncd.types import Track
 
 if TYPE_CHECKING:
-    from soulsyncd.config import Config
+    from soulsyncd.settings import WithState
 
 __all__ = [
     "CatalogError",
@@ -66,7 +66,7 @@ TRACK_URI_PREFIX = "spotify:track:"
 FULL_PLAY_FRACTION = 0.8
 
 
-def catalog_path(config: Config) -> Path:
+def catalog_path(config: WithState) -> Path:
     """Where the catalog of this configuration lives: ``<state.dir>/catalog.sqlite3``."""
     return Path(config.state.dir) / CATALOG_FILE_NAME
 

@@ -17,7 +17,6 @@ judged in well under a second. The limits that make this so (:data:`MAX_FILE_BYT
 
 from __future__ import annotations
 
-import os
 import stat
 import typing
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from pydantic_core import ErrorDetails
 
 from soulsyncd.config.base import CONTEXT_BASE_DIR, ConfigError, Loc, did_you_mean, quoted, shown
 from soulsyncd.config.sections import Config
+from soulsyncd.settings import read_secret  # noqa: F401  (it lived here: soulsyncd.config.loader.read_secret)
 
 MAX_FILE_BYTES = 1_000_000
 """A bigger file is refused unread: a full config is a few kilobytes."""
@@ -117,45 +117,6 @@ def load_config(path: str | Path) -> Config:
             messages = [*messages[:MAX_REPORTED], f"{name}: ... and {hidden} more problems"]
         raise ConfigError(messages)
     return config
-
-
-def read_secret(name: str) -> str | None:
-    """A secret by name, from a systemd credential or else the environment.
-
-    Looks for ``$CREDENTIALS_DIRECTORY/<name>`` (systemd ``LoadCredential=``/``SetCredential=``) first,
-    then the environment variable ``SOULSYNC_<NAME>`` (upper-cased, ``-`` as ``_``). Surrounding
-    whitespace is stripped (credential files usually end in a newline), and an empty value counts
-    as absent.
-
-    Args:
-        name: The secret's name, e.g. ``spotify-client-secret``; a plain file name, no path.
-
-    Returns:
-        The secret, or None if neither source has it.
-
-    Raises:
-        ValueError: ``name`` is empty or contains a path separator or starts with a dot.
-        ConfigError: The credential file exists but cannot be read.
-    """
-    if not name or "/" in name or "\\" in name or name.startswith("."):
-        raise ValueError(f"invalid secret name {name!r}")
-    directory = os.environ.get("CREDENTIALS_DIRECTORY")
-    if directory:
-        credential = Path(directory) / name
-        try:
-            value = credential.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            value = ""
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError([f"{credential}: cannot read credential: {exc}"]) from exc
-        if value:
-            return value
-    value = os.environ.get(_env_name(name), "").strip()
-    return value or None
-
-
-def _env_name(name: str) -> str:
-    return "SOULSYNC_" + name.upper().replace("-", "_")
 
 
 def _read(path: Path, name: str) -> str:

@@ -41,11 +41,11 @@ from soulsyncd.core.commands import (
 from soulsyncd.core.limits import ANALYSIS_FPS_MAX, ANALYSIS_FPS_MIN, PLAYER_MIN_INTERVAL_S_MAX
 from soulsyncd.core.playback import PlayerWorker, ThrottledPlayer, describe
 from soulsyncd.core.progress import Progress
-from soulsyncd.core.state import Broadcaster, DaemonState, EventKind, ShiftProgress, Stats, Subscriber
+from soulsyncd.core.state import Broadcaster, DaemonState, EventKind, Stats, Subscriber
 from soulsyncd.interfaces import Classifier, Clock, FaceDetector, FrameSource, Player, SystemClock
 from soulsyncd.mood.policy import MoodPolicy
 from soulsyncd.mood.smoother import MoodSmoother, aggregate_faces
-from soulsyncd.types import CameraStatus, FaceBox, Frame, Mood, PlayIntent, Scores, Track
+from soulsyncd.types import CameraStatus, FaceBox, Frame, Mood, PlayIntent, Scores, ShiftProgress, Track
 from soulsyncd.vision.detector import crop_faces
 from soulsyncd.vision.framing import FramingMeter
 

@@ -17,7 +17,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from soulsyncd.types import CameraStatus, Mood, PlayerState, PlayIntent
+from soulsyncd.types import CameraStatus, Mood, PlayerState, PlayIntent, ShiftProgress
+
+__all__ = ["Broadcaster", "DaemonState", "Event", "EventKind", "ShiftProgress", "Stats", "Subscriber"]
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +38,6 @@ class Stats:
 
 
 @dataclass(frozen=True)
-class ShiftProgress:
-    """Where a shift stands: step ``step`` of ``steps`` toward ``target`` (0 of n: not started)."""
-
-    target: str
-    step: int
-    steps: int
-
-
 @dataclass(frozen=True)
 class Framing:
     """What the framing check shows instead of pixels (:mod:`soulsyncd.vision.framing`); None: unknown.

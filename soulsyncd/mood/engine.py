@@ -34,12 +34,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from soulsyncd.catalog.store import CatalogTrack, Feedback
-from soulsyncd.core.state import ShiftProgress
 from soulsyncd.interfaces import Clock
 from soulsyncd.mood import learning, shift
 from soulsyncd.mood.learning import FeedbackStore, Weights
 from soulsyncd.mood.targets import DEFAULT_POINTS, Point, distance, mood_to_music, resolve
-from soulsyncd.types import PlayIntent, Track
+from soulsyncd.types import PlayIntent, ShiftProgress, Track
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from soulsyncd.catalog.store import CatalogError, CatalogStore, CatalogTrack, catalog_path
 from soulsyncd.interfaces import Clock
@@ -19,8 +19,29 @@ from soulsyncd.mood.shift import ShiftSettings
 from soulsyncd.mood.targets import merged_points
 
 if TYPE_CHECKING:
-    from soulsyncd.config import Config
-    from soulsyncd.core.state import DaemonState
+    from soulsyncd.mood.settings import EngineConfig, PolicyConfig
+    from soulsyncd.settings import StateSection
+    from soulsyncd.types import Mood
+
+
+class MoodSections(Protocol):
+    """What the mood area reads of the daemon's config (:class:`soulsyncd.config.Config` is one)."""
+
+    @property
+    def engine(self) -> EngineConfig: ...
+
+    @property
+    def policy(self) -> PolicyConfig: ...
+
+    @property
+    def state(self) -> StateSection: ...
+
+
+class WithMood(Protocol):
+    """A state snapshot with the smoothed mood (the core's ``DaemonState`` is one)."""
+
+    @property
+    def mood(self) -> Mood | None: ...
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +54,7 @@ class WallClock:
         return time.time()
 
 
-def engine_settings(config: Config) -> EngineSettings:
+def engine_settings(config: MoodSections) -> EngineSettings:
     """The engine's rules from the ``engine`` and ``policy`` sections."""
     engine, step = config.engine, config.policy.step
     max_lead = 2 * step if engine.max_lead is None else max(engine.max_lead, step)
@@ -56,7 +77,7 @@ def engine_settings(config: Config) -> EngineSettings:
     )
 
 
-def latest_mood(read_state: Callable[[], DaemonState | None]) -> MoodNow:
+def latest_mood(read_state: Callable[[], WithMood | None]) -> MoodNow:
     """``mood_now`` for the engine from the core's latest snapshot: the smoothed (valence, arousal),
     or None before the first mood and while nobody is there."""
 
@@ -70,7 +91,7 @@ def latest_mood(read_state: Callable[[], DaemonState | None]) -> MoodNow:
     return mood_now
 
 
-def open_catalog(config: Config) -> CatalogStore | None:
+def open_catalog(config: MoodSections) -> CatalogStore | None:
     """The catalog at ``<state.dir>/catalog.sqlite3``, with ``engine.import_csv`` imported into it
     when it holds no tracks. None (logged, naming the file) when it can't be opened: the daemon
     then plays without a catalog (mood playlists and dry-run decisions)."""
@@ -120,7 +141,7 @@ def read_catalog(store: CatalogStore | None) -> tuple[list[CatalogTrack], list[M
 
 
 def build_engine(
-    config: Config, *, store: CatalogStore | None, mood_now: MoodNow, clock: Clock | None = None
+    config: MoodSections, *, store: CatalogStore | None, mood_now: MoodNow, clock: Clock | None = None
 ) -> MoodEngine:
     """The mood engine for ``config`` over ``store`` (which also keeps what it learns).
 

@@ -16,14 +16,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from soulsyncd.mood.settings import ABSENT_AFTER_S_MAX, MARGIN_MAX, WINDOW_S_MAX
 from soulsyncd.types import CIRCUMPLEX, Emotion, FaceBox, Mood, Scores
 
 NUM_CLASSES = len(Emotion)
 
-# The parameters' limits, declared once: the config's fields use these same constants.
-WINDOW_S_MAX = 60.0  # a longer window lags minutes behind the face, and update() walks the whole window
-MARGIN_MAX = 1.0  # exclusive: no mean probability can lead another by a whole 1, so nothing would change
-ABSENT_AFTER_S_MAX = 3600.0  # an hour without a face is "gone" whatever the setting
 
 # Circumplex coordinates in class-index order, so the valence/arousal estimate is a plain dot product.
 _VALENCE = tuple(CIRCUMPLEX[emotion][0] for emotion in Emotion)

@@ -35,13 +35,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from soulsyncd.config.mqtt import MqttConfig
+from soulsyncd.core.handle import CoreHandle
 from soulsyncd.core.state import DaemonState, Event, EventKind
-from soulsyncd.interfaces import Clock, CoreHandle, SystemClock
+from soulsyncd.interfaces import Clock, SystemClock
 from soulsyncd.mqtt import commands
 from soulsyncd.mqtt import events as ev
 from soulsyncd.mqtt import state as st
 from soulsyncd.mqtt.discovery import DiscoveryInfo, discovery_messages, is_config_topic
+from soulsyncd.mqtt.settings import MqttConfig
 
 if TYPE_CHECKING:
     from paho.mqtt.client import Client, ConnectFlags, DisconnectFlags, MQTTMessage
@@ -156,7 +157,7 @@ class _Pending:
 
 
 class MqttBridge:
-    """A :class:`~soulsyncd.interfaces.Service`: publishes the core's state and takes commands over MQTT.
+    """A :class:`~soulsyncd.core.handle.Service`: publishes the core's state and takes commands over MQTT.
 
     Args:
         config: the ``mqtt`` section.
@@ -284,7 +285,7 @@ class MqttBridge:
         config = self.config
         password = self._password
         if password is _UNSET:
-            from soulsyncd.config import read_secret
+            from soulsyncd.settings import read_secret
 
             password = read_secret("mqtt-password")
         if config.username is not None:

@@ -19,12 +19,12 @@ from importlib import metadata
 from typing import Any, NamedTuple
 
 from soulsyncd import __version__
-from soulsyncd.config.mqtt import MqttConfig
 from soulsyncd.core.commands import LOG_LEVELS, MODES
 from soulsyncd.mood import targets
 from soulsyncd.mqtt import events as ev
 from soulsyncd.mqtt import state as st
 from soulsyncd.mqtt.commands import DEVICE_NAME_MAX, PRESS
+from soulsyncd.mqtt.settings import MqttConfig
 from soulsyncd.types import CameraStatus, PlayerStatus
 
 MODEL = "soulsyncd"

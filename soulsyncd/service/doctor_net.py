@@ -21,7 +21,7 @@ from soulsyncd.service.installed import (
 
 if TYPE_CHECKING:
     from soulsyncd.config import Config, SpotifyPlayerConfig
-    from soulsyncd.config.mqtt import MqttConfig
+    from soulsyncd.mqtt.settings import MqttConfig
     from soulsyncd.spotify.client import SpotifyClient
 
 MQTT_CONNECT_TIMEOUT_S = 5.0

@@ -34,8 +34,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from soulsyncd.core.handle import CoreHandle
 from soulsyncd.core.state import DaemonState, Event, EventKind
-from soulsyncd.interfaces import CoreHandle
 from soulsyncd.types import CameraStatus, PlayerStatus
 
 FIELD_PREFIX = "SOULSYNC_"
@@ -375,7 +375,7 @@ def _player_key(state: DaemonState) -> tuple[Any, ...]:
 
 
 class EventLog:
-    """A :class:`~soulsyncd.interfaces.Service` that logs the core's events with journal fields.
+    """A :class:`~soulsyncd.core.handle.Service` that logs the core's events with journal fields.
 
     One line per mood change, decision, camera change, control change and error; a player event
     only when its status, device, track or error changed (not its position); statistics at DEBUG.

@@ -5,7 +5,7 @@ leading ``@`` means Linux's abstract namespace). It needs no libsystemd, so this
 standard library. Without the variable (run by hand, in tests) every message is a silent no-op.
 
 :class:`SystemdNotifier` is both the daemon's :class:`~soulsyncd.interfaces.Lifecycle` (``READY=1``,
-``RELOADING=1``, ``STOPPING=1``) and a :class:`~soulsyncd.interfaces.Service`: while started it keeps
+``RELOADING=1``, ``STOPPING=1``) and a :class:`~soulsyncd.core.handle.Service`: while started it keeps
 ``STATUS=`` current and, when the unit sets ``WatchdogSec=``, sends ``WATCHDOG=1`` every half
 interval **only while** :meth:`~soulsyncd.core.progress.Progress.healthy` says the analysis loop
 ticks and frames arrive. A hung camera thread or a stuck tick therefore stops the pings, and systemd
@@ -23,9 +23,10 @@ import threading
 import time
 from collections.abc import Mapping
 
+from soulsyncd.core.handle import CoreHandle
 from soulsyncd.core.progress import Progress
 from soulsyncd.core.state import DaemonState, Event, EventKind
-from soulsyncd.interfaces import Clock, CoreHandle, SystemClock
+from soulsyncd.interfaces import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 

@@ -35,8 +35,8 @@ import requests
 from spotipy.cache_handler import CacheFileHandler  # type: ignore[import-untyped]
 from spotipy.oauth2 import SpotifyOAuth, SpotifyPKCE  # type: ignore[import-untyped]
 
-from soulsyncd.config.spotify import SPOTIFY_SCOPES
 from soulsyncd.spotify.errors import LoginRequiredError
+from soulsyncd.spotify.settings import SPOTIFY_SCOPES
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from soulsyncd.config.spotify import SpotifyPlayerConfig
 from soulsyncd.interfaces import Clock, TrackPicker
 from soulsyncd.spotify.client import Device, Playback, SpotifyClient
 from soulsyncd.spotify.errors import (
@@ -36,6 +35,7 @@ from soulsyncd.spotify.memory import PlayedMemory
 from soulsyncd.spotify.ours import Ours as _Ours
 from soulsyncd.spotify.playlists import PlaylistSync
 from soulsyncd.spotify.rules import choose_device, same_device, what
+from soulsyncd.spotify.settings import SpotifyPlayerConfig
 from soulsyncd.spotify.takeover import (
     HandsOff,
     other_music_plays,

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import logging
 
-from soulsyncd.config.spotify import SpotifyPlayerConfig
 from soulsyncd.spotify.errors import LoginRequiredError, PremiumRequiredError, SpotifyError
 from soulsyncd.spotify.rules import proven_over, recovered_message, retry_delay
+from soulsyncd.spotify.settings import SpotifyPlayerConfig
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The Spotify player's limits, declared once: the config's fields (``soulsyncd.config.spotify``) use
+"""The Spotify player's limits, declared once: the config's fields (``soulsyncd.spotify.settings``) use
 these same constants, so a value the config accepts is one the player runs with. No imports: loading
 the config must not load spotipy."""
 

@@ -18,14 +18,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from soulsyncd.config import Config, SpotifyPlayerConfig, read_secret
 from soulsyncd.interfaces import Clock, SystemClock, TrackPicker
+from soulsyncd.mood.settings import EngineConfig
 from soulsyncd.mood.targets import merged_points
+from soulsyncd.settings import StateSection, read_secret
 from soulsyncd.spotify.control import Controller
 from soulsyncd.spotify.memory import FILE_NAME as MEMORY_FILE
 from soulsyncd.spotify.memory import PlayedMemory
 from soulsyncd.spotify.playlists import PlaylistStore, PlaylistSync, SyncReport
+from soulsyncd.spotify.settings import MusicConfig, SpotifyPlayerConfig
 from soulsyncd.types import PlayerState, PlayIntent
 
 log = logging.getLogger(__name__)
@@ -138,8 +141,24 @@ class SpotifyPlayer:
                 delay = 5.0
 
 
+class PlayerSections(Protocol):
+    """What the Spotify player reads of the daemon's config (:class:`soulsyncd.config.Config` is one)."""
+
+    @property
+    def player(self) -> object: ...  # must be a SpotifyPlayerConfig; checked at run time
+
+    @property
+    def music(self) -> MusicConfig: ...
+
+    @property
+    def engine(self) -> EngineConfig: ...
+
+    @property
+    def state(self) -> StateSection: ...
+
+
 def build_spotify_player(
-    config: Config,
+    config: PlayerSections,
     picker: TrackPicker | None,
     *,
     store: PlaylistStore | None = None,
@@ -174,7 +193,7 @@ def build_spotify_player(
 
     settings = config.player
     if not isinstance(settings, SpotifyPlayerConfig):
-        raise TypeError(f"player.kind is {settings.kind!r}, not 'spotify'")
+        raise TypeError(f"player.kind is {getattr(settings, 'kind', settings)!r}, not 'spotify'")
     install_redaction()
     clock = clock or SystemClock()
     auth = make_auth_manager(

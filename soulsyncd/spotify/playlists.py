@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from soulsyncd.catalog.store import CatalogTrack
-from soulsyncd.config.spotify import TaggedPlaylist
 from soulsyncd.interfaces import Clock
 from soulsyncd.spotify.client import SpotifyClient, playlist_id
 from soulsyncd.spotify.errors import ApiError
+from soulsyncd.spotify.settings import TaggedPlaylist
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,6 @@ No I/O and no clock, so tests check them directly with values.
 
 from __future__ import annotations
 
-from soulsyncd.config.spotify import SpotifyPlayerConfig
 from soulsyncd.spotify.client import Device, Playback
 from soulsyncd.spotify.errors import (
     LoginRequiredError,
@@ -14,6 +13,7 @@ from soulsyncd.spotify.errors import (
     RateLimitedError,
     SpotifyError,
 )
+from soulsyncd.spotify.settings import SpotifyPlayerConfig
 from soulsyncd.types import PlayerStatus
 
 NO_DEVICE_RETRY_MAX_S = 60.0  # a speaker that wakes up should be found within a minute

@@ -32,7 +32,7 @@ from soulsyncd.types import CameraStatus, PlayerState, PlayerStatus, Track
 
 
 class FakeCore:
-    """Satisfies :class:`~soulsyncd.interfaces.CoreHandle`; call :meth:`close` when done."""
+    """Satisfies :class:`~soulsyncd.core.handle.CoreHandle`; call :meth:`close` when done."""
 
     def __init__(self, initial: DaemonState | None = None, queue_size: int = 256) -> None:
         self.queue = CommandQueue(maxsize=queue_size)

@@ -20,24 +20,11 @@ import numpy as np
 
 from soulsyncd.native_output import native_stderr_logged
 from soulsyncd.types import EMOTION_LABELS
+from soulsyncd.vision.settings import DEFAULT_MODEL_PATH
 
 log = logging.getLogger(__name__)
 
 INPUT_SIZE = 48
-def _shipped_model() -> Path:
-    # Installed: the model is package data (soulsyncd.models). Source tree: the top-level models/.
-    import importlib.util
-
-    spec = importlib.util.find_spec("soulsyncd.models")
-    if spec is not None and spec.submodule_search_locations:
-        for folder in spec.submodule_search_locations:
-            candidate = Path(folder) / "emotion_int8.tflite"
-            if candidate.is_file():
-                return candidate
-    return Path(__file__).resolve().parents[2] / "models" / "emotion_int8.tflite"
-
-
-DEFAULT_MODEL_PATH = _shipped_model()
 
 
 class ModelError(RuntimeError):

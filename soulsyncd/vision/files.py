@@ -12,20 +12,30 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import NoReturn
 
 import cv2
 import numpy as np
 
 from soulsyncd.interfaces import Clock
-from soulsyncd.vision.sources import FPS_MIN, CaptureSource, EndOfStream, Pacer, SourceError, usable_fps
+from soulsyncd.vision.settings import FPS_MIN, Pace
+from soulsyncd.vision.sources import CaptureSource, EndOfStream, Pacer, SourceError, usable_fps
 
 logger = logging.getLogger(__name__)
 
-Pace = Literal["realtime", "fast"]
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
 DEFAULT_FILE_FPS = 10.0  # for folders of images, and videos whose header has no usable rate
+# Codecs whose every frame stands alone (motion JPEG): a frame that is not delivered is skipped
+# without being decoded (read as a packet), and a delivered one is decoded from its packet alone.
+INTRA_ONLY_FOURCCS = frozenset({"MJPG", "mjpg", "MJPA", "mjpa", "JPEG", "jpeg", "AVRn", "dmb1"})
+
+
+def fourcc(capture: cv2.VideoCapture) -> str:
+    """The video's codec as its four characters ("MJPG", "avc1", ...); "" when unknown."""
+    code = int(capture.get(cv2.CAP_PROP_FOURCC))
+    text = code.to_bytes(4, "little").decode("latin-1") if code > 0 else ""
+    return text if text.isprintable() else ""
 
 
 class FileSource(CaptureSource):
@@ -56,6 +66,7 @@ class FileSource(CaptureSource):
         loop: bool = True,
         pace: Pace = "realtime",
         fps: float | None = None,
+        deliver_fps: float | None = None,
         retry_initial_s: float = 1.0,
         retry_max_s: float = 30.0,
         clock: Clock | None = None,
@@ -68,6 +79,11 @@ class FileSource(CaptureSource):
             loop: Start again at the end; otherwise end (state ``"ended"``, ``finished`` set).
             pace: ``"realtime"`` or ``"fast"`` (see the class docstring).
             fps: Frame rate for realtime pacing; default the video's own rate, or 10 for a folder.
+            deliver_fps: With realtime pacing, hand out only about this many frames a second (at
+                least this many: every n-th frame of the video's rate), the way a camera asked for
+                the analysis rate delivers; the frames in between are skipped without being
+                converted, and without being decoded at all where the codec allows (motion JPEG).
+                None: every frame.
             retry_initial_s: First delay before trying again when a looping file has nothing to
                 play; doubles each retry.
             retry_max_s: Longest delay between those attempts.
@@ -85,6 +101,11 @@ class FileSource(CaptureSource):
         self._loop = loop
         self._pace: Pace = pace
         self._fps_override = fps
+        if deliver_fps is not None and not FPS_MIN <= deliver_fps < math.inf:
+            raise ValueError(f"deliver_fps must be at least {FPS_MIN:g} and finite, got {deliver_fps}")
+        self._deliver_fps = deliver_fps if pace == "realtime" else None
+        self._skip = 0  # video frames passed over before each delivered one
+        self._packets = False  # the capture hands out encoded packets, decoded here (intra-only codecs)
         self._pacer = Pacer(1.0 / (fps or DEFAULT_FILE_FPS))
         self._is_video = False
         self._images: list[Path] = []
@@ -137,17 +158,59 @@ class FileSource(CaptureSource):
         if not capture.isOpened():
             capture.release()
             self._nothing_to_play(f"cannot decode video {self._path}")
-        if self._fps_override is None:  # read at every opening: a replaced video may differ
-            self._pacer.interval_s = 1.0 / (usable_fps(capture) or DEFAULT_FILE_FPS)
+        video_fps = self._fps_override or usable_fps(capture) or DEFAULT_FILE_FPS
+        self._skip = 0
+        if self._deliver_fps is not None:
+            self._skip = max(0, math.floor(video_fps / self._deliver_fps) - 1)
+        # Read at every opening: a replaced video may differ.
+        self._pacer.interval_s = (1 + self._skip) / video_fps
+        self._packets = False
+        if self._skip and fourcc(capture) in INTRA_ONLY_FOURCCS:
+            capture = self._packet_capture(capture)
         self._frames_this_pass = 0
         return capture
+
+    def _packet_capture(self, capture: cv2.VideoCapture) -> cv2.VideoCapture:
+        """The capture switched to encoded packets, when its first packet decodes on its own;
+        else the capture as it was (reopened at its start)."""
+        if capture.set(cv2.CAP_PROP_FORMAT, -1) and capture.grab():
+            ok, packet = capture.retrieve()
+            decodable = ok and packet is not None and cv2.imdecode(packet, cv2.IMREAD_COLOR) is not None
+        else:
+            decodable = False
+        capture.release()
+        capture = cv2.VideoCapture(str(self._path))  # back to the first frame either way
+        if decodable and capture.set(cv2.CAP_PROP_FORMAT, -1):
+            self._packets = True
+        elif decodable:  # the reopened capture refused packets: decode as usual
+            capture.release()
+            capture = cv2.VideoCapture(str(self._path))
+        logger.debug("%s: every %d. frame delivered%s", self._path, self._skip + 1,
+                     ", skipped ones not decoded" if self._packets else "")
+        return capture
+
+    def _next_video_frame(self) -> tuple[bool, np.ndarray | None]:
+        """The next frame to deliver, after passing over the ``_skip`` frames before it."""
+        assert self._capture is not None
+        capture = self._capture
+        for _ in range(self._skip):
+            if not capture.grab():
+                return False, None
+        if not self._packets:
+            ok, image = capture.read(self._take_spare())
+            return ok, image
+        if not capture.grab():
+            return False, None
+        ok, packet = capture.retrieve()
+        decoded = cv2.imdecode(packet, cv2.IMREAD_COLOR) if ok and packet is not None else None
+        return decoded is not None, decoded
 
     def _read(self) -> np.ndarray:
         return self._read_video() if self._is_video else self._read_folder()
 
     def _read_video(self) -> np.ndarray:
         assert self._capture is not None
-        ok, image = self._capture.read(self._take_spare())
+        ok, image = self._next_video_frame()
         if not ok:
             # OpenCV cannot tell a truncated or corrupt tail from the end: both end the pass.
             if self._frames_this_pass == 0:
@@ -159,10 +222,11 @@ class FileSource(CaptureSource):
             self._capture.release()
             self._capture = None
             self._capture = self._open_video()
-            ok, image = self._capture.read()
+            ok, image = self._next_video_frame()
             if not ok:
                 self._nothing_to_play(f"cannot decode any frame of video {self._path}")
         self._frames_this_pass += 1
+        assert image is not None
         return image
 
     def _read_folder(self) -> np.ndarray:

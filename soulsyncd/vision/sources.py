@@ -38,6 +38,16 @@ import numpy as np
 from soulsyncd.interfaces import Clock, SystemClock
 from soulsyncd.native_output import quiet_opencv
 from soulsyncd.types import Frame
+from soulsyncd.vision.settings import (  # noqa: F401  (the sources' limits, declared with their settings)
+    DEVICE_INDEX_MAX,
+    FPS_MAX,
+    FPS_MIN,
+    FRAME_SIDE_MAX,
+    FRAME_SIDE_MIN,
+    RETRY_S_MAX,
+    RETRY_S_MIN,
+    usb_device,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,45 +57,6 @@ quiet_opencv()
 
 SourceState = Literal["starting", "ok", "retrying", "ended"]
 STOP_TIMEOUT_S = 1.0
-
-# The sources' limits, declared once: the config's fields use these same constants. The sources
-# themselves enforce only what they need not to break (tests drive them with tiny retry delays and
-# very high file rates); the config also keeps values inside the sensible range.
-RETRY_S_MIN = 0.01  # config floor: shorter, a missing camera is reopened in a busy loop
-RETRY_S_MAX = 3600.0  # a wait of 1e10 s overflows Event.wait and killed the capture thread
-FPS_MIN = 0.1  # a frame every 10 s; enforced by FileSource (1e-12 overflowed its pacing)
-FPS_MAX = 120.0  # config ceiling for capture and replay rates
-FRAME_SIDE_MIN = 16  # config bounds of a requested capture width or height, in pixels
-FRAME_SIDE_MAX = 8192
-DEVICE_INDEX_MAX = 99  # OpenCV reads index + 100 * n as "camera on backend n"
-
-
-def usb_device(device: int | str) -> int | str:
-    """The checked camera for OpenCV's VideoCapture: an index, an absolute device path or a URL.
-
-    A string of digits is an index (OpenCV would open ``"0"`` as a file). Negative indexes are
-    refused because OpenCV crashes on them (a segfault, not an error), and a string must be an
-    absolute path such as ``/dev/video0`` or a stream URL (``rtsp://...``), not a bare word.
-
-    Raises:
-        ValueError: Anything else; the message says what is accepted.
-    """
-    if isinstance(device, str) and device.isascii() and device.isdigit():
-        device = int(device)
-    if isinstance(device, bool):  # YAML's yes/no/true are bools, and bools are ints
-        raise ValueError(f"expected a camera index or a device path, got {device!r}")
-    if isinstance(device, int):
-        if not 0 <= device <= DEVICE_INDEX_MAX:
-            raise ValueError(f"a camera index must be in [0, {DEVICE_INDEX_MAX}], got {device}")
-        return device
-    looks_like_url = "://" in device and device.split("://", 1)[0].isalpha()
-    printable = device.isprintable() and device == device.strip()
-    if not (printable and (device.startswith("/") or looks_like_url)):
-        raise ValueError(
-            f"expected a camera index, a device path such as /dev/video0 or a URL, got {device!r}"
-        )
-    return device
-
 
 class SourceError(RuntimeError):
     """A source cannot be started at all (missing file, missing camera library); says what to do."""
@@ -312,12 +283,19 @@ class CaptureSource(abc.ABC):
             delay = next(self._delays)
             self._report_failure(error, delay)
 
+    # A source whose device delivers luminance only (the Pi camera's YUV420 stream) hands its grey
+    # frames on as they are: the detector and the classifier read grey, so BGR would be a waste.
+    grey_frames = False
+
+    def _as_frame_image(self, image: np.ndarray) -> np.ndarray:
+        return image if self.grey_frames and image.ndim == 2 else _as_bgr(image)
+
     def _capture_until_failure(self) -> Exception | None:
         """Open and read until stopped or ended (None), or until something fails (the error)."""
         try:
             self._open()
             while not self._wait_before_next_read():
-                self._publish(_as_bgr(self._read()))
+                self._publish(self._as_frame_image(self._read()))
         except EndOfStream as end:
             self._end(end.reason)
         except Exception as exc:  # any failure is an outage to retry: the thread must not die
@@ -387,6 +365,7 @@ class UsbCameraSource(CaptureSource):
         width: int = 640,
         height: int = 480,
         fps: float = 30.0,
+        min_width: bool = False,
         retry_initial_s: float = 1.0,
         retry_max_s: float = 30.0,
         clock: Clock | None = None,
@@ -399,6 +378,9 @@ class UsbCameraSource(CaptureSource):
             width: Requested frame width; the camera may choose the nearest size it supports.
             height: Requested frame height.
             fps: Requested frame rate.
+            min_width: ``width`` is a floor: where the driver answers the request with a smaller
+                mode (V4L2 picks the nearest), ask for twice the size until it gives one at least
+                that wide (the smallest mode >= the detector's width, when that is the request).
             retry_initial_s: First delay before reopening after an outage; doubles each retry.
             retry_max_s: Longest delay between reopening attempts.
             clock: Stamps the frames; the system clock by default.
@@ -411,8 +393,10 @@ class UsbCameraSource(CaptureSource):
         self._width = width
         self._height = height
         self._fps = fps
+        self._min_width = min_width
         self._capture: cv2.VideoCapture | None = None
         self._pacer: Pacer | None = None
+        self._accepted: tuple[float, float, float] | None = None
 
     def _open(self) -> None:
         capture = cv2.VideoCapture(self._device)
@@ -421,9 +405,20 @@ class UsbCameraSource(CaptureSource):
             raise SourceError(f"cannot open camera {self._device!r}")
         capture.set(cv2.CAP_PROP_FRAME_WIDTH, self._width)
         capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self._height)
+        width, height = self._width, self._height
+        while self._min_width and 0 < capture.get(cv2.CAP_PROP_FRAME_WIDTH) < self._width and width < 4096:
+            width, height = width * 2, height * 2
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
         capture.set(cv2.CAP_PROP_FPS, self._fps)
         # The driver's own queue would otherwise hand us frames that are several reads old.
         capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        accepted = (capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT),
+                    capture.get(cv2.CAP_PROP_FPS))
+        if accepted != self._accepted:  # once per change, not at every reopening
+            self._accepted = accepted
+            logger.info("%s: asked %dx%d at %g fps, the device gives %gx%g at %g fps", self.name,
+                        self._width, self._height, self._fps, *accepted)
         self._capture = capture
         # A camera's read blocks until its next frame; a video file's returns at once, so a
         # "camera" that is a file would otherwise be decoded flat out, a core's worth of CPU.
@@ -460,8 +455,29 @@ def _import_picamera2() -> Any:
     return Picamera2
 
 
+def y_plane(array: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The luminance of a YUV420 (I420) buffer as picamera2 hands it out: ``height * 3 / 2`` rows
+    (Y, then U and V), each row ``stride >= width`` bytes; the Y plane is the first ``height``
+    rows. A view, not a copy: the grey image the detector and the classifier read.
+
+    Raises:
+        ValueError: The buffer is not a 2-D uint8 YUV420 buffer of at least that size.
+    """
+    too_small = array.ndim != 2 or array.shape[0] < height * 3 // 2 or array.shape[1] < width
+    if too_small or array.dtype != np.uint8:
+        raise ValueError(f"expected a YUV420 buffer of {width}x{height}, got {array.dtype} {array.shape}")
+    return array[:height, :width]
+
+
 class PiCameraSource(CaptureSource):
-    """The Raspberry Pi camera (CSI) through picamera2, which is imported only when started."""
+    """The Raspberry Pi camera (CSI) through picamera2, which is imported only when started.
+
+    It asks the ISP for what the analysis reads: a YUV420 stream at ``width`` x ``height`` (the
+    low-resolution stream, beside a main stream of the same size that is never read), and hands
+    out its Y plane as the grey frame, with no colour conversion at all.
+    """
+
+    grey_frames = True
 
     def __init__(
         self,
@@ -498,17 +514,25 @@ class PiCameraSource(CaptureSource):
     def _open(self) -> None:
         camera = self._picamera2_class()
         self._camera = camera  # assigned first so _close releases it if configuring fails
-        # picamera2's "RGB888" is stored B, G, R per pixel: OpenCV's BGR order, no conversion.
+        # lores must be YUV420 on a Pi 4 and earlier, and is never larger than main; the main
+        # stream is a small YUV420 too, so the ISP does no work for an image nobody reads.
+        size = (self._width, self._height)
         config = camera.create_video_configuration(
-            main={"size": (self._width, self._height), "format": "RGB888"},
+            main={"size": size, "format": "YUV420"},
+            lores={"size": size, "format": "YUV420"},
             controls={"FrameRate": self._fps},
+            buffer_count=2,
         )
         camera.configure(config)
+        accepted = camera.camera_configuration() or {}  # what libcamera made of the request
+        lores = accepted.get("lores") or {}
+        logger.info("Pi camera: lores %s %s (asked %dx%d YUV420 at %g fps), controls %s",
+                    lores.get("size"), lores.get("format"), self._width, self._height, self._fps,
+                    accepted.get("controls"))
         camera.start()
 
     def _read(self) -> np.ndarray:
-        image: np.ndarray = self._camera.capture_array("main")
-        return image
+        return y_plane(self._camera.capture_array("lores"), self._width, self._height)
 
     def _close(self) -> None:
         if self._camera is not None:

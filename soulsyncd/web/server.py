@@ -40,8 +40,6 @@ import tornado.iostream
 import tornado.netutil
 import tornado.web
 
-from soulsyncd.config.base import ConfigError
-from soulsyncd.config.mqtt import MqttConfig
 from soulsyncd.core.commands import (
     MODES,
     Command,
@@ -54,10 +52,13 @@ from soulsyncd.core.commands import (
     SetVolume,
     Skip,
 )
+from soulsyncd.core.handle import CoreHandle
 from soulsyncd.core.state import DaemonState, Event, EventKind
-from soulsyncd.interfaces import CoreHandle, SystemClock
+from soulsyncd.interfaces import SystemClock
 from soulsyncd.mood import targets
+from soulsyncd.mqtt.settings import MqttConfig
 from soulsyncd.mqtt.state import ProcessSampler
+from soulsyncd.settings import ConfigError
 from soulsyncd.web import auth, plot, view
 from soulsyncd.web.history import History, Sample, TrackMark
 from soulsyncd.web.settings import WebConfig
@@ -89,7 +90,7 @@ PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/static/style.css"), (
 
 def read_password() -> str | None:
     """The page's password from the credential ``web-password`` (or ``SOULSYNC_WEB_PASSWORD``)."""
-    from soulsyncd.config.loader import read_secret
+    from soulsyncd.settings import read_secret
 
     return read_secret(PASSWORD_CREDENTIAL)
 

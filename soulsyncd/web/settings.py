@@ -13,7 +13,7 @@ import socket
 
 from pydantic import Field, field_validator
 
-from soulsyncd.config.base import Section
+from soulsyncd.settings import Section
 
 HISTORY_DAYS_MAX = 365
 MAX_CLIENTS_MAX = 256

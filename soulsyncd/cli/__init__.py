@@ -71,8 +71,8 @@ def resolve_config(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
 # ``add_commands(subparsers)``: it adds its sub-parsers and sets ``handler=function(args) -> int`` on
 # each. Those modules import their heavy dependencies inside the handlers, so ``--help`` stays fast.
 AREA_COMMANDS: tuple[str, ...] = (
-    "soulsyncd.mqtt.cli", "soulsyncd.catalog.cli", "soulsyncd.mood.cli", "soulsyncd.spotify.cli",
-    "soulsyncd.service.cli",
+    "soulsyncd.cli.mqtt", "soulsyncd.cli.catalog", "soulsyncd.cli.mood", "soulsyncd.cli.spotify",
+    "soulsyncd.cli.service",
 )
 
 

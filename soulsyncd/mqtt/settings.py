@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from soulsyncd.config.base import Section, resolve_path
+from soulsyncd.settings import Section, resolve_path
 
 DEVICE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 """What a device id may look like: safe in an MQTT topic, a Home Assistant node id and a unique_id."""

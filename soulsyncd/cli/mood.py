@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from soulsyncd.config import Config
     from soulsyncd.mood.engine import MoodEngine
-    from soulsyncd.mood.simulate import Segment, Session, Step
+    from soulsyncd.testing.simulate import Segment, Session, Step
 
 EVENING_TRACKS = 45  # the learning experiment's music after each day's shift
 START_EPOCH = 1_767_225_600.0  # 2026-01-01: the manual clock stands for wall-clock time
@@ -60,7 +60,7 @@ def simulate_command(args: argparse.Namespace) -> int:
     from soulsyncd.catalog.importer import CsvImportError, import_csv
     from soulsyncd.catalog.store import CatalogStore
     from soulsyncd.config import Config, ConfigError, load_config
-    from soulsyncd.mood.simulate import parse_trajectory
+    from soulsyncd.testing.simulate import parse_trajectory
 
     try:
         segments = parse_trajectory(args.trajectory, args.tracks)
@@ -94,7 +94,7 @@ def run_simulation(
 ) -> dict[str, object]:
     """The session and its figures (and the learning experiment when asked)."""
     from soulsyncd.catalog.store import CatalogStore
-    from soulsyncd.mood.simulate import segment_figures, variety_figures
+    from soulsyncd.testing.simulate import segment_figures, variety_figures
 
     assert isinstance(store, CatalogStore)
     session = _session(config, store, args, segments, rises=_rising(store, args))
@@ -125,10 +125,10 @@ def _session(config: Config, store: object, args: argparse.Namespace, segments: 
              rises: frozenset[str]) -> Session:
     from soulsyncd.catalog.store import CatalogStore
     from soulsyncd.mood.factory import build_engine
-    from soulsyncd.mood.simulate import Session
     from soulsyncd.mood.targets import resolve
     from soulsyncd.testing import ManualClock
     from soulsyncd.testing.listener import SimulatedListener
+    from soulsyncd.testing.simulate import Session
 
     assert isinstance(store, CatalogStore)
     clock = ManualClock(START_EPOCH)
@@ -165,7 +165,7 @@ def _learning(config: Config, args: argparse.Namespace, segments: list[Segment])
 
     from soulsyncd.catalog.importer import import_csv
     from soulsyncd.catalog.store import CatalogStore
-    from soulsyncd.mood.simulate import Segment
+    from soulsyncd.testing.simulate import Segment
 
     shift = next((s for s in segments if s.mode == "shift"), None)
     if shift is None:

@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from soulsyncd.config.base import Section, did_you_mean
 from soulsyncd.core.limits import PLAYER_MIN_INTERVAL_S_MAX
 from soulsyncd.mood.targets import DEFAULT_POINTS, Point
+from soulsyncd.settings import Section, did_you_mean
 from soulsyncd.spotify import limits
 
 SPOTIFY_SCOPES = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from soulsyncd.config.base import Section
+from soulsyncd.settings import Section
 
 DEFAULT_ENRICH_URL = "https://api.reccobeats.com"
 

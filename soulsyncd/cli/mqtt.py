@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from soulsyncd.config import EXIT_CONFIG
 
 if TYPE_CHECKING:
-    from soulsyncd.config.mqtt import MqttConfig
+    from soulsyncd.mqtt.settings import MqttConfig
 
 CONNECT_TIMEOUT_S = 10.0
 PUBLISH_TIMEOUT_S = 5.0

@@ -1,6 +1,7 @@
-"""Config section for the mood engine (``engine``): how tracks are chosen, varied and learned from.
+"""The mood area's settings: ``engine`` (how tracks are chosen, varied and learned from), ``smoothing``
+and ``policy``, with the smoother's limits (declared here, once, and imported by the smoother).
 
-The shift's step per track is ``policy.step``; everything else about choosing tracks is here.
+The shift's step per track is ``policy.step``; everything else about choosing tracks is ``engine``.
 """
 
 from __future__ import annotations
@@ -9,8 +10,14 @@ from pathlib import Path
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from soulsyncd.config.base import Section, did_you_mean, resolve_path
+from soulsyncd.mood import policy, targets
 from soulsyncd.mood.targets import DEFAULT_POINTS
+from soulsyncd.settings import Section, did_you_mean, quoted, resolve_path, shown
+
+# The smoother's limits, declared once: the fields below and the smoother use these same constants.
+WINDOW_S_MAX = 60.0  # a longer window lags minutes behind the face, and update() walks the whole window
+MARGIN_MAX = 1.0  # exclusive: no mean probability can lead another by a whole 1, so nothing would change
+ABSENT_AFTER_S_MAX = 3600.0  # an hour without a face is "gone" whatever the setting
 
 
 class EngineWeightsConfig(Section):
@@ -117,3 +124,71 @@ class EngineConfig(Section):
     @classmethod
     def _relative_to_config(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         return None if value is None else resolve_path(value, info)
+
+
+class SmoothingConfig(Section):
+    """Turning jittery per-frame scores into a stable mood."""
+
+    window_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=WINDOW_S_MAX,
+        description="Seconds of scores averaged to decide the mood.",
+    )
+    margin: float = Field(
+        default=0.15,
+        ge=0,
+        lt=MARGIN_MAX,
+        description="How far a new emotion must lead the current one over the window.",
+    )
+    dwell_s: float = Field(
+        default=1.0,
+        ge=0,
+        lt=WINDOW_S_MAX,  # and below window_s (the rule below)
+        validate_default=True,  # so the rule below also holds against a default
+        description="How long the new emotion must stay the leader before the mood changes.",
+    )
+    absent_after_s: float = Field(
+        default=3.0,
+        gt=0,
+        le=ABSENT_AFTER_S_MAX,
+        description="Seconds with no face before the mood becomes 'absent'.",
+    )
+
+    @field_validator("dwell_s")
+    @classmethod
+    def _dwell_inside_window(cls, value: float, info: ValidationInfo) -> float:
+        window = info.data.get("window_s")  # absent when it failed its own validation
+        if window is not None and value >= window:
+            raise ValueError(f"must be less than window_s ({window:g}), got {value:g}")
+        return value
+
+
+class PolicyConfig(Section):
+    """What music to ask for given the mood."""
+
+    mode: policy.Mode = Field(
+        default="match", description="'match' the mood, 'shift' it step by step toward target, or 'off'."
+    )
+    target: str = Field(
+        default="calm",
+        examples=list(targets.NAMES),  # the choices, for tools that draw configs from the schema
+        description="Mood that 'shift' steers toward: " + ", ".join(targets.NAMES)
+        + ", or an explicit 'valence,energy' point in [0, 1].",
+    )
+    step: float = Field(
+        default=0.2,
+        ge=policy.STEP_MIN,  # 5e-324 made the shift's step count infinite
+        le=policy.STEP_MAX,
+        description="The largest move of the shift per track, in music valence/energy (each 0..1).",
+    )
+
+    @field_validator("target")
+    @classmethod
+    def _known_target(cls, value: str) -> str:
+        if not targets.is_target(value):
+            raise ValueError(
+                f"unknown target {shown(value)}{did_you_mean(value, targets.NAMES)}; "
+                f"expected one of {quoted(targets.NAMES)} or 'valence,energy' in [0, 1]"
+            )
+        return value

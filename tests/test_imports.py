@@ -1,0 +1,60 @@
+"""Importing and validating the config loads only what the config uses (issue 20.3, 17.7)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("cv2", "numpy", "ai_edge_litert", "tflite_runtime", "spotipy", "paho", "sqlite3", "requests")
+
+
+def loaded_after(code: str) -> set[str]:
+    """The heavy top-level packages in ``sys.modules`` after running ``code`` in a fresh interpreter."""
+    report = ("import json, sys\n"
+              f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))")
+    script = code + "\n" + report
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_validating_a_config_loads_no_library_of_the_pipeline(tmp_path: Path) -> None:
+    """check-config's path: the whole file validated (every section, Spotify player and MQTT on too)
+    without OpenCV, numpy, LiteRT, spotipy, paho, SQLite or requests."""
+    config = tmp_path / "soulsync.yaml"
+    config.write_text(
+        "camera:\n  kind: usb\n  device: /dev/video0\n"
+        "player:\n  kind: spotify\n  client_id: 0123456789abcdef0123456789abcdef\n  device: Kitchen\n"
+        "mqtt:\n  enabled: true\n  host: localhost\n"
+        "music:\n  playlists:\n    happy: spotify:playlist:37i9dQZF1DXdPec7aLTmlC\n"
+        f"state:\n  dir: {tmp_path / 'state'}\n"
+    )
+    code = (
+        "from pathlib import Path\nimport soulsyncd.config as c\n"
+        f"config = c.load_config(Path({str(config)!r}))\nassert config.player.kind == 'spotify'\n"
+    )
+    assert loaded_after(code) == set()
+
+
+def test_the_demo_daemon_wiring_loads_no_spotify_or_mqtt() -> None:
+    """The demo's daemon (dry-run player, MQTT off) built as ``soulsyncd run`` builds it: OpenCV,
+    numpy, LiteRT and SQLite (its catalog), but neither spotipy, paho nor requests."""
+    code = (
+        "from pathlib import Path\nimport soulsyncd.app as app\nfrom soulsyncd.config import load_config\n"
+        "config = load_config(Path('config/demo.yaml'))\n"
+        "app.build_player(config)\n"
+        "assert [type(s).__name__ for s in app.build_services(config)] == ['EventLog']\n"
+    )
+    loaded = loaded_after(code)
+    assert not loaded & {"spotipy", "paho", "requests"}
+
+
+def test_old_section_module_paths_still_import() -> None:
+    """Code written against ``soulsyncd.config.mqtt`` (and .spotify, .engine, .catalog) keeps working."""
+    from soulsyncd.config.mqtt import MqttConfig  # type: ignore[import-not-found]
+
+    from soulsyncd.mqtt.settings import MqttConfig as Moved
+
+    assert MqttConfig is Moved

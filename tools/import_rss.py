@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Where the daemon's resident memory goes: RSS (and its anonymous part) after each step of what
+``soulsyncd run`` loads, in one fresh interpreter, in the order the daemon loads it.
+
+    python tools/import_rss.py [--config config/demo.yaml] [--json]
+
+Steps: the interpreter; pydantic and the config models (``soulsyncd.settings``, ``soulsyncd.config``)
+and validating the file; numpy; OpenCV; the app's modules; the built pipeline (the model, the Haar
+cascade, the camera, the catalog: ``app.build``). The file-backed part of RSS (shared libraries'
+pages) varies with the page cache: compare the anonymous part across machines and runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def memory_mb() -> tuple[float, float]:
+    """(RSS, anonymous RSS) of this process in MB."""
+    fields = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "RssAnon"):
+            fields[key] = int(value.split()[0]) / 1024
+    return round(fields["VmRSS"], 1), round(fields["RssAnon"], 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", type=Path, default=ROOT / "config" / "demo.yaml")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    steps: list[tuple[str, float, float]] = [("interpreter", *memory_mb())]
+    for module in ("pydantic", "soulsyncd.settings", "soulsyncd.config"):
+        importlib.import_module(module)
+        steps.append((module, *memory_mb()))
+    from soulsyncd.config import load_config
+
+    config = load_config(args.config)
+    steps.append(("config validated", *memory_mb()))
+    for module in ("numpy", "cv2", "soulsyncd.app"):
+        importlib.import_module(module)
+        steps.append((module, *memory_mb()))
+    from soulsyncd import app
+
+    core = app.build(config)
+    steps.append(("pipeline built (model, cascade, camera, catalog)", *memory_mb()))
+    core.close()
+    previous = 0.0
+    for name, rss, anon in steps:
+        print(f"{name:50s} RSS {rss:6.1f} MB (+{rss - previous:5.1f}), anonymous {anon:6.1f} MB")
+        previous = rss
+    if args.json:
+        print(json.dumps({name: {"rss_mb": rss, "anon_mb": anon} for name, rss, anon in steps}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
