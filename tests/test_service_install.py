@@ -54,9 +54,14 @@ def test_install_into_a_scratch_root_then_again_changes_nothing(tmp_path: Path) 
         "link /etc/systemd/system/soulsyncd.service", "enabled for boot"
     example = (ROOT / "config" / "soulsync.example.yaml").read_text()
     assert (tmp_path / "etc/soulsyncd/config.yaml").read_text() == \
-        example.replace("  # dir: /var/lib/soulsyncd\n", "  dir: /var/lib/soulsyncd\n"), \
-        "the example, with state.dir the service's, so commands run by hand use the service's state"
-    assert load_config(tmp_path / "etc/soulsyncd/config.yaml").state.dir == Path("/var/lib/soulsyncd")
+        example.replace("  # dir: /var/lib/soulsyncd\n", "  dir: /var/lib/soulsyncd\n").replace(
+            "  enabled: false           # serve the page at all", "  enabled: true            # serve the page at all"), \
+        "the example, with state.dir the service's (commands run by hand use its state) and the page on"
+    installed = load_config(tmp_path / "etc/soulsyncd/config.yaml")
+    assert installed.state.dir == Path("/var/lib/soulsyncd")
+    assert installed.web.enabled, "the installed config serves the status page"
+    assert installed.web.listen == "127.0.0.1", "on loopback: the LAN needs the password credential"
+    assert not installed.mqtt.enabled, "only the page is turned on"
     assert state["/usr/local/bin/soulsyncd"] == "link /opt/soulsyncd/venv/bin/soulsyncd", "on PATH"
     assert state["/etc/credstore"].startswith("0o40700"), "credentials directory is root-only"
     assert state["/var/lib/soulsyncd"].startswith("0o40700")

@@ -37,7 +37,7 @@ UNIT=$UNIT_DIR/$NAME.service
 WANTS=$UNIT_DIR/multi-user.target.wants/$NAME.service
 STATE=/var/lib/soulsyncd
 CREDSTORE=/etc/credstore
-CREDENTIALS="spotify-client-secret mqtt-password"
+CREDENTIALS="spotify-client-secret mqtt-password web-password"
 CREDSTORE_MARK=$ETC/.credstore-made-by-install  # we made /etc/credstore: --purge removes it too
 BIN=/usr/local/bin/$NAME
 RELOAD_MARK=$PREFIX/.daemon-reload-pending  # the unit changed while systemd was not running
@@ -294,9 +294,11 @@ command_on_path() {
 }
 
 # The example config with state.dir set to the service's state directory, so commands run by hand
-# (sudo soulsyncd library import ...) use the catalog and login the service uses.
+# (sudo soulsyncd library import ...) use the catalog and login the service uses, and the status page
+# on (loopback only: the LAN needs the web-password credential, docs/web.md).
 installed_config() {
-    sed "s|^  # dir: $STATE\$|  dir: $STATE|" "$SRC/config/soulsync.example.yaml"
+    sed -e "s|^  # dir: $STATE\$|  dir: $STATE|" \
+        -e '/^web:$/,/^[a-z]/s|^  enabled: false |  enabled: true  |' "$SRC/config/soulsync.example.yaml"
 }
 
 check_config() {
@@ -407,6 +409,7 @@ Next steps:
        sudo soulsyncd doctor                  (checks everything, a line each)
   4. Spotify (player.kind: spotify): log in once:  sudo soulsyncd spotify-login
   5. Watch it:  systemctl status $NAME;  journalctl -u $NAME -f;  journalctl -u $NAME SOULSYNC_EVENT=mood
+     or the status page on this machine: http://127.0.0.1:8088/ (from your LAN: docs/web.md)
 EOF
 }
 
