@@ -28,6 +28,11 @@ test: $(STAMP)
 	      { $$SUDO apt-get install -y -q mosquitto || { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q mosquitto; }; } >/dev/null 2>&1 && \
 	      { $$SUDO systemctl disable --now mosquitto >/dev/null 2>&1 || true; }; } || \
 	    echo "warning: mosquitto is not installed (apt-get install mosquitto): the MQTT tests will be skipped"; }
+	@# The status page's browser tests drive Debian's chromium through chromium-driver; likewise.
+	@{ command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || \
+	  { SUDO=$$( [ "$$(id -u)" = 0 ] || echo "sudo -n" ); \
+	    { $$SUDO apt-get install -y -q chromium chromium-driver || { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium chromium-driver; }; } >/dev/null 2>&1; } || \
+	    echo "warning: chromium/chromium-driver are not installed (apt-get install chromium chromium-driver): the browser tests will be skipped"
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
