@@ -38,7 +38,6 @@ class Stats:
 
 
 @dataclass(frozen=True)
-@dataclass(frozen=True)
 class Framing:
     """What the framing check shows instead of pixels (:mod:`soulsyncd.vision.framing`); None: unknown.
 
