@@ -185,3 +185,23 @@ class ShiftProgress:
     target: str
     step: int
     steps: int
+
+
+@dataclass(frozen=True)
+class Framing:
+    """What the framing check shows instead of pixels (:mod:`soulsyncd.vision.framing`); None: unknown.
+
+    Here, below both, because the core carries it in its snapshot and vision measures it.
+
+    ``boxes`` are the last analysed frame's faces as (x, y, w, h) in a ``width`` x ``height`` picture;
+    ``face_rate`` the share of the last minute's analysed frames with a face; ``brightness`` the mean
+    grey level (0-255) and ``sharpness`` the variance of the Laplacian of a small grey copy.
+    """
+
+    width: int = 0
+    height: int = 0
+    boxes: tuple[tuple[int, int, int, int], ...] = ()
+    face_rate: float | None = None
+    brightness: float | None = None
+    sharpness: float | None = None
+

@@ -15,9 +15,9 @@ import pytest
 from soulsyncd.catalog.store import CatalogStore, CatalogTrack, catalog_path
 from soulsyncd.cli import main
 from soulsyncd.config import Config, load_config
-from soulsyncd.service import doctor
-from soulsyncd.service.doctor import Check, Unit
-from soulsyncd.service.doctor_net import check_mqtt, check_spotify
+from soulsyncd.doctor import checks as doctor
+from soulsyncd.doctor.network import check_mqtt, check_spotify
+from soulsyncd.doctor.report import Check, Unit
 from soulsyncd.testing.fake_spotify import FakeSpotify
 from soulsyncd.testing.mosquitto import Broker, mosquitto_path
 from tests.spotify_support import log_in
@@ -266,7 +266,7 @@ def test_mqtt_unreachable_and_refused_credentials_fail(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     if mosquitto_path() is None:
         pytest.skip("mosquitto not installed")
-    monkeypatch.setattr("soulsyncd.service.doctor_net.MQTT_CONNECT_TIMEOUT_S", 1.0)
+    monkeypatch.setattr("soulsyncd.doctor.network.MQTT_CONNECT_TIMEOUT_S", 1.0)
     from soulsyncd.testing.mosquitto import free_port
 
     (away,) = check_mqtt(mqtt(tmp_path, free_port()))

@@ -31,6 +31,6 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from soulsyncd.service.doctor import run_doctor
+    from soulsyncd.doctor.checks import run_doctor
 
     return run_doctor(args.config, face_s=args.face, as_json=args.json, api_base=args.api_base)

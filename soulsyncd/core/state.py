@@ -17,9 +17,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from soulsyncd.types import CameraStatus, Mood, PlayerState, PlayIntent, ShiftProgress
+from soulsyncd.types import CameraStatus, Framing, Mood, PlayerState, PlayIntent, ShiftProgress
 
-__all__ = ["Broadcaster", "DaemonState", "Event", "EventKind", "ShiftProgress", "Stats", "Subscriber"]
+__all__ = [
+    "Broadcaster", "DaemonState", "Event", "EventKind", "Framing", "ShiftProgress", "Stats", "Subscriber",
+]
 
 log = logging.getLogger(__name__)
 
@@ -35,23 +37,6 @@ class Stats:
     detector_ms: float = 0.0
     uptime_s: float = 0.0
     commands_dropped: int = 0
-
-
-@dataclass(frozen=True)
-class Framing:
-    """What the framing check shows instead of pixels (:mod:`soulsyncd.vision.framing`); None: unknown.
-
-    ``boxes`` are the last analysed frame's faces as (x, y, w, h) in a ``width`` x ``height`` picture;
-    ``face_rate`` the share of the last minute's analysed frames with a face; ``brightness`` the mean
-    grey level (0-255) and ``sharpness`` the variance of the Laplacian of a small grey copy.
-    """
-
-    width: int = 0
-    height: int = 0
-    boxes: tuple[tuple[int, int, int, int], ...] = ()
-    face_rate: float | None = None
-    brightness: float | None = None
-    sharpness: float | None = None
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,7 @@ from collections import deque
 import cv2
 import numpy as np
 
-from soulsyncd.core.state import Framing
-from soulsyncd.types import FaceBox
+from soulsyncd.types import FaceBox, Framing
 
 MEASURE_INTERVAL_S = 1.0  # brightness/sharpness at most this often: they change slowly
 MEASURE_WIDTH = 160  # pixels; enough to judge light and focus, 1/16 of a VGA frame's work

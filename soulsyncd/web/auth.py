@@ -1,6 +1,6 @@
 """Who may use the page: the Host check, signed session cookies, CSRF tokens and the login's rate limit.
 
-Pure logic over values (no aiohttp here), so it is tested without a server.
+Pure logic over values (no tornado here), so it is tested without a server.
 
 * **Host**: a request must name this machine (``localhost``, an IP literal, this host's names, the
   configured ``web.hosts``); any other name is how DNS rebinding reaches a loopback page.

@@ -16,16 +16,23 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import stat
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
+from soulsyncd.doctor.report import (
+    Check,
+    Unit,
+    as_service,
+    installed,
+    service_uid,
+    sudo_form,
+    user_name,
+)
 from soulsyncd.service.installed import (
     CONFIG_ENV,
     CREDSTORE,
@@ -33,7 +40,6 @@ from soulsyncd.service.installed import (
     SERVICE_USER,
     STATE_DIR,
     UNIT,
-    StateWrite,
     machine_problems,
     read_problem,
 )
@@ -42,45 +48,11 @@ if TYPE_CHECKING:
     from soulsyncd.config import Config
     from soulsyncd.vision.sources import CaptureSource
 
-Status = Literal["ok", "warn", "fail", "off"]
-MARKS: dict[Status, str] = {"ok": "✓", "warn": "!", "fail": "✗", "off": "-"}
 FRAME_TIMEOUT_S = 5.0  # a camera gives its first frame well within this, or it is not working
 FPS_WINDOW_S = 1.0  # frames counted over this long for the rate
 INFERENCE_RUNS = 20
 JOURNAL_LINES = 5
 CREDENTIAL_NAMES = ("mqtt-password", "spotify-client-secret")  # the unit's LoadCredential= names
-
-
-@dataclass(frozen=True)
-class Check:
-    """One line of the report: what was checked, how it stands, what was seen and what to do."""
-
-    name: str
-    status: Status
-    detail: str
-    fix: str | None = None
-
-    def line(self) -> str:
-        fix = f"\n    fix: {self.fix}" if self.fix else ""
-        return f"{MARKS[self.status]} {self.name}: {self.detail}{fix}"
-
-
-@dataclass(frozen=True)
-class Unit:
-    """systemd's view of the installed unit (None fields: not known)."""
-
-    active: str
-    sub: str
-    result: str
-    enabled: str
-    status_text: str
-    exec_status: str
-    restarts: str
-    started_monotonic_us: int
-
-    @property
-    def running(self) -> bool:
-        return self.active in ("active", "activating", "reloading")
 
 
 # --- the run ----------------------------------------------------------------------------------------
@@ -121,7 +93,7 @@ def diagnose(config_path: Path | None, *, face_s: float | None = None,
     yield from check_camera(config, unit, face_s)
     yield check_model(config)
     yield from check_catalog(config)
-    from soulsyncd.service.doctor_net import check_mqtt, check_spotify
+    from soulsyncd.doctor.network import check_mqtt, check_spotify
 
     yield from check_spotify(config, api_base)
     yield from check_mqtt(config)
@@ -284,18 +256,6 @@ def check_model(config: Config) -> Check:
 # --- catalog ----------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _as_service(directory: Path) -> Iterator[None]:
-    """Whatever SQLite or a token refresh leaves in ``directory`` stays its owner's (root only)."""
-    access = StateWrite(directory)
-    if os.geteuid() == 0:
-        access.check()
-    try:
-        yield
-    finally:
-        access.finish()
-
-
 def check_catalog(config: Config) -> Iterator[Check]:
     from soulsyncd.catalog.store import CatalogError, CatalogStore, catalog_path
 
@@ -310,7 +270,7 @@ def check_catalog(config: Config) -> Iterator[Check]:
                         _music_recipe())
         return
     try:
-        with _as_service(path.parent), CatalogStore(path) as store:
+        with as_service(path.parent), CatalogStore(path) as store:
             stats = store.stats()
     except CatalogError as exc:
         yield Check("catalog", "fail", str(exc), f"move {path} away and import again: {_music_recipe()}")
@@ -323,68 +283,52 @@ def check_catalog(config: Config) -> Iterator[Check]:
         yield Check("catalog", "fail", detail, _music_recipe())
     elif tracks > with_features:
         yield Check("catalog", "warn", detail + f"; {tracks - with_features} without features",
-                    _sudo("soulsyncd library enrich"))
+                    sudo_form("soulsyncd library enrich"))
     else:
         yield Check("catalog", "ok", detail)
     wanted = sum(len(spec.uris) for spec in config.music.playlists.values())
     if wanted and playlists < wanted:
         yield Check("playlists", "warn", f"{playlists} of the {wanted} mood playlists in music.playlists are "
-                    "in the catalog", _sudo("soulsyncd spotify-playlists"))
-
-
-def _sudo(command: str) -> str:
-    return command if os.geteuid() == 0 and not _installed() else f"sudo {command}"
-
-
-def _installed() -> bool:
-    return INSTALLED_CONFIG.is_file()
+                    "in the catalog", sudo_form("soulsyncd spotify-playlists"))
 
 
 def _music_recipe() -> str:
     return (f"export a playlist or library as CSV (Exportify, or a dataset with valence/energy), then: "
-            f"{_sudo('soulsyncd library import FILE.csv')}; {_sudo('soulsyncd library enrich')}")
+            f"{sudo_form('soulsyncd library import FILE.csv')}; {sudo_form('soulsyncd library enrich')}")
 
 
 # --- permissions ------------------------------------------------------------------------------------
-
-
-def service_uid(config: Config) -> int | None:
-    """The uid the service runs as, when this machine has the installed service user."""
-    try:
-        return pwd.getpwnam(SERVICE_USER).pw_uid
-    except KeyError:
-        return None
 
 
 def check_permissions(config: Config) -> Iterator[Check]:
     state = Path(config.state.dir)
     uid = service_uid(config)
     owner_wanted = uid if uid is not None and state == STATE_DIR else os.geteuid()
-    who = SERVICE_USER if owner_wanted == uid else _user_name(owner_wanted)
+    who = SERVICE_USER if owner_wanted == uid else user_name(owner_wanted)
     try:
         info = state.stat()
     except FileNotFoundError:
         yield Check("state", "warn", f"{state} does not exist yet (made at the first start or import)")
         info = None
     except PermissionError:
-        yield Check("state", "warn", f"cannot look at {state} as {_user_name(os.geteuid())}",
+        yield Check("state", "warn", f"cannot look at {state} as {user_name(os.geteuid())}",
                     "sudo soulsyncd doctor")
         info = None
     if info is not None:
         wrong = []
         if info.st_uid != owner_wanted:
-            wrong.append(f"{state} is owned by {_user_name(info.st_uid)}, not {who}")
+            wrong.append(f"{state} is owned by {user_name(info.st_uid)}, not {who}")
         if stat.S_IMODE(info.st_mode) & 0o077:
             wrong.append(f"{state} is mode {stat.S_IMODE(info.st_mode):04o}, not 0700")
         try:
             for path in sorted(state.rglob("*")):
                 mode = path.lstat()
                 if mode.st_uid != owner_wanted:
-                    wrong.append(f"{path} is owned by {_user_name(mode.st_uid)}, not {who}")
+                    wrong.append(f"{path} is owned by {user_name(mode.st_uid)}, not {who}")
                 if stat.S_ISREG(mode.st_mode) and stat.S_IMODE(mode.st_mode) & 0o077:
                     wrong.append(f"{path} is mode {stat.S_IMODE(mode.st_mode):04o}, not 0600")
         except PermissionError:
-            yield Check("state", "warn", f"cannot look into {state} as {_user_name(os.geteuid())}",
+            yield Check("state", "warn", f"cannot look into {state} as {user_name(os.geteuid())}",
                         "sudo soulsyncd doctor")
         else:
             if wrong:
@@ -397,7 +341,7 @@ def check_permissions(config: Config) -> Iterator[Check]:
 
 
 def _check_credstore() -> Iterator[Check]:
-    if not CREDSTORE.is_dir() and not _installed():
+    if not CREDSTORE.is_dir() and not installed():
         return
     try:
         entries = sorted(p for p in CREDSTORE.iterdir() if p.name in CREDENTIAL_NAMES)
@@ -405,13 +349,13 @@ def _check_credstore() -> Iterator[Check]:
         return
     except PermissionError:
         yield Check("credentials", "warn", f"{CREDSTORE} is root-only (good); cannot look in as "
-                    f"{_user_name(os.geteuid())}", "sudo soulsyncd doctor")
+                    f"{user_name(os.geteuid())}", "sudo soulsyncd doctor")
         return
     wrong = []
     for path in entries:
         info = path.stat()
         if info.st_uid != 0 or stat.S_IMODE(info.st_mode) & 0o077:
-            wrong.append(f"{path} is {_user_name(info.st_uid)}'s, mode {stat.S_IMODE(info.st_mode):04o}")
+            wrong.append(f"{path} is {user_name(info.st_uid)}'s, mode {stat.S_IMODE(info.st_mode):04o}")
     dir_mode = stat.S_IMODE(CREDSTORE.stat().st_mode)
     if dir_mode & 0o077:
         wrong.append(f"{CREDSTORE} is mode {dir_mode:04o}")
@@ -422,13 +366,6 @@ def _check_credstore() -> Iterator[Check]:
     else:
         names = ", ".join(p.name for p in entries) or "none stored"
         yield Check("credentials", "ok", f"{CREDSTORE}: root-only ({names})")
-
-
-def _user_name(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return f"uid {uid}"
 
 
 # --- the systemd unit -------------------------------------------------------------------------------

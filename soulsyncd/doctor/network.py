@@ -1,5 +1,5 @@
 """The doctor's network checks: Spotify (token, login, speaker, mood playlists) and the MQTT broker
-(reachable, credentials, discovery prefix). See :mod:`soulsyncd.service.doctor`."""
+(reachable, credentials, discovery prefix). See :mod:`soulsyncd.doctor.checks`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from soulsyncd.service.doctor import Check, _as_service, _sudo, _user_name, service_uid
+from soulsyncd.doctor.report import Check, as_service, service_uid, sudo_form, user_name
 from soulsyncd.service.installed import (
     CREDSTORE,
     SERVICE_USER,
@@ -45,10 +45,10 @@ def check_spotify(config: Config, api_base: str | None) -> Iterator[Check]:
     if token.status == "fail" or token.detail.startswith("cannot"):
         return
     if not os.access(path, os.R_OK):
-        yield Check("spotify login", "warn", f"cannot read {path} as {_user_name(os.geteuid())}",
+        yield Check("spotify login", "warn", f"cannot read {path} as {user_name(os.geteuid())}",
                     "sudo soulsyncd doctor")
         return
-    with _as_service(path.parent):  # a refreshed token is written back: it stays the service's
+    with as_service(path.parent):  # a refreshed token is written back: it stays the service's
         yield from _login_checks(config, settings, path, api_base)
 
 
@@ -56,19 +56,19 @@ def _token_check(config: Config, path: Path) -> Check:
     try:
         info = path.stat()
     except FileNotFoundError:
-        return Check("spotify token", "fail", f"no login at {path}", _sudo("soulsyncd spotify-login"))
+        return Check("spotify token", "fail", f"no login at {path}", sudo_form("soulsyncd spotify-login"))
     except PermissionError:
-        return Check("spotify token", "warn", f"cannot look at {path} as {_user_name(os.geteuid())}",
+        return Check("spotify token", "warn", f"cannot look at {path} as {user_name(os.geteuid())}",
                      "sudo soulsyncd doctor")
     uid = service_uid(config)
     mode = stat.S_IMODE(info.st_mode)
     if uid is not None and Path(config.state.dir) == STATE_DIR and info.st_uid != uid:
-        return Check("spotify token", "fail", f"{path} is {_user_name(info.st_uid)}'s: the service "
-                     f"(user {SERVICE_USER}) cannot read it", _sudo("soulsyncd spotify-login"))
+        return Check("spotify token", "fail", f"{path} is {user_name(info.st_uid)}'s: the service "
+                     f"(user {SERVICE_USER}) cannot read it", sudo_form("soulsyncd spotify-login"))
     if mode & 0o077:
         return Check("spotify token", "warn", f"{path} is mode {mode:04o}: others can read the login",
                      f"chmod 600 {path}")
-    return Check("spotify token", "ok", f"{path} ({_user_name(info.st_uid)}'s, mode {mode:04o})")
+    return Check("spotify token", "ok", f"{path} ({user_name(info.st_uid)}'s, mode {mode:04o})")
 
 
 def _login_checks(config: Config, settings: SpotifyPlayerConfig, path: Path,
@@ -90,7 +90,7 @@ def _login_checks(config: Config, settings: SpotifyPlayerConfig, path: Path,
         me = client.me()
         devices = client.devices()
     except LoginRequiredError as exc:
-        yield Check("spotify login", "fail", str(exc), _sudo("soulsyncd spotify-login"))
+        yield Check("spotify login", "fail", str(exc), sudo_form("soulsyncd spotify-login"))
         return
     except SpotifyError as exc:
         yield Check("spotify login", "fail", f"Spotify did not answer: {exc}",
@@ -151,7 +151,7 @@ def check_mqtt(config: Config) -> Iterator[Check]:
         password = installed_secret("mqtt-password")
         if password is None and secret_available("mqtt-password") is None:
             yield Check("mqtt", "warn", f"cannot read {CREDSTORE}/mqtt-password as "
-                        f"{_user_name(os.geteuid())}", "sudo soulsyncd doctor")
+                        f"{user_name(os.geteuid())}", "sudo soulsyncd doctor")
             return
     probe = _BrokerProbe(settings, password)
     try:
