@@ -39,6 +39,7 @@ def test_a_full_play_is_at_least_80_percent_and_not_skipped() -> None:
     # Without a known length any play that was not skipped counts as full.
     assert read(1.0, False, duration_s=0.0).full
     assert not read(1.0, True, duration_s=0.0).full
+    assert not read(0.3, False, duration_s=0.5).full  # a short track still needs its 80 %
 
 
 def test_the_mood_change_is_end_minus_start_and_needs_both_ends() -> None:

@@ -61,14 +61,17 @@ def test_the_same_failure_is_logged_once_serious_ones_as_errors(
 
 
 @pytest.mark.parametrize(
-    ("error", "proof", "not_proof"),
-    [(OfflineError("x"), {"answered": True}, {"commanded": True, "device_found": True}),
-     (PremiumRequiredError("x"), {"commanded": True}, {"answered": True, "device_found": True}),
-     (NoDeviceError("x"), {"device_found": True}, {"answered": True, "commanded": True})],
+    ("error", "proof", "not_proof", "line"),
+    [(OfflineError("x"), {"answered": True}, {"commanded": True, "device_found": True},
+      "Spotify is reachable again"),
+     (PremiumRequiredError("x"), {"commanded": True}, {"answered": True, "device_found": True},
+      "Spotify: player commands work again (Premium)"),
+     (NoDeviceError("x"), {"device_found": True}, {"answered": True, "commanded": True},
+      "Spotify: the speaker is back")],
 )
-def test_a_failure_stands_until_a_step_proves_it_over(
+def test_a_failure_stands_until_a_step_proves_it_over(  # noqa: PLR0917 -- fixtures and parameters
         failures: Failures, caplog: pytest.LogCaptureFixture, error: Exception,
-        proof: dict[str, bool], not_proof: dict[str, bool]) -> None:
+        proof: dict[str, bool], not_proof: dict[str, bool], line: str) -> None:
     caplog.set_level(logging.INFO, logger=NAME)
     failures.failed(error, 0.0, 1000.0)  # type: ignore[arg-type]
     nothing = {"answered": False, "commanded": False, "device_found": False}
@@ -76,7 +79,7 @@ def test_a_failure_stands_until_a_step_proves_it_over(
     assert (failures.failing, failures.count) == (error, 1)
     assert failures.settle(**{**nothing, **proof})
     assert (failures.failing, failures.count, failures.retry_at) == (None, 0, None)
-    assert lines(caplog)[-1][0] == logging.INFO
+    assert lines(caplog)[-1] == (logging.INFO, line)
     # Over: the same failure later is worth a line again, and its back-off starts from the beginning.
     failures.failed(error, 50.0, 1050.0)  # type: ignore[arg-type]
     assert failures.count == 1
