@@ -112,7 +112,7 @@ def test_pause_and_resume_claim_playback_and_emit_a_control_event() -> None:
 
 def test_the_repeated_error_log_counts_repeats_per_interval_and_starts_over_when_cleared(
         caplog: pytest.LogCaptureFixture) -> None:
-    clock = ManualClock()
+    clock = ManualClock(1000.0)
     errors = RepeatedErrorLog(clock, interval_s=10)
     caplog.set_level(logging.ERROR, logger="soulsyncd.core.loop")
     assert errors.error("reading", ValueError("bad")) == "reading: ValueError: bad"
@@ -120,14 +120,49 @@ def test_the_repeated_error_log_counts_repeats_per_interval_and_starts_over_when
     errors.error("reading", ValueError("bad"))  # 5 s: counted, not logged
     clock.advance(5)
     errors.error("reading", ValueError("bad"))  # exactly the interval: the count goes out
-    errors.error("reading", OSError("gone"))  # another error: logged in full at once
+    errors.error("reading", ValueError("bad"))  # a new interval starts: counted
+    errors.error("reading", OSError("gone"))  # another error: the count, then the new one in full
     errors.clear()
     errors.error("reading", OSError("gone"))  # after clear, the same error is news again
     lines = [(r.getMessage(), r.exc_info is not None) for r in caplog.records]
     assert lines == [("reading: ValueError: bad", True),
                      ("reading: ValueError: bad (repeated 2 more times)", False),
+                     ("reading: ValueError: bad (repeated 1 more times)", False),
                      ("reading: OSError: gone", True),
                      ("reading: OSError: gone", True)]
+
+
+class DeadSource(ReplaySource):
+    alive = False
+
+
+def test_progress_reports_a_dead_capture_and_an_off_camera_as_alive() -> None:
+    clock = ManualClock()
+    core = SoulSync(source=DeadSource([FACE], clock), detector=OneFace(), classifier=Happy(),
+                    smoother=MoodSmoother(), policy=MoodPolicy(), player=RecordingPlayer(clock), clock=clock)
+    assert not core.progress().capture_alive
+    core.start_with_camera_off()  # no source at all: nothing to be dead
+    assert core.progress().capture_alive
+    core.close()
+
+
+class Catalog:
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_resources_are_found_by_kind_and_closed_with_the_core() -> None:
+    clock = ManualClock()
+    catalog = Catalog()
+    core = SoulSync(source=ReplaySource([FACE], clock), detector=OneFace(), classifier=Happy(),
+                    smoother=MoodSmoother(), policy=MoodPolicy(), player=RecordingPlayer(clock), clock=clock,
+                    resources=[catalog])
+    assert core.resource(Catalog) is catalog
+    assert core.resource(DeadSource) is None
+    core.close()
+    assert catalog.closed
 
 
 def test_progress_expects_frames_only_while_the_camera_runs() -> None:
