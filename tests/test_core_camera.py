@@ -87,6 +87,8 @@ def test_off_releases_the_camera_and_says_privacy_switch_once() -> None:
     rig = Rig()
     rig.switch(True)  # already on: nothing happens
     assert len(rig.sources) == 1
+    assert rig.core.source is rig.sources[0]
+    assert not rig.sources[0].stopped
     rig.switch(False)
     rig.switch(False)  # already off: nothing more
     assert rig.sources[0].stopped
@@ -123,8 +125,8 @@ def test_a_camera_that_cannot_be_reopened_is_rejected_and_stays_off() -> None:
     rig.switch(False)
     rig.switch(True)
     assert rig.core.source is None
-    assert rig.core.latest().last_error is not None
-    assert "this camera cannot be reopened" in rig.core.latest().last_error
+    expected = "command SetCamera(enabled=True) rejected: this camera cannot be reopened"
+    assert rig.core.latest().last_error == expected
     rig.core.close()
 
 
@@ -136,3 +138,24 @@ def test_a_core_started_with_the_camera_off_publishes_it_and_skips_the_gap_when_
     rig.switch(True)
     assert rig.smoother.gaps == [pytest.approx(30.2)]
     rig.core.close()
+
+
+class PlainDetector:
+    """A detector without memory (no ``reset``)."""
+
+    def detect(self, frame: Frame) -> list[FaceBox]:
+        return [FaceBox(8, 8, 48, 48)]
+
+
+def test_a_detector_without_memory_needs_no_reset() -> None:
+    clock = ManualClock()
+    core = SoulSync(source=ReplaySource([FACE] * 10, clock), detector=PlainDetector(), classifier=Happy(),
+                    smoother=MoodSmoother(), policy=MoodPolicy(), player=RecordingPlayer(clock), clock=clock,
+                    source_factory=lambda: ReplaySource([FACE] * 10, clock))
+    for enabled in (False, True):
+        core.submit(SetCamera(enabled))
+        clock.advance(0.2)
+        core.tick()
+    assert core.source is not None
+    assert core.latest().last_error is None
+    core.close()

@@ -175,3 +175,35 @@ def test_progress_expects_frames_only_while_the_camera_runs() -> None:
     assert progress.last_tick_at == clock.now
     assert progress.last_frame_at == clock.now
     core.close()
+
+
+def test_mode_and_target_emit_control_events_and_are_answered_at_once() -> None:
+    """A control change is answered in the same tick, even when no new frame arrives in it; a new
+    target does not take playback back from the listener (a new mode does)."""
+    clock = ManualClock()
+    player = RecordingPlayer(clock)
+    core = SoulSync(source=ReplaySource([FACE] * 30, clock), detector=OneFace(), classifier=Happy(),
+                    smoother=MoodSmoother(), policy=MoodPolicy(), player=player, clock=clock)
+    kinds: list[tuple[str, str]] = []
+    got = threading.Event()
+
+    def listener(event: Event) -> None:
+        if event.kind is EventKind.CONTROL:
+            kinds.append((event.state.mode, event.state.target))
+            if len(kinds) == 2:
+                got.set()
+
+    core.subscribe("test", listener)
+    drive(core, clock, 40)  # the frames ran out: later ticks analyse nothing
+    before = len(player.intents)
+    core.submit(SetMode("shift"))
+    drive(core, clock, 1)
+    assert len(player.intents) == before + 1
+    assert (player.intents[-1].mode, player.intents[-1].claim) == ("shift", True)
+    core.submit(SetTarget("sad"))
+    drive(core, clock, 1)
+    assert len(player.intents) == before + 2
+    assert (player.intents[-1].target, player.intents[-1].claim) == ("sad", False)
+    assert got.wait(5)
+    assert kinds == [("shift", "calm"), ("shift", "sad")]
+    core.close()
