@@ -207,3 +207,12 @@ def test_mode_and_target_emit_control_events_and_are_answered_at_once() -> None:
     assert got.wait(5)
     assert kinds == [("shift", "calm"), ("shift", "sad")]
     core.close()
+
+
+def test_an_unknown_command_is_rejected_by_name() -> None:
+    clock = ManualClock()
+    core = make(clock, RecordingPlayer(clock))
+    core.submit("reboot")  # type: ignore[arg-type]
+    drive(core, clock, 1)
+    assert core.latest().last_error == "command reboot rejected: unknown command 'reboot'"
+    core.close()
