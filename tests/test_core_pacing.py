@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from soulsyncd.core.loop import SoulSync
+from soulsyncd.core.state import EventKind
 from soulsyncd.mood.policy import MoodPolicy
 from soulsyncd.mood.smoother import MoodSmoother
 from soulsyncd.testing import ManualClock, RecordingPlayer, ReplaySource
@@ -72,3 +73,60 @@ def test_after_a_stall_the_loop_does_not_catch_up_with_a_burst_of_ticks() -> Non
     immediate = [t for t in timeouts[1:] if t < 1e-9]
     assert len(immediate) <= 2, timeouts  # not ten
     assert all(abs(t - 0.2) < 1e-9 for t in timeouts[-10:]), timeouts  # then the rate again
+
+
+class FailingOnce(StallingClassifier):
+    """Happy, except that the ``stall_at``-th call raises."""
+
+    def classify(self, faces: Sequence[np.ndarray]) -> np.ndarray:
+        if self.calls + 1 == self.stall_at:
+            self.calls += 1
+            raise ValueError("bad frame")
+        return super().classify(faces)
+
+
+def test_a_failing_tick_is_an_error_state_and_the_loop_runs_on() -> None:
+    clock = ManualClock(100.0)
+    classifier = FailingOnce(clock, stall_at=3, stall_s=0.0)
+    core = SoulSync(source=ReplaySource([FACE] * 200, clock), detector=OneFace(), classifier=classifier,
+                    smoother=MoodSmoother(), policy=MoodPolicy(), player=RecordingPlayer(clock),
+                    clock=clock, analysis_fps=5.0)
+    errors: list[str | None] = []
+    got = threading.Event()
+    core.subscribe("errors", lambda event: (errors.append(event.state.last_error), got.set())
+                   if event.kind is EventKind.ERROR else None)
+    stats = core.run(SimulatedStop(clock, 10))
+    assert classifier.calls == 10  # every tick after the failing one analysed its frame
+    assert stats.frames_analysed == 9
+    assert got.wait(5)
+    assert errors == ["analysis tick failed: ValueError: bad frame"]
+    core.close()
+
+
+def test_the_loop_ends_when_the_input_has_finished_and_nothing_is_left() -> None:
+    clock = ManualClock(100.0)
+    finished = threading.Event()
+    core = SoulSync(source=ReplaySource([FACE] * 3, clock), detector=OneFace(),
+                    classifier=StallingClassifier(clock, stall_at=0, stall_s=0.0),
+                    smoother=MoodSmoother(), policy=MoodPolicy(), player=RecordingPlayer(clock),
+                    clock=clock, analysis_fps=5.0, finished=finished)
+    finished.set()
+    stop = SimulatedStop(clock, 100)
+    stats = core.run(stop)
+    assert stats.frames_analysed == 3
+    assert len(stop.timeouts) == 4  # three frames, then one tick that found nothing: done
+    core.close()
+
+
+def test_decisions_and_mood_changes_are_timed_from_the_start() -> None:
+    clock = ManualClock(100.0)
+    core = SoulSync(source=ReplaySource([FACE] * 200, clock), detector=OneFace(),
+                    classifier=StallingClassifier(clock, stall_at=0, stall_s=0.0),
+                    smoother=MoodSmoother(), policy=MoodPolicy(), player=RecordingPlayer(clock),
+                    clock=clock, analysis_fps=5.0)
+    stats = core.run(SimulatedStop(clock, 40))
+    assert stats.decisions_made == len(stats.decisions) == 1
+    assert 0.0 < stats.decisions[0][0] < 10.0  # seconds since start, not the clock's 100 s
+    assert stats.mood_changes == len(stats.timeline) >= 1
+    assert all(0.0 <= change.at_s < 10.0 for change in stats.timeline)
+    core.close()
