@@ -77,3 +77,27 @@ def test_select_keeps_only_the_named_topics() -> None:
     messages = [st.StateMessage("b/mode", "match", "match"), st.StateMessage("b/volume", "40", "40"),
                 st.StateMessage("other/mode", "x", "x")]
     assert st.select(messages, "b", ["mode"]) == [messages[0]]
+
+
+def test_cpu_percent_keeps_one_decimal_and_rss_is_in_megabytes(
+        cpu: CpuClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(st, "_rss_bytes", lambda: 123_456_789)
+    clock = ManualClock(1000.0)
+    sampler = st.ProcessSampler(clock)
+    sampler.sample()
+    clock.advance(1.0)
+    cpu.seconds = 0.12345
+    sample = sampler.sample()
+    assert (sample.cpu_percent, sample.rss_mb) == (12.3, 123.5)
+
+
+def test_a_figure_that_moved_waits_for_the_refresh_at_any_clock_value() -> None:
+    clock = ManualClock(5000.0)
+    changes = st.ChangeFilter(clock, refresh_s=10.0)
+    first = st.StateMessage("b/diagnostics", "1.0", "")
+    changes.sent(first)
+    clock.advance(9.0)
+    moved = st.StateMessage("b/diagnostics", "2.0", "")
+    assert changes.due([moved]) == []
+    clock.advance(1.0)
+    assert changes.due([moved]) == [moved]
