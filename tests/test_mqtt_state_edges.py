@@ -101,3 +101,24 @@ def test_a_figure_that_moved_waits_for_the_refresh_at_any_clock_value() -> None:
     assert changes.due([moved]) == []
     clock.advance(1.0)
     assert changes.due([moved]) == [moved]
+
+
+@pytest.mark.parametrize(("step", "steps", "percent"), [(0, 0, None), (1, 1, 100), (1, 3, 33), (0, 4, 0)])
+def test_shift_percent_never_divides_by_zero(step: int, steps: int, percent: int | None) -> None:
+    from soulsyncd.core.state import ShiftProgress
+
+    state = DaemonState(shift=ShiftProgress("happy", step, steps), mode="shift")
+    assert json.loads(st.shift_payload(state)) == {"target": "happy", "step": step, "steps": steps,
+                                                    "percent": percent}
+
+
+def test_a_short_probability_tuple_labels_what_it_has() -> None:
+    payload, _ = st.mood_payload(DaemonState(probabilities=(0.25, 0.75)))
+    assert json.loads(payload)["probabilities"] == {"angry": 0.25, "disgust": 0.75}
+
+
+def test_the_playing_payload_carries_the_duration() -> None:
+    from soulsyncd.types import PlayerState, Track
+
+    payload, _ = st.playing_payload(PlayerState(track=Track("spotify:track:x", "Song", ("A",), 180.04)))
+    assert json.loads(payload)["duration_s"] == 180.0
