@@ -120,5 +120,21 @@ def test_a_short_probability_tuple_labels_what_it_has() -> None:
 def test_the_playing_payload_carries_the_duration() -> None:
     from soulsyncd.types import PlayerState, Track
 
-    payload, _ = st.playing_payload(PlayerState(track=Track("spotify:track:x", "Song", ("A",), 180.04)))
-    assert json.loads(payload)["duration_s"] == 180.0
+    payload, _ = st.playing_payload(PlayerState(track=Track("spotify:track:x", "Song", ("A",), 180.46)))
+    assert json.loads(payload)["duration_s"] == 180.5
+
+
+def test_rss_is_the_resident_set_from_statm_or_else_the_peak(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+    import os
+    import resource
+
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        resident_pages = int(statm.read().split()[1])
+    assert abs(st._rss_bytes() - resident_pages * os.sysconf("SC_PAGE_SIZE")) < 8 * 1024 * 1024
+
+    def no_proc(*args: object, **kwargs: object) -> object:
+        raise OSError("no /proc here")
+
+    monkeypatch.setattr(builtins, "open", no_proc)
+    assert st._rss_bytes() == resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
