@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench soak box-check train evaluate clean
+.PHONY: demo test lint bench soak box-check train evaluate clean mutate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,14 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) tools/bench.py
 
+## Mutation testing (mutmut, [tool.mutmut] in pyproject.toml; docs/mutation.md): incremental, a re-run
+## re-tests only mutants of changed functions. One module: make mutate M=soulsyncd.mood.learning
+M ?=
+JOBS ?= 2
+mutate: $(STAMP)
+	$(VENV)/bin/mutmut run --max-children $(JOBS) $(if $(M),"$(M)*")
+	$(PY) tools/mutation_score.py --survivors $(M)
+
 ## Ten minutes of faults against the real daemon, broker and fake Spotify (figures in the README).
 soak: $(STAMP)
 	$(PY) tools/soak.py --minutes 10
@@ -61,4 +69,4 @@ evaluate: $(STAMP)
 	$(PY) tools/evaluate.py --csv ../shared/data/fer2013_train_public.csv.gz --usage PublicTest
 
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) build .pytest_cache mutants

@@ -166,7 +166,7 @@ def test_build_makes_the_real_adapters(
 def test_the_catalog_look_up_service_runs_only_when_asked_for(tmp_path: Path) -> None:
     from soulsyncd.app import build_services
     from soulsyncd.catalog.enrich import EnrichService
-    from soulsyncd.catalog.store import CatalogStore
+    from soulsyncd.catalog.store import CatalogError, CatalogStore
 
     image = tmp_path / "still.png"
     import cv2
@@ -183,7 +183,7 @@ def test_the_catalog_look_up_service_runs_only_when_asked_for(tmp_path: Path) ->
         store = core.resource(CatalogStore)
         assert store is not None
         core.close()  # closes the catalog with the core
-        with pytest.raises(Exception, match="closed"):
+        with pytest.raises(CatalogError, match="closed database"):
             store.count()
 
 

@@ -60,11 +60,12 @@ EMPTY = np.zeros((64, 64, 3), np.uint8)
 
 
 def make_core(frames: list[np.ndarray], clock: ManualClock, *, player: object | None = None,
-              mode: str = "match", factory: object | None = None) -> SoulSync:
+              mode: str = "match", factory: object | None = None,
+              classifier: FixedClassifier | None = None) -> SoulSync:
     return SoulSync(
         source=ReplaySource(frames, clock),
         detector=FixedDetector(),
-        classifier=FixedClassifier(),
+        classifier=classifier or FixedClassifier(),
         smoother=MoodSmoother(),
         policy=MoodPolicy(mode=mode),
         player=player if player is not None else RecordingPlayer(clock),  # type: ignore[arg-type]
@@ -180,22 +181,46 @@ def test_a_bad_command_is_rejected_reported_and_changes_nothing() -> None:
     core.submit(SetVolume(140))
     drive(core, clock, 1)
     assert got_error.wait(5)
-    assert "ecstatic" in str(core.latest().last_error) or "volume" in str(core.latest().last_error)
+    core.close()  # delivers every queued event
+    errors = [str(e.state.last_error) for e in seen if e.kind is EventKind.ERROR]
+    assert len(errors) == 2
+    assert "ecstatic" in errors[0]
+    assert "volume must be 0..100, got 140" in errors[1]
     assert core.latest().target == "calm"
+
+
+@pytest.mark.parametrize(("percent", "accepted"), [(0, True), (100, True), (-1, False), (101, False)])
+def test_the_volume_is_accepted_from_0_to_100_inclusive(percent: int, accepted: bool) -> None:
+    clock = ManualClock()
+    player = RecordingPlayer(clock)
+    core = make_core([FACE] * 10, clock, player=player)
+    core.submit(SetVolume(percent))
+    drive(core, clock, 1)
+    assert player.outputs == ([(None, percent)] if accepted else [])
+    assert (core.latest().last_error is None) is accepted
     core.close()
 
 
 def test_pause_resume_skip_device_and_volume_reach_the_player() -> None:
     clock = ManualClock()
     player = RecordingPlayer(clock)
-    core = make_core([FACE] * 60, clock, player=player)
+    classifier = FixedClassifier(Emotion.HAPPY)
+    core = make_core([FACE] * 120, clock, player=player, classifier=classifier)
     drive(core, clock, 20)
     assert [i.action for i in player.intents] == ["play"]
     core.submit(Pause())
     drive(core, clock, 10)
     assert player.intents[-1].action == "pause"
     assert core.latest().paused
+    classifier.emotion = Emotion.SAD  # unpaused, this asks for sad music (the test below)
+    drive(core, clock, 50)
+    mood = core.latest().mood
+    assert mood is not None
+    assert mood.emotion is Emotion.SAD
     assert len(player.intents) == 2  # while paused, the mood asks for nothing
+    core.submit(SetMode("shift"))  # a control change while paused asks for nothing either
+    drive(core, clock, 1)
+    assert len(player.intents) == 2
     core.submit(Resume())
     core.submit(Skip())
     core.submit(SetDevice("Kitchen"))
@@ -232,6 +257,21 @@ def test_log_level_and_restart_commands() -> None:
     finally:
         root.setLevel(before)
         core.close()
+
+
+def test_unpaused_a_change_of_mood_asks_for_other_music() -> None:
+    """The control for the paused case above: the same change of mood, not paused, asks for music."""
+    clock = ManualClock()
+    player = RecordingPlayer(clock)
+    classifier = FixedClassifier(Emotion.HAPPY)
+    core = make_core([FACE] * 120, clock, player=player, classifier=classifier)
+    drive(core, clock, 30)
+    assert [i.action for i in player.intents] == ["play"]
+    classifier.emotion = Emotion.SAD
+    drive(core, clock, 50)
+    assert len(player.intents) > 1
+    assert (player.intents[-1].action, player.intents[-1].emotion) == ("play", "sad")
+    core.close()
 
 
 def test_set_mode_is_applied_at_once_and_claims_playback() -> None:

@@ -46,9 +46,10 @@ def test_device_id_must_be_a_slug(device_id: str) -> None:
 
 @pytest.mark.parametrize("topic", ["/soulsync", "soulsync/", "a//b", "a/+/b", "a/#", ""])
 def test_topics_must_not_have_wildcards_or_empty_levels(topic: str) -> None:
-    with pytest.raises(ValidationError):
+    why = "wildcards" if "+" in topic or "#" in topic else "non-empty topic without leading, trailing"
+    with pytest.raises(ValidationError, match=f"base_topic must .*{why}"):
         MqttConfig(base_topic=topic)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=f"discovery_prefix must .*{why}"):
         MqttConfig(discovery_prefix=topic)
 
 

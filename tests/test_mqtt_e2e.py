@@ -47,7 +47,10 @@ def daemon(tmp_path: Path, broker: Broker, render_scene: Callable[..., Path]) ->
         thread.join(15)
     assert not thread.is_alive()
     assert outcome
-    assert outcome[0] is not None  # it returned (no exception) with the run's statistics
+    stats = outcome[0]  # it returned (no exception) with the run's statistics
+    assert stats is not None
+    assert stats.frames_analysed > 0
+    assert stats.frames_with_face > 0
 
 
 def test_daemon_publishes_mood_and_obeys_commands(daemon: Daemon, watcher: Watcher) -> None:
@@ -92,5 +95,6 @@ def test_camera_switch_releases_the_source_and_reopens_it(daemon: Daemon, watche
 
 def test_daemon_stop_publishes_offline(daemon: Daemon, watcher: Watcher) -> None:
     assert watcher.wait_payload(f"{BASE}/availability", "online", timeout_s=20)
+    assert watcher.wait_payload(f"{BASE}/faces", "1", timeout_s=20)  # seen (the fixture checks the stats)
     daemon.request_stop()
     assert watcher.wait_payload(f"{BASE}/availability", "offline", timeout_s=10)

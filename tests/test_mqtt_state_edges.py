@@ -1,0 +1,140 @@
+"""State payloads at their edges: the CPU figure's arithmetic and intervals, every diagnostics key."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from soulsyncd.core.state import DaemonState, Stats
+from soulsyncd.mqtt import state as st
+from soulsyncd.testing import ManualClock
+
+
+class CpuClock:
+    """Process CPU seconds, set by the test."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+@pytest.fixture
+def cpu(monkeypatch: pytest.MonkeyPatch) -> CpuClock:
+    fake = CpuClock()
+    monkeypatch.setattr(st.time, "process_time", fake)
+    return fake
+
+
+def test_cpu_percent_is_cpu_seconds_over_wall_seconds_to_one_decimal(cpu: CpuClock) -> None:
+    clock = ManualClock(1000.0)
+    sampler = st.ProcessSampler(clock)
+    cpu.seconds = 3.0
+    assert sampler.sample().cpu_percent is None
+    clock.advance(2.0)
+    cpu.seconds = 3.25
+    assert sampler.sample().cpu_percent == 12.5  # 0.25 s of CPU in 2 s (not 12, not 162.5)
+    clock.advance(4.0)
+    cpu.seconds = 3.27
+    assert sampler.sample().cpu_percent == 0.5  # from the last sample on
+
+
+def test_no_time_passed_repeats_the_figure_instead_of_dividing_by_zero(cpu: CpuClock) -> None:
+    clock = ManualClock(1000.0)
+    sampler = st.ProcessSampler(clock)
+    sampler.sample()
+    clock.advance(1.0)
+    cpu.seconds = 0.1
+    assert sampler.sample().cpu_percent == 10.0
+    cpu.seconds = 0.5  # the same instant again (two reports in one tick)
+    assert sampler.sample().cpu_percent == 10.0
+
+
+def test_the_interval_is_measured_from_its_start_and_may_end_exactly_at_the_minimum(cpu: CpuClock) -> None:
+    clock = ManualClock(1000.0)
+    sampler = st.ProcessSampler(clock, min_interval_s=30.0)
+    sampler.sample()
+    clock.advance(10.0)
+    cpu.seconds = 1.0
+    assert sampler.sample().cpu_percent is None  # 10 s < 30 s: no figure yet
+    clock.advance(20.0)
+    cpu.seconds = 3.0
+    assert sampler.sample().cpu_percent == 10.0  # exactly 30 s: 3 s of CPU over the whole interval
+
+
+def test_every_diagnostics_key_carries_its_figure() -> None:
+    state = DaemonState(stats=Stats(frames_analysed=10, frames_with_face=7, analysis_fps=5.0,
+                                    inference_ms=3.0, detector_ms=5.456, uptime_s=1.0, commands_dropped=4))
+    payload = json.loads(st.diagnostics_payload(state, st.ProcessSample(cpu_percent=1.0, rss_mb=2.0), 0))
+    assert payload == {"analysis_fps": 5.0, "inference_ms": 3.0, "detector_ms": 5.46, "cpu_percent": 1.0,
+                       "rss_mb": 2.0, "uptime_s": 1, "frames_analysed": 10, "frames_with_face": 7,
+                       "commands_dropped": 4, "mqtt_rejected": 0, "last_error": None}
+
+
+def test_select_keeps_only_the_named_topics() -> None:
+    messages = [st.StateMessage("b/mode", "match", "match"), st.StateMessage("b/volume", "40", "40"),
+                st.StateMessage("other/mode", "x", "x")]
+    assert st.select(messages, "b", ["mode"]) == [messages[0]]
+
+
+def test_cpu_percent_keeps_one_decimal_and_rss_is_in_megabytes(
+        cpu: CpuClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(st, "_rss_bytes", lambda: 123_456_789)
+    clock = ManualClock(1000.0)
+    sampler = st.ProcessSampler(clock)
+    sampler.sample()
+    clock.advance(1.0)
+    cpu.seconds = 0.12345
+    sample = sampler.sample()
+    assert (sample.cpu_percent, sample.rss_mb) == (12.3, 123.5)
+
+
+def test_a_figure_that_moved_waits_for_the_refresh_at_any_clock_value() -> None:
+    clock = ManualClock(5000.0)
+    changes = st.ChangeFilter(clock, refresh_s=10.0)
+    first = st.StateMessage("b/diagnostics", "1.0", "")
+    changes.sent(first)
+    clock.advance(9.0)
+    moved = st.StateMessage("b/diagnostics", "2.0", "")
+    assert changes.due([moved]) == []
+    clock.advance(1.0)
+    assert changes.due([moved]) == [moved]
+
+
+@pytest.mark.parametrize(("step", "steps", "percent"), [(0, 0, None), (1, 1, 100), (1, 3, 33), (0, 4, 0)])
+def test_shift_percent_never_divides_by_zero(step: int, steps: int, percent: int | None) -> None:
+    from soulsyncd.core.state import ShiftProgress
+
+    state = DaemonState(shift=ShiftProgress("happy", step, steps), mode="shift")
+    assert json.loads(st.shift_payload(state)) == {"target": "happy", "step": step, "steps": steps,
+                                                    "percent": percent}
+
+
+def test_a_short_probability_tuple_labels_what_it_has() -> None:
+    payload, _ = st.mood_payload(DaemonState(probabilities=(0.25, 0.75)))
+    assert json.loads(payload)["probabilities"] == {"angry": 0.25, "disgust": 0.75}
+
+
+def test_the_playing_payload_carries_the_duration() -> None:
+    from soulsyncd.types import PlayerState, Track
+
+    payload, _ = st.playing_payload(PlayerState(track=Track("spotify:track:x", "Song", ("A",), 180.46)))
+    assert json.loads(payload)["duration_s"] == 180.5
+
+
+def test_rss_is_the_resident_set_from_statm_or_else_the_peak(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+    import os
+    import resource
+
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        resident_pages = int(statm.read().split()[1])
+    assert abs(st._rss_bytes() - resident_pages * os.sysconf("SC_PAGE_SIZE")) < 8 * 1024 * 1024
+
+    def no_proc(*args: object, **kwargs: object) -> object:
+        raise OSError("no /proc here")
+
+    monkeypatch.setattr(builtins, "open", no_proc)
+    assert st._rss_bytes() == resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
