@@ -83,6 +83,15 @@ def test_check_config_takes_the_file_as_flag_or_positional(tmp_path: Path,
 # --- check-config: what the machine must provide ----------------------------------------------------
 
 
+def test_check_config_refuses_a_missing_model_naming_key_and_line(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """`run` exits 78 on it and a reload rejects it; check-config said `ok` (seen in a Trixie box)."""
+    path = write(tmp_path / "c.yaml", "model:\n  path: /nowhere/emotion_int8.tflite\n")
+    assert main(["check-config", "--config", str(path)]) == 78
+    assert capsys.readouterr().err.strip() == \
+        f"{path}:2: model.path: /nowhere/emotion_int8.tflite does not exist (the int8 TFLite model)"
+
+
 def test_check_config_refuses_a_missing_video_naming_key_and_line(tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path / "c.yaml", "analysis:\n  fps: 5\ncamera:\n  kind: file\n  path: gone.mp4\n")
