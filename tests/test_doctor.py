@@ -132,6 +132,16 @@ def test_the_running_service_without_its_camera_is_a_fail_not_busy(tmp_path: Pat
     assert face.status == "off"
 
 
+def test_the_running_service_with_its_camera_switched_off_says_so(tmp_path: Path) -> None:
+    """The privacy switch released the device: not "the running soulsyncd has it", but switched off."""
+    settings = load_config(_write(tmp_path, "camera:\n  kind: usb\n  device: 0\n"))
+    status = "mood unknown, 0.0 frames/s, camera disabled, player dry run"
+    (camera,) = doctor.check_camera(settings, unit("active", status_text=status), face_s=None)
+    assert camera.status == "warn"
+    assert "switched off" in camera.detail
+    assert "has it" not in camera.detail
+
+
 def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "c.yaml"
     path.write_text(text, encoding="utf-8")
