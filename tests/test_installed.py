@@ -118,6 +118,31 @@ def test_check_config_refuses_an_mqtt_user_without_a_password(
     assert main(["check-config", "--config", str(path)]) == 0
 
 
+def test_check_config_refuses_a_page_on_the_lan_without_a_password(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`run` refuses it (exit 78); check-config said ok (seen outside the box with web.listen 0.0.0.0)."""
+    monkeypatch.setattr(installed, "CREDSTORE", tmp_path / "credstore")
+    monkeypatch.delenv("SOULSYNC_WEB_PASSWORD", raising=False)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    path = write(tmp_path / "c.yaml", "web:\n  enabled: true\n  listen: 0.0.0.0\n")
+    assert main(["check-config", "--config", str(path)]) == 78
+    error = capsys.readouterr().err
+    assert error.startswith(f"{path}:3: web.listen: 0.0.0.0 is reachable from other machines, which needs "
+                            "a password; set the credential web-password")
+    assert "REDACTED" not in error
+    write(tmp_path / "credstore" / "web-password", "pw\n")  # what the unit loads
+    assert main(["check-config", "--config", str(path)]) == 0
+
+
+def test_the_refusal_to_serve_the_lan_without_a_password_survives_redaction() -> None:
+    """The message went through the log's redaction as "needs a password: [REDACTED] the credential"."""
+    from soulsyncd.service.logs import redact
+    from soulsyncd.web.settings import lan_without_password
+
+    message = lan_without_password("0.0.0.0")
+    assert redact(message) == message
+
+
 # --- state written as the service ------------------------------------------------------------------
 
 

@@ -84,8 +84,8 @@ def secret_available(name: str) -> bool | None:
 
 def machine_problems(path: Path, config: Config) -> list[str]:
     """What a config that validated still needs from this machine: the file camera's video file or
-    folder, the model file, and the MQTT password when ``mqtt.username`` is set. Each as
-    ``file:line: key: message``."""
+    folder, the model file, the page's password beyond loopback, and the MQTT password when
+    ``mqtt.username`` is set. Each as ``file:line: key: message``."""
     from soulsyncd.config import FileCameraConfig
 
     problems: list[str] = []
@@ -96,6 +96,11 @@ def machine_problems(path: Path, config: Config) -> list[str]:
     if not config.model.path.is_file():
         problems.append(_located(path, ("model", "path"),
                                  f"{config.model.path} does not exist (the int8 TFLite model)"))
+    web = config.web
+    if web.enabled and not web.loopback and secret_available("web-password") is False:
+        from soulsyncd.web.settings import lan_without_password
+
+        problems.append(_located(path, ("web", "listen"), lan_without_password(web.listen)))
     mqtt = config.mqtt
     if mqtt.enabled and mqtt.username is not None and secret_available("mqtt-password") is False:
         problems.append(_located(
