@@ -28,7 +28,7 @@ from soulsyncd.config import (
     SpotifyPlayerConfig,
     UsbCameraConfig,
 )
-from soulsyncd.core.handle import Service
+from soulsyncd.core.handle import CoreHandle, Service
 from soulsyncd.core.loop import Controls, RunStats, SoulSync
 from soulsyncd.interfaces import FrameSource, Lifecycle, Player, TrackPicker
 from soulsyncd.mood.policy import MoodPolicy
@@ -439,11 +439,8 @@ class Daemon:
         new: Prepared | None = None
         try:
             for service in services:
-                try:
-                    service.start(core)
+                if start_service(service, core):
                     started.append(service)
-                except Exception:  # a service that cannot start is logged; the mood side goes on
-                    log.exception("service %s failed to start", type(service).__name__)
             new = self._serve(core, config, thread)
         finally:
             core_stop.set()
@@ -515,6 +512,20 @@ class Daemon:
         else:
             _setup_log_level(self.config.logging.level)
             log.info("received SIGUSR2: logging back to %s", self.config.logging.level.upper())
+
+
+def start_service(service: Service, core: CoreHandle) -> bool:
+    """Start ``service``; False when it cannot (logged: the mood side goes on without it). An OSError
+    (a port in use, a missing device) is an outage, one line; anything else is a bug, with its traceback."""
+    try:
+        service.start(core)
+    except OSError as exc:
+        log.error("service %s failed to start: %s", type(service).__name__, exc)
+        return False
+    except Exception:
+        log.exception("service %s failed to start", type(service).__name__)
+        return False
+    return True
 
 
 def carried(controls: Controls | None, previous: Config | None, new: Config) -> Controls | None:

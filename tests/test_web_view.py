@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import socket
+from pathlib import Path
+
+import pytest
+
 from soulsyncd.core.state import DaemonState, Event, EventKind
 from soulsyncd.types import CameraStatus, Mood
 from soulsyncd.web.view import event_text
@@ -17,3 +23,29 @@ def test_an_empty_room_is_nobody_in_view() -> None:
     absent = Mood(emotion=None, confidence=0.0, valence=0.0, arousal=0.0, since=0.0)
     assert event_text(Event(EventKind.MOOD, DaemonState(mood=absent, camera=CameraStatus.OK))) == \
         "nobody in view"
+
+
+def test_a_port_in_use_is_one_line_naming_the_address_not_a_traceback(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Seen on a reload to a busy web.port: "service WebServer failed to start" and a 15-line traceback
+    from tornado's bind. The page is off (the daemon goes on), said in one line with the address."""
+    from soulsyncd.app import start_service
+    from soulsyncd.testing.fake_core import FakeCore
+    from soulsyncd.web.server import WebServer
+    from soulsyncd.web.settings import WebConfig
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        server = WebServer(WebConfig(enabled=True, port=port), state_dir=tmp_path, password=None)
+        core = FakeCore()
+        try:
+            with caplog.at_level(logging.INFO):
+                assert not start_service(server, core)
+        finally:
+            server.stop()
+            core.close()
+    (record,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert record.exc_info is None
+    assert f"web.port: cannot listen on 127.0.0.1:{port}" in record.getMessage()

@@ -200,7 +200,11 @@ class WebServer:
         server = _Server(self._app(), max_body_size=BODY_MAX, max_header_size=HEADER_MAX,
                          idle_connection_timeout=IDLE_S, body_timeout=BODY_TIMEOUT_S, no_keep_alive=False)
         server.max_clients = self.settings.max_clients
-        sockets = tornado.netutil.bind_sockets(self.port, self.settings.listen, backlog=64)
+        try:
+            sockets = tornado.netutil.bind_sockets(self.port, self.settings.listen, backlog=64)
+        except OSError as exc:
+            raise OSError(exc.errno, f"web.port: cannot listen on {_url_host(self.settings.listen)}:"
+                                     f"{self.port}: {exc.strerror}; the status page is off") from None
         server.add_sockets(sockets)
         self.port = sockets[0].getsockname()[1]
         ready.set()
