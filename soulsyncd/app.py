@@ -208,10 +208,28 @@ class Prepared(NamedTuple):
     services: list[Service]
 
 
-def prepare(config: Config, running: SoulSync | None = None) -> Prepared:
+def _check_web_port(config: Config, previous: Config | None) -> None:
+    """A page on a new address must be able to listen there (the running page holds its own)."""
+    import socket
+
+    web = config.web
+    if not web.enabled or (previous is not None and previous.web.enabled
+                           and (previous.web.listen, previous.web.port) == (web.listen, web.port)):
+        return
+    family = socket.AF_INET6 if ":" in web.listen else socket.AF_INET
+    try:
+        with socket.create_server((web.listen, web.port), family=family):
+            pass
+    except OSError as exc:
+        why = exc.strerror or exc
+        raise ReloadError(f"web.port: cannot listen on {web.listen}:{web.port}: {why}") from exc
+
+
+def prepare(config: Config, running: SoulSync | None = None, previous: Config | None = None) -> Prepared:
     """Build and check everything a reload can before it touches the running pipeline: the model and
     cascade load, the camera's file exists (a USB camera is not opened: the running one holds it),
-    the catalog opens (when the running pipeline has one), the player and broker settings resolve.
+    a page on a new address can listen there (``previous``: the running config), the catalog opens
+    (when the running pipeline has one), the player and broker settings resolve.
 
     Raises:
         ReloadError: what failed, with the config key; nothing built is left open.
@@ -221,6 +239,7 @@ def prepare(config: Config, running: SoulSync | None = None) -> Prepared:
     from soulsyncd.vision.detector import DetectorError
     from soulsyncd.vision.sources import SourceError
 
+    _check_web_port(config, previous)
     try:
         core = build(config)
     except ModelError as exc:
@@ -389,7 +408,7 @@ class Daemon:
             self.last_reload_error = str(exc).splitlines()[0] if str(exc) else "bad config"
             return None
         try:
-            prepared = prepare(new, running)
+            prepared = prepare(new, running, self.config)
         except ReloadError as exc:
             log.error("reload of %s rejected, keeping the running pipeline: %s", self.config_path, exc)
             self.last_reload_error = str(exc)

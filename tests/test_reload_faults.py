@@ -125,6 +125,29 @@ def test_a_reload_to_bad_files_keeps_the_old_pipeline_running(
     assert not core.source.alive
 
 
+def test_a_reload_to_a_web_port_in_use_is_rejected(running, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    """Seen outside the box: the old pipeline was torn down, the new page could not bind, and the daemon
+    ran on without any page (and a traceback). A port that cannot be had is a reason to reject."""
+    import socket
+
+    daemon, lifecycle, config_path, image, thread = running
+    core = daemon.core
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        _write_config(config_path, image)
+        with config_path.open("a") as f:
+            f.write(f"web:\n  enabled: true\n  port: {port}\n")
+        daemon.request_reload()
+        lifecycle.wait_for(lambda: bool(lifecycle.calls)
+                           and lifecycle.calls[-1][1].startswith("reload rejected"))
+    assert f"web.port: cannot listen on 127.0.0.1:{port}" in lifecycle.calls[-1][1]
+    assert daemon.core is core
+    assert thread.is_alive()
+    _frames_advance(core)
+
+
 def test_a_good_reload_opens_the_new_camera_only_after_the_old_one_closed(running) -> None:  # type: ignore[no-untyped-def]
     daemon, _lifecycle, _config_path, _image, _thread = running
     old = daemon.core
