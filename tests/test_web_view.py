@@ -49,3 +49,30 @@ def test_a_port_in_use_is_one_line_naming_the_address_not_a_traceback(
     (record,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert record.exc_info is None
     assert f"web.port: cannot listen on 127.0.0.1:{port}" in record.getMessage()
+
+
+def test_the_timeline_history_survives_its_state_dir_vanishing(tmp_path: Path,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 17's vanished state dir, for the page's history (seen: after `rm -rf` of the state dir the
+    catalog came back, the timeline's file did not, and what it held was lost at the next start)."""
+    import shutil
+
+    from soulsyncd.web.history import FILE_NAME, History, Sample
+
+    state = tmp_path / "state"
+    history = History(state, days=7)
+    try:
+        history.add_sample(Sample(1000.0, "happy", 0.8, 0.5, 0.3, False, "ok"))
+        shutil.rmtree(state)
+        with caplog.at_level(logging.WARNING):
+            history.add_sample(Sample(1100.0, "sad", 0.6, -0.5, -0.2, False, "ok"))
+            history.add_sample(Sample(1200.0, "sad", 0.6, -0.5, -0.2, False, "ok"))
+        assert (state / FILE_NAME).is_file()
+        assert len([r for r in caplog.records if "vanished" in r.getMessage()]) == 1
+    finally:
+        history.close()
+    reopened = History(state, days=7)
+    try:
+        assert [s.t for s in reopened.samples(0, 2000)] == [1000.0, 1100.0, 1200.0]
+    finally:
+        reopened.close()
