@@ -28,7 +28,7 @@ from soulsyncd.config import (
     SpotifyPlayerConfig,
     UsbCameraConfig,
 )
-from soulsyncd.core.handle import Service
+from soulsyncd.core.handle import CoreHandle, Service
 from soulsyncd.core.loop import Controls, RunStats, SoulSync
 from soulsyncd.interfaces import FrameSource, Lifecycle, Player, TrackPicker
 from soulsyncd.mood.policy import MoodPolicy
@@ -208,10 +208,28 @@ class Prepared(NamedTuple):
     services: list[Service]
 
 
-def prepare(config: Config, running: SoulSync | None = None) -> Prepared:
+def _check_web_port(config: Config, previous: Config | None) -> None:
+    """A page on a new address must be able to listen there (the running page holds its own)."""
+    import socket
+
+    web = config.web
+    if not web.enabled or (previous is not None and previous.web.enabled
+                           and (previous.web.listen, previous.web.port) == (web.listen, web.port)):
+        return
+    family = socket.AF_INET6 if ":" in web.listen else socket.AF_INET
+    try:
+        with socket.create_server((web.listen, web.port), family=family):
+            pass
+    except OSError as exc:
+        why = exc.strerror or exc
+        raise ReloadError(f"web.port: cannot listen on {web.listen}:{web.port}: {why}") from exc
+
+
+def prepare(config: Config, running: SoulSync | None = None, previous: Config | None = None) -> Prepared:
     """Build and check everything a reload can before it touches the running pipeline: the model and
     cascade load, the camera's file exists (a USB camera is not opened: the running one holds it),
-    the catalog opens (when the running pipeline has one), the player and broker settings resolve.
+    a page on a new address can listen there (``previous``: the running config), the catalog opens
+    (when the running pipeline has one), the player and broker settings resolve.
 
     Raises:
         ReloadError: what failed, with the config key; nothing built is left open.
@@ -221,6 +239,7 @@ def prepare(config: Config, running: SoulSync | None = None) -> Prepared:
     from soulsyncd.vision.detector import DetectorError
     from soulsyncd.vision.sources import SourceError
 
+    _check_web_port(config, previous)
     try:
         core = build(config)
     except ModelError as exc:
@@ -389,7 +408,7 @@ class Daemon:
             self.last_reload_error = str(exc).splitlines()[0] if str(exc) else "bad config"
             return None
         try:
-            prepared = prepare(new, running)
+            prepared = prepare(new, running, self.config)
         except ReloadError as exc:
             log.error("reload of %s rejected, keeping the running pipeline: %s", self.config_path, exc)
             self.last_reload_error = str(exc)
@@ -439,11 +458,8 @@ class Daemon:
         new: Prepared | None = None
         try:
             for service in services:
-                try:
-                    service.start(core)
+                if start_service(service, core):
                     started.append(service)
-                except Exception:  # a service that cannot start is logged; the mood side goes on
-                    log.exception("service %s failed to start", type(service).__name__)
             new = self._serve(core, config, thread)
         finally:
             core_stop.set()
@@ -515,6 +531,20 @@ class Daemon:
         else:
             _setup_log_level(self.config.logging.level)
             log.info("received SIGUSR2: logging back to %s", self.config.logging.level.upper())
+
+
+def start_service(service: Service, core: CoreHandle) -> bool:
+    """Start ``service``; False when it cannot (logged: the mood side goes on without it). An OSError
+    (a port in use, a missing device) is an outage, one line; anything else is a bug, with its traceback."""
+    try:
+        service.start(core)
+    except OSError as exc:
+        log.error("service %s failed to start: %s", type(service).__name__, exc)
+        return False
+    except Exception:
+        log.exception("service %s failed to start", type(service).__name__)
+        return False
+    return True
 
 
 def carried(controls: Controls | None, previous: Config | None, new: Config) -> Controls | None:

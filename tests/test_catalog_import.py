@@ -156,6 +156,20 @@ def test_exportify_layout(tmp_path: Path, store: CatalogStore) -> None:
                                          120.5, "csv:my-likes")
 
 
+def test_todays_exportify_track_duration_column(tmp_path: Path, store: CatalogStore) -> None:
+    """Exportify now writes "Track Duration (ms)" (and "Artist URI(s)" ...): the length was lost, and MQTT
+    said `duration_s: 0.0` (seen importing an export in a Trixie box)."""
+    path = write(tmp_path, (
+        '"Track URI","Track Name","Artist URI(s)","Artist Name(s)","Album Name","Track Duration (ms)",'
+        '"Energy","Valence"\n'
+        f'"spotify:track:{A}","Song","spotify:artist:x","Band A,Band B","Album","200000","0.6","0.7"\n'
+    ))
+    import_csv(path, store)
+    track = get(store, A)
+    assert track is not None
+    assert track.duration_s == 200.0
+
+
 def test_gzip_is_read_by_its_content(tmp_path: Path, store: CatalogStore) -> None:
     text = "track_id,name,artists,valence,energy\n" + "".join(
         f"{tid(i)},Song {i},Artist {i % 7},0.{i % 10},0.5\n" for i in range(250)

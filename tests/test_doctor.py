@@ -119,6 +119,29 @@ def test_the_running_service_keeps_its_camera(tmp_path: Path) -> None:
     assert face.status == "off"
 
 
+def test_the_running_service_without_its_camera_is_a_fail_not_busy(tmp_path: Path) -> None:
+    """The service runs but says its camera is absent (no /dev/video0): the device is not "busy", it is
+    missing, and the line says so with the fix (seen on a box with no camera: "busy ... camera absent")."""
+    settings = load_config(_write(tmp_path, "camera:\n  kind: usb\n  device: 0\n"))
+    status = "mood unknown, 0.0 frames/s, camera absent, player dry run"
+    camera, face = doctor.check_camera(settings, unit("active", status_text=status), face_s=3)
+    assert camera.status == "fail"
+    assert "busy" not in camera.detail
+    assert "camera absent" in camera.detail
+    assert "plugged in" in (camera.fix or "")
+    assert face.status == "off"
+
+
+def test_the_running_service_with_its_camera_switched_off_says_so(tmp_path: Path) -> None:
+    """The privacy switch released the device: not "the running soulsyncd has it", but switched off."""
+    settings = load_config(_write(tmp_path, "camera:\n  kind: usb\n  device: 0\n"))
+    status = "mood unknown, 0.0 frames/s, camera disabled, player dry run"
+    (camera,) = doctor.check_camera(settings, unit("active", status_text=status), face_s=None)
+    assert camera.status == "warn"
+    assert "switched off" in camera.detail
+    assert "has it" not in camera.detail
+
+
 def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "c.yaml"
     path.write_text(text, encoding="utf-8")

@@ -83,6 +83,15 @@ def test_check_config_takes_the_file_as_flag_or_positional(tmp_path: Path,
 # --- check-config: what the machine must provide ----------------------------------------------------
 
 
+def test_check_config_refuses_a_missing_model_naming_key_and_line(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """`run` exits 78 on it and a reload rejects it; check-config said `ok` (seen in a Trixie box)."""
+    path = write(tmp_path / "c.yaml", "model:\n  path: /nowhere/emotion_int8.tflite\n")
+    assert main(["check-config", "--config", str(path)]) == 78
+    assert capsys.readouterr().err.strip() == \
+        f"{path}:2: model.path: /nowhere/emotion_int8.tflite does not exist (the int8 TFLite model)"
+
+
 def test_check_config_refuses_a_missing_video_naming_key_and_line(tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path / "c.yaml", "analysis:\n  fps: 5\ncamera:\n  kind: file\n  path: gone.mp4\n")
@@ -107,6 +116,31 @@ def test_check_config_refuses_an_mqtt_user_without_a_password(
     monkeypatch.delenv("SOULSYNC_MQTT_PASSWORD")
     write(tmp_path / "credstore" / "mqtt-password", "pw\n")  # what the unit loads
     assert main(["check-config", "--config", str(path)]) == 0
+
+
+def test_check_config_refuses_a_page_on_the_lan_without_a_password(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`run` refuses it (exit 78); check-config said ok (seen outside the box with web.listen 0.0.0.0)."""
+    monkeypatch.setattr(installed, "CREDSTORE", tmp_path / "credstore")
+    monkeypatch.delenv("SOULSYNC_WEB_PASSWORD", raising=False)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    path = write(tmp_path / "c.yaml", "web:\n  enabled: true\n  listen: 0.0.0.0\n")
+    assert main(["check-config", "--config", str(path)]) == 78
+    error = capsys.readouterr().err
+    assert error.startswith(f"{path}:3: web.listen: 0.0.0.0 is reachable from other machines, which needs "
+                            "a password; set the credential web-password")
+    assert "REDACTED" not in error
+    write(tmp_path / "credstore" / "web-password", "pw\n")  # what the unit loads
+    assert main(["check-config", "--config", str(path)]) == 0
+
+
+def test_the_refusal_to_serve_the_lan_without_a_password_survives_redaction() -> None:
+    """The message went through the log's redaction as "needs a password: [REDACTED] the credential"."""
+    from soulsyncd.service.logs import redact
+    from soulsyncd.web.settings import lan_without_password
+
+    message = lan_without_password("0.0.0.0")
+    assert redact(message) == message
 
 
 # --- state written as the service ------------------------------------------------------------------

@@ -11,7 +11,7 @@ import json
 import threading
 from typing import Any
 
-from soulsyncd.core.commands import Restart, SetLogLevel, SetVolume
+from soulsyncd.core.commands import Command, Restart, SetLogLevel, SetVolume
 from soulsyncd.core.state import EventKind
 from soulsyncd.mqtt.discovery import discovery_messages
 from soulsyncd.types import CameraStatus, Emotion, Mood, PlayerStatus
@@ -272,3 +272,23 @@ def test_the_same_form_again_sends_no_removals(make_bridge: Make, watcher: Watch
     assert watcher.wait_for(complete(second))
     removed = [m.topic for m in watcher.since(mark) if m.topic.startswith("homeassistant/") and not m.payload]
     assert removed == []
+
+
+def test_a_command_that_made_room_in_a_full_queue_is_answered_ok(make_bridge: Make, watcher: Watcher) -> None:
+    """A full queue drops its *oldest* command to take the new one (core.commands.CommandQueue): the new
+    command is queued and is answered ok. It was answered "command queue full; try again", so a flow
+    that retried re-sent a command that had been taken (seen with 300 camera toggles)."""
+    bridge, core = make_bridge()
+    assert watcher.wait_for(complete(bridge))
+    queue_submit = core.submit
+
+    def made_room(command: Command) -> bool:
+        queue_submit(command)
+        return False  # what CommandQueue.submit says when an older command had to make room
+
+    core.submit = made_room  # type: ignore[method-assign]
+    watcher.publish(f"{BASE}/volume/set", json.dumps({"value": 30, "correlation_id": "c1"}))
+    assert watcher.wait_for(lambda w: len(answers(w)) == 1)
+    assert answers(watcher) == [{"command": "volume", "ok": True, "correlation_id": "c1"}]
+    assert core.wait_received(1)
+    assert core.received == [SetVolume(30)]

@@ -178,3 +178,16 @@ def test_change_filter_sends_discrete_changes_at_once_and_figures_at_most_every_
     assert send(DaemonState(mood=wobble.mood, probabilities=PROBS, mode="shift")) == {"mode"}
     changes.forget()
     assert len(send(DaemonState())) == len(st.STATE_TOPICS)
+
+
+def test_an_unknown_track_length_is_null_not_zero() -> None:
+    """A catalog row without a duration has 0.0 (unknown): `duration_s: 0.0` told HA the track is 0 s
+    long (seen with an imported export in a Trixie box)."""
+    from soulsyncd.mqtt.state import playing_payload
+    from soulsyncd.types import PlayerState, Track
+
+    unknown = json.loads(playing_payload(PlayerState(track=Track("spotify:track:x", "Song")))[0])
+    assert unknown["duration_s"] is None
+    track = Track("spotify:track:x", "Song", duration_s=200.04)
+    known = json.loads(playing_payload(PlayerState(track=track))[0])
+    assert known["duration_s"] == 200.0

@@ -32,6 +32,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
                              str(source), "-w", str(work / "dist")],
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
+    (work / "build-output.txt").write_text(result.stdout + result.stderr)
     wheels = list((work / "dist").glob("soulsyncd-*.whl"))
     assert len(wheels) == 1
     return wheels[0]
@@ -45,6 +46,14 @@ def test_the_wheel_has_every_module_and_the_model(wheel: Path) -> None:
     assert {"soulsyncd/models/emotion_int8.tflite", "soulsyncd/models/emotion.json"} <= names
     page = {str(p.relative_to(ROOT)) for p in (ROOT / "soulsyncd" / "web" / "static").iterdir()}
     assert page <= names, sorted(page - names)  # the status page's HTML, script and stylesheet
+
+
+def test_building_the_package_prints_no_warning(wheel: Path) -> None:
+    """install.sh shows pip's output: a setuptools warning (a package missing from `packages`, a
+    deprecated field) would greet every person who installs."""
+    output = (wheel.parent.parent / "build-output.txt").read_text()
+    assert "Warning" not in output, output
+    assert "!!" not in output, output
 
 
 def test_a_non_editable_install_checks_and_runs_the_demo(

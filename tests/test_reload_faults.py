@@ -125,6 +125,29 @@ def test_a_reload_to_bad_files_keeps_the_old_pipeline_running(
     assert not core.source.alive
 
 
+def test_a_reload_to_a_web_port_in_use_is_rejected(running, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    """Seen outside the box: the old pipeline was torn down, the new page could not bind, and the daemon
+    ran on without any page (and a traceback). A port that cannot be had is a reason to reject."""
+    import socket
+
+    daemon, lifecycle, config_path, image, thread = running
+    core = daemon.core
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        _write_config(config_path, image)
+        with config_path.open("a") as f:
+            f.write(f"web:\n  enabled: true\n  port: {port}\n")
+        daemon.request_reload()
+        lifecycle.wait_for(lambda: bool(lifecycle.calls)
+                           and lifecycle.calls[-1][1].startswith("reload rejected"))
+    assert f"web.port: cannot listen on 127.0.0.1:{port}" in lifecycle.calls[-1][1]
+    assert daemon.core is core
+    assert thread.is_alive()
+    _frames_advance(core)
+
+
 def test_a_good_reload_opens_the_new_camera_only_after_the_old_one_closed(running) -> None:  # type: ignore[no-untyped-def]
     daemon, _lifecycle, _config_path, _image, _thread = running
     old = daemon.core
@@ -157,9 +180,12 @@ def test_sigusr1_logs_one_state_dump(running, caplog: pytest.LogCaptureFixture) 
         daemon.request_dump()
     done = threading.Event()
 
+    caught: list[str] = []
+
     class Catch(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             if "state dump" in record.getMessage():
+                caught.append(record.getMessage())
                 done.set()
 
     handler = Catch()
@@ -168,7 +194,9 @@ def test_sigusr1_logs_one_state_dump(running, caplog: pytest.LogCaptureFixture) 
         assert any("state dump" in r.getMessage() for r in caplog.records) or done.wait(10)
     finally:
         logging.getLogger("soulsyncd.service.dump").removeHandler(handler)
-    dumps = [r.getMessage() for r in caplog.records if "state dump" in r.getMessage()]
+    # This handler runs before the record propagates to caplog's (on another thread): a record it
+    # caught may not be in caplog.records yet, so count the two sources, not caplog alone.
+    dumps = caught or [r.getMessage() for r in caplog.records if "state dump" in r.getMessage()]
     assert len(dumps) == 1
     text = dumps[0]
     for item in ("mode: match", "target: calm", "mood:", "camera: ok", "player:", "broker: MQTT off",

@@ -53,10 +53,10 @@ def test_install_into_a_scratch_root_then_again_changes_nothing(tmp_path: Path) 
     assert state["/etc/systemd/system/multi-user.target.wants/soulsyncd.service"] == \
         "link /etc/systemd/system/soulsyncd.service", "enabled for boot"
     example = (ROOT / "config" / "soulsync.example.yaml").read_text()
-    assert (tmp_path / "etc/soulsyncd/config.yaml").read_text() == \
-        example.replace("  # dir: /var/lib/soulsyncd\n", "  dir: /var/lib/soulsyncd\n").replace(
-            "  enabled: false           # serve the page at all",
-            "  enabled: true            # serve the page at all"), \
+    expected = example.replace("  # dir: /var/lib/soulsyncd\n", "  dir: /var/lib/soulsyncd\n").replace(
+        "  enabled: false           # serve the page at all",
+        "  enabled: true            # serve the page at all")
+    assert (tmp_path / "etc/soulsyncd/config.yaml").read_text() == expected, \
         "the example, with state.dir the service's (commands run by hand use its state) and the page on"
     installed = load_config(tmp_path / "etc/soulsyncd/config.yaml")
     assert installed.state.dir == Path("/var/lib/soulsyncd")

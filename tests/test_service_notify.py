@@ -312,6 +312,27 @@ def test_status_names_mood_and_rate_and_is_sent_only_when_it_changes() -> None:
     assert pings(sock) == 0, "no WatchdogSec=: status only"
 
 
+def test_a_rejected_reload_stays_in_status_until_the_next_reload() -> None:
+    """Seen in a Trixie box: STATUS said "reload rejected: ..." for one round, then the refresh put the
+    plain line back, so `systemctl status` a few seconds later hid that the file on disk is not running."""
+    clock = ManualClock()
+    sock = RecordingSocket()
+    notifier = SystemdNotifier(sock, watchdog_s=None, clock=clock)
+    core = FakeHandle(clock)
+    core.tick()
+    notifier.reloading()
+    notifier.ready("reload rejected: model.path x.tflite: model file not found: x.tflite")
+    notifier.check(core)
+    statuses = [line for lines in sock.sent for line in lines if line.startswith("STATUS=")]
+    assert statuses[-1] == (f"STATUS={status_line(core.state)}; reload rejected: model.path x.tflite: "
+                            "model file not found: x.tflite")
+    notifier.reloading()  # a good reload: the new core's line, nothing carried
+    notifier.ready(status_line(core.state))
+    notifier.check(core)
+    statuses = [line for lines in sock.sent for line in lines if line.startswith("STATUS=")]
+    assert statuses[-1] == f"STATUS={status_line(core.state)}"
+
+
 def test_thread_pings_on_its_own_and_stops_promptly(listener: Listener) -> None:
     class LiveHandle(FakeHandle):
         def progress(self) -> Progress:

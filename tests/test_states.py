@@ -164,6 +164,20 @@ def test_frames_per_second_counts_analysed_frames_not_ticks() -> None:
     core.close()
 
 
+def test_the_camera_switched_off_is_0_frames_per_second_at_once() -> None:
+    """Seen in a Trixie box: `camera disabled` with `4.0 frames/s` in STATUS a second after the switch
+    (the 5 s window still held the frames from before); none is analysed from the switch on."""
+    clock = ManualClock()
+    core, _ = happy_core(clock)
+    assert core.latest().stats.analysis_fps > 4
+    core.submit(SetCamera(enabled=False))
+    drive(core, clock, 1)
+    state = core.latest()
+    assert state.stats.analysis_fps == 0.0
+    assert status_line(state).startswith("mood unknown, 0.0 frames/s, camera disabled")
+    core.close()
+
+
 def test_the_run_summary_gives_frames_analysed_per_second() -> None:
     clock = ManualClock()
     source = StateSource([FACE if i % 2 == 0 else None for i in range(20)], clock)

@@ -269,10 +269,21 @@ venv_and_package() {
         echo "numpy<2" > "$constraints"
     fi
     target=$SRC
-    if [ -n "$WHEEL" ]; then target=$WHEEL; fi
+    if [ -n "$WHEEL" ]; then
+        target=$WHEEL
+    else
+        # pip builds a source tree in place (build/, soulsyncd.egg-info): from a copy, so a clone stays
+        # free of root-owned files (a later `make demo` as the user could not rewrite them) and a
+        # read-only checkout (an image build's bind mount) installs too.
+        target=$(mktemp -d)/src
+        mkdir -p "$target"
+        (cd "$SRC" && tar -cf - --exclude=__pycache__ --exclude='*.pyc' pyproject.toml README.md soulsyncd models) \
+            | tar -xf - -C "$target"
+    fi
     # Not the 'pi' extra: its picamera2 and systemd-python would be built from PyPI (a compiler and
     # libsystemd-dev); apt's python3-picamera2 and python3-systemd reach the venv as system packages.
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check --constraint "$constraints" "$target"
+    if [ -z "$WHEEL" ]; then rm -rf "$(dirname "$target")"; fi
     echo "$fingerprint" > "$VENV/.installed-from"
     changed "package soulsyncd ($fingerprint)"
 }

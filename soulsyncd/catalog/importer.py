@@ -48,7 +48,7 @@ TITLE_COLUMNS = ("track_name", "name", "track", "title", "song_name", "song")
 ARTIST_COLUMNS = ("artists", "track_artist", "artist_name", "artist", "artist_names", "artist_name_s")
 # Columns that join several artists with commas (Exportify); elsewhere a comma is part of a name.
 COMMA_ARTIST_COLUMNS = ("artist_names", "artist_name_s")
-DURATION_MS_COLUMNS = ("duration_ms",)
+DURATION_MS_COLUMNS = ("duration_ms", "track_duration_ms")  # Exportify: "Track Duration (ms)"
 DURATION_S_COLUMNS = ("duration_s",)
 
 REPORTED_ROWS = 20

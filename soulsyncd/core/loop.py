@@ -598,6 +598,7 @@ class SoulSync:
             self.source.stop()
             self.source = None
             self._camera_off_at = self.clock.monotonic()
+            self._frame_times.clear()  # no frame is analysed from now on: 0 frames/s, not the window's
             self._emit(EventKind.CAMERA, camera=CameraStatus.DISABLED, camera_detail="privacy switch",
                        framing=self._framing.reset())
         elif command.enabled and self.source is None:

@@ -134,6 +134,19 @@ def check_camera(config: Config, unit: Unit | None, face_s: float | None) -> Ite
     if camera.kind != "file" and unit is not None and unit.running:
         # Opening the device the service streams from could fail its reads or change its format.
         status = f" (its status: {unit.status_text})" if unit.status_text else ""
+        if any(f"camera {state}" in (unit.status_text or "") for state in ("absent", "error")):
+            yield Check("camera", "fail", f"{what}: the running {UNIT} cannot open it{status}",
+                        _camera_fix(config))
+            if face_s is not None:
+                yield Check("face", "off", "not looked for: no camera")
+            return
+        if "camera disabled" in (unit.status_text or ""):
+            yield Check("camera", "warn", f"{what} is switched off in the running {UNIT} (privacy switch), "
+                        f"so it was not opened{status}", "switch it on: the status page, Home Assistant or "
+                        "MQTT <base>/camera/set ON")
+            if face_s is not None:
+                yield Check("face", "off", "not looked for: the camera is switched off")
+            return
         yield Check("camera", "warn", f"{what} is busy: the running {UNIT} has it, so it was not opened"
                     f"{status}", f"to test it alone: sudo systemctl stop {UNIT}; soulsyncd doctor; "
                     f"sudo systemctl start {UNIT}")

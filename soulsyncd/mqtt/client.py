@@ -410,12 +410,9 @@ class MqttBridge:
                           answer=answer(thing, exc.reason, exc.correlation_id))
             return
         assert self._core is not None
-        if not self._core.submit(request.command):
-            self._bad_log.warning("MQTT: command queue full; dropped %s from %r", request.command, topic)
-            self._request(topics=commands.COMMANDS[request.thing].affects,
-                          answer=answer(request.thing, "command queue full; try again",
-                                        request.correlation_id))
-            return
+        # Queued either way: a full queue drops its oldest command to make room for this one (it logs
+        # that, once a minute), so this command is answered ok; a retry would only repeat it.
+        self._core.submit(request.command)
         self._request(answer=answer(request.thing, None, request.correlation_id))
 
     def _on_event(self, event: Event) -> None:

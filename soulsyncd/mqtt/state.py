@@ -126,12 +126,12 @@ def now_playing_text(player: PlayerState) -> str:
 def playing_payload(player: PlayerState) -> tuple[str, str]:
     """(payload, key): the track, speaker, playing or paused and progress; the key leaves out progress."""
     track = player.track
-    fields: dict[str, Any] = {
+    fields: dict[str, Any] = {  # a duration of 0 is unknown (a catalog row without one): null
         "text": now_playing_text(player),
         "title": None if track is None else track.name,
         "artists": [] if track is None else list(track.artists),
         "uri": None if track is None else track.uri,
-        "duration_s": None if track is None else _r(track.duration_s, 1),
+        "duration_s": None if track is None or not track.duration_s else _r(track.duration_s, 1),
         "device": player.device,
         "playing": player.playing,
         "volume": player.volume,

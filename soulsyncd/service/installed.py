@@ -3,7 +3,7 @@
 - :func:`resolve_config_path`: which config file a command uses when ``--config`` is not given
   (``$SOULSYNC_CONFIG``, then the installed ``/etc/soulsyncd/config.yaml``, else none).
 - :func:`machine_problems`: what a valid config still needs from this machine (the file camera's
-  file, the MQTT password), each as ``file:line: key: message``; ``check-config`` and ``doctor``.
+  file, the model, the MQTT password), each as ``file:line: key: message``; ``check-config`` and ``doctor``.
 - :class:`StateWrite`: a command that writes state (``library import``, ``spotify-login``) writes
   where the service reads, as the service's user: run as root it hands what it wrote to the owner
   of the state directory (user ``soulsync`` when installed); run as someone who cannot write there
@@ -84,7 +84,8 @@ def secret_available(name: str) -> bool | None:
 
 def machine_problems(path: Path, config: Config) -> list[str]:
     """What a config that validated still needs from this machine: the file camera's video file or
-    folder, and the MQTT password when ``mqtt.username`` is set. Each as ``file:line: key: message``."""
+    folder, the model file, the page's password beyond loopback, and the MQTT password when
+    ``mqtt.username`` is set. Each as ``file:line: key: message``."""
     from soulsyncd.config import FileCameraConfig
 
     problems: list[str] = []
@@ -92,6 +93,14 @@ def machine_problems(path: Path, config: Config) -> list[str]:
     if isinstance(camera, FileCameraConfig) and not camera.path.exists():
         problems.append(_located(path, ("camera", "path"),
                                  f"{camera.path} does not exist (a video file or a folder of images)"))
+    if not config.model.path.is_file():
+        problems.append(_located(path, ("model", "path"),
+                                 f"{config.model.path} does not exist (the int8 TFLite model)"))
+    web = config.web
+    if web.enabled and not web.loopback and secret_available("web-password") is False:
+        from soulsyncd.web.settings import lan_without_password
+
+        problems.append(_located(path, ("web", "listen"), lan_without_password(web.listen)))
     mqtt = config.mqtt
     if mqtt.enabled and mqtt.username is not None and secret_available("mqtt-password") is False:
         problems.append(_located(

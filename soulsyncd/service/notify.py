@@ -30,6 +30,7 @@ from soulsyncd.interfaces import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
+REJECTED = "reload rejected"  # how app.py's ready() after a bad reload begins
 STATUS_INTERVAL_S = 5.0  # how often STATUS= is refreshed when there is no watchdog to pace it
 STOP_JOIN_S = 1.0  # Service.stop must return within about a second
 _STATUS_EVENTS = frozenset({EventKind.MOOD, EventKind.CAMERA, EventKind.PLAYER, EventKind.CONTROL})
@@ -186,6 +187,7 @@ class SystemdNotifier:
         self._kick = threading.Event()  # check now (after READY: the full status at once)
         self._started_at: float | None = None
         self._last_status: str | None = None
+        self._note: str | None = None  # "reload rejected: ..." until the next reload
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None, *,
@@ -201,6 +203,8 @@ class SystemdNotifier:
     def ready(self, status: str) -> None:
         """``READY=1``: the model is loaded and the first frame read (or the camera is known absent)."""
         self._last_status = status
+        # A rejected reload stays in the line until the next reload: the file on disk is not what runs.
+        self._note = status if status.startswith(REJECTED) else None
         self.socket.send("READY=1", f"STATUS={status}")
         self._kick.set()
 
@@ -212,6 +216,7 @@ class SystemdNotifier:
         """
         usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
         self._last_status = None
+        self._note = None
         self.socket.send("RELOADING=1", f"MONOTONIC_USEC={usec}", "STATUS=reloading the configuration")
 
     def stopping(self) -> None:
@@ -253,6 +258,8 @@ class SystemdNotifier:
         lines: list[str] = []
         if progress.healthy(now, self.max_age_s):
             verdict, status = "healthy", status_line(core.latest())
+            if self._note:
+                status = f"{status}; {self._note}"
             if before == "stalled":
                 log.warning("the analysis loop is progressing again; watchdog pings resumed")
             if self.watchdog_s:

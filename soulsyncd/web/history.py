@@ -67,6 +67,7 @@ class History:
                 log.warning("web: cannot use %s for the timeline's history (%s); keeping it in memory",
                             state_dir, exc)
         self._db = self._open()
+        self._identity = self._file_identity()
         self._last_sample_t = float("-inf")
         self._last_track: tuple[str, str] | None = None
         self._pruned_at = float("-inf")
@@ -133,8 +134,45 @@ class History:
         self._execute("DELETE FROM samples WHERE t < ?", (cutoff,))
         self._execute("DELETE FROM tracks WHERE t < ?", (cutoff,))
 
+    def _file_identity(self) -> tuple[int, int] | None:
+        if self.path is None:
+            return None
+        try:
+            info = self.path.stat()
+        except OSError:
+            return None
+        return info.st_dev, info.st_ino
+
+    def _check_file(self) -> None:
+        """The file removed or replaced under us (the state dir deleted): carry what the open one holds
+        into a new file at the path, logged once, as the catalog does."""
+        if self.path is None or self._file_identity() == self._identity:
+            return
+        snapshot = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        try:
+            self._db.backup(snapshot)
+            self._db.close()
+            for suffix in ("-wal", "-shm"):  # the old file's, if SQLite left them beside the path
+                with contextlib.suppress(OSError):
+                    Path(f"{self.path}{suffix}").unlink()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = self._open()
+            snapshot.backup(self._db)
+            log.warning("web: the timeline's history %s vanished while running; recreated it, nothing "
+                        "lost", self.path)
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("web: the timeline's history %s vanished and cannot be recreated (%s); keeping "
+                        "it in memory", self.path, exc)
+            self._db, snapshot = snapshot, self._db
+            self.path = None
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                snapshot.close()
+        self._identity = self._file_identity()
+
     def _execute(self, sql: str, values: tuple[object, ...]) -> None:
         try:
+            self._check_file()
             self._db.execute(sql, values)
         except sqlite3.Error as exc:  # a full disk must not take the page down: the plot has a gap
             log.warning("web: history write failed: %s", exc)

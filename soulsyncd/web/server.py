@@ -61,11 +61,10 @@ from soulsyncd.mqtt.state import ProcessSampler
 from soulsyncd.settings import ConfigError
 from soulsyncd.web import auth, plot, view
 from soulsyncd.web.history import History, Sample, TrackMark
-from soulsyncd.web.settings import WebConfig
+from soulsyncd.web.settings import PASSWORD_CREDENTIAL, WebConfig, lan_without_password
 
 log = logging.getLogger(__name__)
 
-PASSWORD_CREDENTIAL = "web-password"
 IDLE_S = 5.0  # an idle connection, or one whose request headers have not arrived, is closed after this
 BODY_MAX = 16 * 1024  # bytes of a request body (a command or a login is under 200)
 BODY_TIMEOUT_S = 5.0  # a body trickling in slower than this is dropped
@@ -122,10 +121,7 @@ class WebServer:
     def __init__(self, settings: WebConfig, *, state_dir: Path | None, password: str | None,
                  broker: Callable[[], str] | None = None, version: str = "", port: int | None = None) -> None:
         if not settings.loopback and password is None:
-            raise ConfigError([
-                f"web.listen: {settings.listen} is reachable from other machines, which needs a password: "
-                f"set the credential {PASSWORD_CREDENTIAL} (LoadCredential=/SetCredential= in the unit, or "
-                f"SOULSYNC_WEB_PASSWORD), or listen on 127.0.0.1"])
+            raise ConfigError([f"web.listen: {lan_without_password(settings.listen)}"])
         self.settings = settings
         self._state_dir = state_dir
         self._password = password
@@ -204,7 +200,11 @@ class WebServer:
         server = _Server(self._app(), max_body_size=BODY_MAX, max_header_size=HEADER_MAX,
                          idle_connection_timeout=IDLE_S, body_timeout=BODY_TIMEOUT_S, no_keep_alive=False)
         server.max_clients = self.settings.max_clients
-        sockets = tornado.netutil.bind_sockets(self.port, self.settings.listen, backlog=64)
+        try:
+            sockets = tornado.netutil.bind_sockets(self.port, self.settings.listen, backlog=64)
+        except OSError as exc:
+            raise OSError(exc.errno, f"web.port: cannot listen on {_url_host(self.settings.listen)}:"
+                                     f"{self.port}: {exc.strerror}; the status page is off") from None
         server.add_sockets(sockets)
         self.port = sockets[0].getsockname()[1]
         ready.set()

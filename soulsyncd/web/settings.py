@@ -21,6 +21,17 @@ _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
 _HOST_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*\.?$")
 
 
+PASSWORD_CREDENTIAL = "web-password"
+
+
+def lan_without_password(listen: str) -> str:
+    """Why ``web.listen`` beyond loopback without a password is refused (worded so that the log's
+    redaction, which masks what follows "password:", leaves it whole)."""
+    return (f"{listen} is reachable from other machines, which needs a password; set the credential "
+            f"{PASSWORD_CREDENTIAL} (LoadCredential=/SetCredential= in the unit, or SOULSYNC_WEB_PASSWORD), "
+            "or listen on 127.0.0.1")
+
+
 def is_loopback(listen: str) -> bool:
     """True for an address only this machine can reach (``127.0.0.0/8``, ``::1``, ``localhost``)."""
     if listen == "localhost":

@@ -110,7 +110,9 @@ def event_text(event: Event) -> str | None:  # noqa: PLR0911 - one line per kind
     kind = event.kind
     if kind is EventKind.MOOD:
         mood = state.mood
-        if mood is None or mood.absent:
+        if mood is None:  # no frame analysed: camera off, absent or ended, or not started yet
+            return "mood unknown"
+        if mood.absent:
             return "nobody in view"
         return f"mood {mood.label} ({mood.confidence:.2f})"
     if kind is EventKind.DECISION:
