@@ -51,6 +51,22 @@ def test_the_demo_daemon_wiring_loads_no_spotify_or_mqtt() -> None:
     assert not loaded & {"spotipy", "paho", "requests"}
 
 
+def test_sections_the_file_does_not_use_build_no_validator_of_their_own() -> None:
+    """The file model's validator validates every section; a section's own (a second copy in memory)
+    is built only when the section is validated on its own, as a default or by hand."""
+    code = (
+        "from pathlib import Path\nfrom soulsyncd.config import load_config\n"
+        "from soulsyncd.vision.settings import FileCameraConfig, UsbCameraConfig\n"
+        "from soulsyncd.spotify.settings import SpotifyPlayerConfig\n"
+        "config = load_config(Path('config/demo.yaml'))\n"
+        "assert isinstance(config.camera, FileCameraConfig)\n"
+        "assert not UsbCameraConfig.__pydantic_complete__\n"
+        "assert not SpotifyPlayerConfig.__pydantic_complete__\n"
+        "assert UsbCameraConfig(device='/dev/video1').device == '/dev/video1'\n"
+    )
+    loaded_after(code)
+
+
 def test_old_section_module_paths_still_import() -> None:
     """Code written against ``soulsyncd.config.mqtt`` (and .spotify, .engine, .catalog) keeps working."""
     from soulsyncd.config.mqtt import MqttConfig  # type: ignore[import-not-found]
