@@ -238,4 +238,5 @@ def test_a_read_catalog_holds_each_artists_tuple_and_source_once() -> None:
     assert tracks[0].artists is tracks[1].artists is tracks[2].artists
     assert tracks[3].artists is tracks[4].artists
     assert all(t.feature_source is tracks[0].feature_source for t in tracks)
+    assert all(t.valence is tracks[0].valence and t.energy is tracks[0].valence for t in tracks)
     assert not hasattr(tracks[0], "__dict__")

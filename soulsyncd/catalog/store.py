@@ -179,20 +179,24 @@ class PlayRecord:
 
 
 def _track_from_row(row: Sequence[Any], shared: dict[Any, Any] | None = None) -> CatalogTrack:
-    """The track of one ``tracks`` row. ``shared``: one dict for a whole read, so the artists tuples
-    and feature sources that repeat across rows (an artist's every track) are held once."""
+    """The track of one ``tracks`` row. ``shared``: one dict for a whole read, so the values that
+    repeat across rows are held once: artists tuples (an artist's every track), feature sources, and
+    valence and energy (a few thousand distinct values at the CSVs' three decimals). Only tuples,
+    strings, floats and None go in it (no ints, which would be equal to floats)."""
     artists = tuple(json.loads(row[2]))
-    source = row[7]
+    source, valence, energy = row[7], row[4], row[5]
     if shared is not None:
         artists = shared.setdefault(artists, artists)
         source = shared.setdefault(source, source)
+        valence = shared.setdefault(valence, valence)
+        energy = shared.setdefault(energy, energy)
     return CatalogTrack(
         uri=row[0],
         name=row[1],
         artists=artists,
         duration_s=row[3],
-        valence=row[4],
-        energy=row[5],
+        valence=valence,
+        energy=energy,
         tempo=row[6],
         feature_source=source,
     )
