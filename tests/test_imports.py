@@ -51,6 +51,18 @@ def test_the_demo_daemon_wiring_loads_no_spotify_or_mqtt() -> None:
     assert not loaded & {"spotipy", "paho", "requests"}
 
 
+def test_the_spotify_player_loads_spotipy_without_redis() -> None:
+    """spotipy imports redis (and asyncio) for a cache handler the daemon never uses: 8.7 MB. The
+    Spotify player gets spotipy without it, and a later ``import redis`` still gets the real one."""
+    code = (
+        "import sys\nimport soulsyncd.spotify.player\nimport spotipy\n"
+        "assert 'redis' not in sys.modules and 'asyncio' not in sys.modules, 'redis loaded'\n"
+        "assert spotipy.Spotify and spotipy.cache_handler.CacheFileHandler\n"
+        "import redis\nassert hasattr(redis, 'Redis'), 'the stand-in stayed'\n"
+    )
+    assert {"spotipy", "requests"} <= loaded_after(code)
+
+
 def test_sections_the_file_does_not_use_build_no_validator_of_their_own() -> None:
     """The file model's validator validates every section; a section's own (a second copy in memory)
     is built only when the section is validated on its own, as a default or by hand."""
