@@ -224,3 +224,19 @@ def test_upserting_writes_every_batch_in_one_transaction_or_none(tmp_path: Path)
             fail_half_way()
         assert store.count() == 3
         assert store.track(uri(4)) is None
+
+
+def test_a_read_catalog_holds_each_artists_tuple_and_source_once() -> None:
+    # A 100,000-track catalog is held in the engine for the daemon's life: per track it must cost the
+    # track's own fields, not a dict of attributes and a copy of what it shares with its artist's others.
+    store = CatalogStore(":memory:")
+    artists = [("Ann", "Bo")] * 3 + [("Cy",)] * 2
+    store.upsert_tracks([CatalogTrack(uri=uri(n), name=f"Song {n}", artists=a, valence=0.5, energy=0.5)
+                         for n, a in enumerate(artists)], source="csv:test")
+    tracks = store.tracks()
+    assert [t.artists for t in tracks] == [("Ann", "Bo")] * 3 + [("Cy",)] * 2
+    assert tracks[0].artists is tracks[1].artists is tracks[2].artists
+    assert tracks[3].artists is tracks[4].artists
+    assert all(t.feature_source is tracks[0].feature_source for t in tracks)
+    assert all(t.valence is tracks[0].valence and t.energy is tracks[0].valence for t in tracks)
+    assert not hasattr(tracks[0], "__dict__")

@@ -51,6 +51,36 @@ def test_the_demo_daemon_wiring_loads_no_spotify_or_mqtt() -> None:
     assert not loaded & {"spotipy", "paho", "requests"}
 
 
+def test_the_spotify_player_loads_spotipy_without_redis() -> None:
+    """spotipy imports redis (and asyncio) for a cache handler the daemon never uses: 8.7 MB. The
+    Spotify player gets spotipy without it, and a later ``import redis`` still gets the real one."""
+    code = (
+        "import sys\nimport soulsyncd.spotify.player\nimport spotipy\n"
+        "assert 'redis' not in sys.modules and 'asyncio' not in sys.modules, 'redis loaded'\n"
+        "assert spotipy.Spotify and spotipy.cache_handler.CacheFileHandler\n"
+        "import importlib.util\n"
+        "if importlib.util.find_spec('redis'):\n"
+        "    import redis\n    assert hasattr(redis, 'Redis'), 'the stand-in stayed'\n"
+    )
+    assert {"spotipy", "requests"} <= loaded_after(code)
+
+
+def test_sections_the_file_does_not_use_build_no_validator_of_their_own() -> None:
+    """The file model's validator validates every section; a section's own (a second copy in memory)
+    is built only when the section is validated on its own, as a default or by hand."""
+    code = (
+        "from pathlib import Path\nfrom soulsyncd.config import load_config\n"
+        "from soulsyncd.vision.settings import FileCameraConfig, UsbCameraConfig\n"
+        "from soulsyncd.spotify.settings import SpotifyPlayerConfig\n"
+        "config = load_config(Path('config/demo.yaml'))\n"
+        "assert isinstance(config.camera, FileCameraConfig)\n"
+        "assert not UsbCameraConfig.__pydantic_complete__\n"
+        "assert not SpotifyPlayerConfig.__pydantic_complete__\n"
+        "assert UsbCameraConfig(device='/dev/video1').device == '/dev/video1'\n"
+    )
+    loaded_after(code)
+
+
 def test_old_section_module_paths_still_import() -> None:
     """Code written against ``soulsyncd.config.mqtt`` (and .spotify, .engine, .catalog) keeps working."""
     from soulsyncd.config.mqtt import MqttConfig  # type: ignore[import-not-found]

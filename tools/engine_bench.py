@@ -6,7 +6,8 @@
 Builds the engine exactly as the daemon does (soulsyncd.mood.factory.build_engine) over a catalog
 of generated tracks in a throw-away SQLite store, then picks tracks in match mode for each emotion
 and in shift mode (sad -> happy) with a listener who follows, every play recorded (so the learned
-feedback grows as it would). Only ``pick`` is timed. Prints one JSON line.
+feedback grows as it would). Only ``pick`` is timed; ``engine_rss_mb`` is
+how much the resident set grew while the engine read the catalog. Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -28,6 +29,15 @@ from soulsyncd.testing.listener import SimulatedListener
 from soulsyncd.testing.sample_catalog import generate
 from soulsyncd.types import PlayIntent
 
+
+def rss_mb() -> float:
+    """This process's resident set now, in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 EMOTIONS = ("happy", "sad", "angry", "neutral", "surprise", "fear", "disgust")
 
 
@@ -45,8 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     clock = ManualClock(1_767_225_600.0)
     listener = SimulatedListener((0.15, 0.25), seed=args.seed)
     started = time.perf_counter()
+    rss_before = rss_mb()
     engine = build_engine(Config(), store=store, mood_now=listener.mood, clock=clock)
     index_s = time.perf_counter() - started
+    engine_mb = rss_mb() - rss_before  # what the engine holds for the catalog (the store aside)
 
     timings: dict[str, list[float]] = {"match": [], "shift": []}
     for k in range(args.picks):
@@ -78,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         "shift_ms_median": round(statistics.median(timings["shift"]), 3),
         "catalog_load_s": round(load_s, 2),
         "index_build_s": round(index_s, 2),
+        "engine_rss_mb": round(engine_mb, 1),
+        "engine_bytes_per_track": round(engine_mb * 2**20 / max(engine.catalog_size, 1)),
     }))
     return 0
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Start -> READY time and peak RSS of the real daemon, on the demo and with Spotify + MQTT on.
 
-    python tools/startup_bench.py [--runs 5] [--seconds 12] [--json] [--setup demo|full|both]
+    python tools/startup_bench.py [--runs 5] [--seconds 12] [--json] [--setup demo|full|both] [--no-unit-env]
 
 Each run starts ``python -m soulsyncd.testing.harness run`` (``soulsyncd run`` plus the fake-Spotify
 hook) the way systemd would: it listens on ``$NOTIFY_SOCKET`` and times from the process start to the
@@ -13,6 +13,9 @@ it still runs, then stops it with SIGTERM.
 * ``full``: as tools/soak.py sets them up: the Spotify player on the fake Spotify (its Web API, a
   speaker and the sample catalog's tracks) and MQTT on a real mosquitto (skipped when mosquitto is
   not installed).
+
+The daemon runs with the environment the systemd unit gives it (its ``Environment=`` lines:
+``MALLOC_ARENA_MAX=2``), as the service runs; ``--no-unit-env`` leaves this shell's environment alone.
 
 The state directory is fresh for the first run and kept for the others (a catalog already imported,
 as on every start but the first); the figures are medians over the runs.
@@ -38,11 +41,31 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 
-def peak_rss_mb(pid: int) -> float:
+def status_mb(pid: int, field: str) -> float:
+    """A memory field of /proc/PID/status (``VmHWM``, ``RssAnon``, ...) in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmHWM for process {pid}")
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
+def peak_rss_mb(pid: int) -> float:
+    return status_mb(pid, "VmHWM")
+
+
+UNIT = ROOT / "systemd" / "soulsyncd.service"
+
+
+def unit_environment(unit: Path = UNIT) -> dict[str, str]:
+    """The variables the unit's ``Environment=`` lines set (``KEY=VALUE``, one or more a line)."""
+    found: dict[str, str] = {}
+    for line in unit.read_text().splitlines():
+        key, _, assignments = line.strip().partition("=")
+        if key == "Environment":
+            for assignment in assignments.split():
+                name, _, value = assignment.strip('"').partition("=")
+                found[name] = value
+    return found
 
 
 def run_once(config: Path, seconds: float, env: dict[str, str]) -> dict[str, float]:
@@ -75,6 +98,9 @@ def run_once(config: Path, seconds: float, env: dict[str, str]) -> dict[str, flo
         while time.monotonic() < end and process.poll() is None:
             time.sleep(0.2)  # a benchmark, not a test: let it analyse
         rss = peak_rss_mb(process.pid)
+        # The anonymous part (heap, Python's objects, stacks): the file-backed rest is shared
+        # libraries' pages, whose count follows the page cache's state more than the daemon.
+        anon = status_mb(process.pid, "RssAnon")
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -83,7 +109,7 @@ def run_once(config: Path, seconds: float, env: dict[str, str]) -> dict[str, flo
             process.kill()
             process.wait()
         sock.close()
-    return {"ready_s": ready_s, "peak_rss_mb": rss}
+    return {"ready_s": ready_s, "peak_rss_mb": rss, "rss_anon_mb": anon}
 
 
 def demo_config(folder: Path, video: Path) -> Path:
@@ -98,14 +124,14 @@ def demo_config(folder: Path, video: Path) -> Path:
     return config
 
 
-def measure(setup: str, runs: int, seconds: float) -> dict[str, Any]:
+def measure(setup: str, runs: int, seconds: float, unit_env: bool = True) -> dict[str, Any]:
     from make_sample import render_video
 
     from soulsyncd.types import EMOTION_LABELS
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        env = dict(os.environ)
+        env = dict(os.environ) | (unit_environment() if unit_env else {})
         world = None
         if setup == "demo":
             timeline = [(3.0, label) for label in EMOTION_LABELS] + [(3.0, None)]
@@ -130,11 +156,13 @@ def measure(setup: str, runs: int, seconds: float) -> dict[str, Any]:
                     world.fake.stop()
     ready = [s["ready_s"] for s in samples]
     rss = [s["peak_rss_mb"] for s in samples]
+    anon = [s["rss_anon_mb"] for s in samples]
     return {
         "ready_s_median": round(statistics.median(ready), 3),
         "ready_s_runs": [round(r, 3) for r in ready],
         "peak_rss_mb_median": round(statistics.median(rss), 1),
         "peak_rss_mb_runs": [round(r, 1) for r in rss],
+        "rss_anon_mb_median": round(statistics.median(anon), 1),
     }
 
 
@@ -145,16 +173,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=12.0, help="analysis time before RSS is read")
     parser.add_argument("--setup", choices=("demo", "full", "both"), default="both")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-unit-env", action="store_true",
+                        help="do not add the systemd unit's Environment= variables (MALLOC_ARENA_MAX=2)")
     args = parser.parse_args(argv)
     result = {}
     for setup in ("demo", "full") if args.setup == "both" else (args.setup,):
-        result[setup] = measure(setup, args.runs, args.seconds)
+        result[setup] = measure(setup, args.runs, args.seconds, unit_env=not args.no_unit_env)
         figures = result[setup]
         if "skipped" in figures:
             print(f"{setup}: skipped ({figures['skipped']})")
         else:
             print(f"{setup}: start -> READY median {figures['ready_s_median']} s {figures['ready_s_runs']}, "
-                  f"peak RSS median {figures['peak_rss_mb_median']} MB {figures['peak_rss_mb_runs']}")
+                  f"peak RSS median {figures['peak_rss_mb_median']} MB {figures['peak_rss_mb_runs']}, "
+                  f"of it anonymous {figures['rss_anon_mb_median']} MB")
     if args.json:
         print(json.dumps(result))
     return 0

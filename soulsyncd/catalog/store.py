@@ -79,7 +79,7 @@ class CatalogError(Exception):
 # --- value types ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: the engine holds one per track (100,000 in a big catalog)
 class CatalogTrack:
     """A track in the catalog, with its mood features (None: unknown) and where they came from.
 
@@ -178,16 +178,27 @@ class PlayRecord:
 
 
 
-def _track_from_row(row: Sequence[Any]) -> CatalogTrack:
+def _track_from_row(row: Sequence[Any], shared: dict[Any, Any] | None = None) -> CatalogTrack:
+    """The track of one ``tracks`` row. ``shared``: one dict for a whole read, so the values that
+    repeat across rows are held once: artists tuples (an artist's every track), feature sources, and
+    valence and energy (a few thousand distinct values at the CSVs' three decimals). Only tuples,
+    strings, floats and None go in it (no ints, which would be equal to floats)."""
+    artists = tuple(json.loads(row[2]))
+    source, valence, energy = row[7], row[4], row[5]
+    if shared is not None:
+        artists = shared.setdefault(artists, artists)
+        source = shared.setdefault(source, source)
+        valence = shared.setdefault(valence, valence)
+        energy = shared.setdefault(energy, energy)
     return CatalogTrack(
         uri=row[0],
         name=row[1],
-        artists=tuple(json.loads(row[2])),
+        artists=artists,
         duration_s=row[3],
-        valence=row[4],
-        energy=row[5],
+        valence=valence,
+        energy=energy,
         tempo=row[6],
-        feature_source=row[7],
+        feature_source=source,
     )
 
 
@@ -478,8 +489,10 @@ class CatalogStore:
         """Every track (only those with valence and energy when ``with_features``), in uri order."""
         where = f"WHERE {HAS_FEATURES}" if with_features else ""
         with self._reading("read the tracks") as conn:
-            rows = conn.execute(f"SELECT {TRACK_COLUMNS} FROM tracks {where} ORDER BY uri").fetchall()
-        return [_track_from_row(row) for row in rows]
+            # Row by row, not fetchall(): the rows of a large catalog and its tracks never all at once.
+            shared: dict[Any, Any] = {}
+            rows = conn.execute(f"SELECT {TRACK_COLUMNS} FROM tracks {where} ORDER BY uri")
+            return [_track_from_row(row, shared) for row in rows]
 
     def count(self) -> int:
         """How many tracks the catalog holds (with features or not)."""

@@ -109,7 +109,12 @@ class TrackIndex:
         self.valence = np.array([t.valence for t in kept], dtype=np.float64)
         self.energy = np.array([t.energy for t in kept], dtype=np.float64)
         self.position: dict[str, int] = {t.uri: i for i, t in enumerate(kept)}
-        self.artists: tuple[frozenset[str], ...] = tuple(_artist_keys(t.artists) for t in kept)
+        # One frozenset per distinct artists tuple (the store shares the tuples), not one per track.
+        keys: dict[tuple[str, ...], frozenset[str]] = {}
+        self.artists: tuple[frozenset[str], ...] = tuple(
+            keys[t.artists] if t.artists in keys else keys.setdefault(t.artists, _artist_keys(t.artists))
+            for t in kept
+        )
 
     def __len__(self) -> int:
         return len(self.tracks)

@@ -15,6 +15,10 @@
 
 from __future__ import annotations
 
+import soulsyncd.spotify.without_redis  # noqa: F401  (first: spotipy without redis)
+
+# isort: split
+
 import contextlib
 import json
 import logging

@@ -11,6 +11,10 @@ one retry; a second 401 means the login is gone. Methods are for one thread at a
 
 from __future__ import annotations
 
+import soulsyncd.spotify.without_redis  # noqa: F401  (first: spotipy without redis)
+
+# isort: split
+
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass

@@ -105,6 +105,10 @@ def translate(exc: BaseException, *, player: bool) -> SpotifyError | None:
         exc: what the call raised.
         player: True for player endpoints (``/me/player/...``), where a 404 means "no device".
     """
+    import soulsyncd.spotify.without_redis  # noqa: F401
+
+    # isort: split
+
     from spotipy.exceptions import SpotifyException, SpotifyOauthError  # type: ignore[import-untyped]
 
     if isinstance(exc, SpotifyError):
