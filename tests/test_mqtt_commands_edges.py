@@ -37,7 +37,7 @@ def test_control_characters_end_at_no_break_space() -> None:
     ("mode", b"party", "unknown mode 'party'; expected one of off, match, shift"),
     ("target", b"ecstatic", f"unknown target 'ecstatic'; expected one of {', '.join(targets.NAMES)} "
                             "or 'valence,energy' in [0, 1]"),
-    ("skip", b"1", "expected PRESS, got '1'"),
+    ("skip", b"2", "expected PRESS (or ON, true, 1), got '2'"),
     ("device", b"   ", "empty payload"),
     ("mode", b"\xff", "payload is not UTF-8 text"),
 ])
@@ -45,13 +45,13 @@ def test_the_reason_names_what_was_wrong(thing: str, payload: bytes, why: str) -
     assert reason(f"{BASE}/{thing}/set", payload) == why
 
 
-def test_press_buttons_take_press_in_any_case_and_nothing_else() -> None:
+def test_press_buttons_take_press_or_a_true_word_in_any_case_and_nothing_else() -> None:
     assert commands.parse(f"{BASE}/pause/set", b"Press", BASE) == Pause()
     assert commands.parse(f"{BASE}/skip/set", b"PRESS", BASE) == Skip()
     press = commands._press(Skip())  # the rows' factory itself (the rows are built at import)
-    assert press("press") == Skip()
-    with pytest.raises(ValueError, match=r"^expected PRESS, got 'ON'$"):
-        press("ON")
+    assert [press(word) for word in ("press", "ON", "true", "1", "Yes")] == [Skip()] * 5
+    with pytest.raises(ValueError, match=r"^expected PRESS \(or ON, true, 1\), got 'OFF'$"):
+        press("OFF")
 
 
 def test_the_device_row_refuses_an_empty_name_itself() -> None:
