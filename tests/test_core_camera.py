@@ -113,6 +113,7 @@ def test_on_opens_a_fresh_camera_resets_the_detector_and_skips_the_gap() -> None
     assert rig.detector.resets == 1
     assert rig.smoother.gaps == [pytest.approx(60.2)]  # off from one tick to the next, plus the minute
     rig.wait_camera((CameraStatus.STARTING, ""))
+    rig.clock.advance(5.0)  # past the reopen back-off (issue 17: a toggle flood never reopens faster)
     rig.switch(False)
     rig.switch(True)
     assert len(rig.smoother.gaps) == 2
