@@ -306,3 +306,38 @@ def test_hands_off_goes_on_while_their_music_plays_and_ends_when_it_stops(
     assert rig.playing_uri() == rig.tracks[1].uri
     assert taken_at < rig.clock.now
 
+
+
+# --- the play that does not show up, the configured volume on a new play -----------------------------------
+
+
+def test_a_play_that_never_shows_up_is_sent_three_times_then_the_speaker_counts_as_absent(rig: Rig) -> None:
+    rig.fake.fail_next(3, 202, path_prefix="me/player/play")  # accepted, and nothing plays
+    rig.player.apply(PLAY)
+    rig.run_for(17.5)  # polls every 2 s; the third that does not see it sends the play again
+    plays = [r.at - 1000.0 for r in rig.fake.requests if r.path == "/v1/me/player/play"]
+    assert plays == [0.0, 6.0, 12.0]
+    assert rig.player.state().status is PlayerStatus.OK  # still waiting for the third
+    rig.run_for(1)
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.track) == (
+        PlayerStatus.NO_DEVICE, f"{SPEAKER} did not start playing", None)
+
+
+def test_a_play_seen_on_the_second_poll_is_not_sent_again(rig: Rig) -> None:
+    rig.fake.fail_next(1, 202, path_prefix="me/player/play")
+    rig.player.apply(PLAY)
+    rig.run_for(5)  # the first play went nowhere; the poll at 2 s ...
+    assert [r.at - 1000.0 for r in rig.fake.requests if r.path == "/v1/me/player/play"] == [0.0]
+
+
+@pytest.mark.parametrize(("speaker_at", "sent"), [(50, [30]), (30, [])])
+def test_the_configured_volume_is_set_once_the_play_shows_up_unless_the_speaker_has_it(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path, speaker_at: int, sent: list[int]) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID, volume=speaker_at)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, volume=30)
+    rig.player.apply(PLAY)
+    rig.run_for(10)
+    volumes = [int(r.query["volume_percent"]) for r in rig.fake.requests if r.path == "/v1/me/player/volume"]
+    assert volumes == sent
+    assert rig.player.state().volume == 30
