@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from soulsyncd.catalog.store import CatalogStore
 from soulsyncd.testing import ManualClock
 from soulsyncd.testing.fake_spotify import FakeSpotify
 from soulsyncd.types import PlayerStatus, PlayIntent
-from tests.spotify_support import PAUSE, PLAY, SPEAKER, Rig, make_rig
+from tests.spotify_support import PAUSE, PLAY, SPEAKER, Rig, add_tracks, make_rig
 
 
 @pytest.fixture
@@ -341,3 +343,41 @@ def test_the_configured_volume_is_set_once_the_play_shows_up_unless_the_speaker_
     volumes = [int(r.query["volume_percent"]) for r in rig.fake.requests if r.path == "/v1/me/player/volume"]
     assert volumes == sent
     assert rig.player.state().volume == 30
+
+
+# --- the mood playlists' reads failing ------------------------------------------------------------
+
+
+def test_failing_playlist_reads_back_off_doubling_log_once_and_start_over_after_a_success(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    tracks = add_tracks(fake, 6)
+    fake.add_playlist("Happy1", "Sunny", [t.uri for t in tracks])
+    fake.fail_next(5, 503, path_prefix="playlists")
+    caplog.set_level(logging.WARNING, logger="soulsyncd.spotify")
+    with CatalogStore(tmp_path / "catalog.sqlite3") as store:
+        rig = make_rig(fake, clock, tmp_path, tracks=tracks, store=store, speaker=False,
+                       music={"happy": "spotify:playlist:Happy1"}, playlist_refresh_h=1.0)
+        rig.run_for(200)
+        reads = [r.at - 1000.0 for r in fake.requests if r.path.startswith("/v1/playlists")]
+        assert reads[:6] == [0.0, 4.0, 12.0, 28.0, 60.0, 124.0]  # 2 s doubled from the first failure
+        assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+            (logging.WARNING, "reading the mood playlists failed (Spotify error 503: Service unavailable); "
+                              "the cached ones are used, next try in 4 s")]
+        assert store.playlists()[0].track_count == 6
+        fake.fail_next(5, 503, path_prefix="playlists")
+        since = clock.now
+        rig.run_for(3600)  # the next round fails again: its back-off starts from the first step again
+        again = [r.at - 1000.0 for r in fake.requests if r.path.startswith("/v1/playlists") and r.at > since]
+        assert again[1] - again[0] == 4.0
+
+
+def test_a_newly_named_restricted_speaker_is_called_restricted_not_another_one(rig: Rig) -> None:
+    rig.fake.add_device("TV", restricted=True)
+    rig.player.apply(PLAY)
+    rig.run_for(5)
+    rig.player.set_output(device="TV")
+    rig.run_for(1)
+    state = rig.player.state()
+    assert (state.status, state.last_error) == (
+        PlayerStatus.NO_DEVICE, "speaker 'TV' is restricted (accepts no commands)")
