@@ -71,6 +71,11 @@ def requests_to(rig: Rig, path: str, since: float) -> list[dict[str, str]]:
     return [r.query for r in rig.fake.requests if r.path == path and r.method != "GET" and r.at >= since]
 
 
+def timeline(rig: Rig, since: float) -> list[tuple[str, str, float]]:
+    """(method, path, seconds after ``since``) of every request from ``since`` on."""
+    return [(r.method, r.path, r.at - since) for r in rig.fake.requests if r.at >= since]
+
+
 def paused_rig(rig: Rig) -> float:
     """Our first track plays for 20 s, then our pause; returns the time of the pause."""
     rig.player.apply(PLAY)
@@ -107,6 +112,9 @@ def test_resume_in_boundary_mode_plays_the_same_track_on_the_speaker_where_it_st
     state = rig.player.state()
     assert (state.status, state.last_error, state.playing, state.track) == (
         PlayerStatus.OK, None, True, rig.tracks[0])
+    rig.run_for(1.7)  # one read, the speakers, the play; then nothing until the poll, which confirms it
+    assert timeline(rig, since) == [("GET", "/v1/me/player", 0.0), ("GET", "/v1/me/player/devices", 0.0),
+                                    ("PUT", "/v1/me/player/play", 0.0), ("GET", "/v1/me/player", 2.0)]
     assert 19 < state.progress_s < 21  # where it stopped, not counting the minute paused
     assert rig.picker.endings == []  # not finished: it goes on
     rig.run_for(10)
@@ -182,12 +190,14 @@ def test_a_claiming_pause_while_other_music_plays_pauses_it_once(rig: Rig) -> No
 
 def test_a_new_speaker_takes_the_music_along_playing(rig: Rig) -> None:
     rig.player.apply(PLAY)
-    rig.run_for(20)
+    rig.run_for(21)  # between two polls
     living = rig.fake.add_device("Living Room")
     since = rig.clock.now
     rig.player.set_output(device="Living Room")
-    rig.run_for(0.5)
-    assert [(m, p) for m, p in rig.commands(since)] == [("PUT", "/v1/me/player")]
+    rig.run_for(2.5)
+    assert timeline(rig, since) == [("GET", "/v1/me/player/devices", 0.0), ("PUT", "/v1/me/player", 0.0),
+                                    ("GET", "/v1/me/player", 2.0)]
+    assert [q for q in requests_to(rig, "/v1/me/player", since)] == [{}]
     playback = rig.fake.playback()
     assert playback is not None
     assert (playback["device"]["id"], playback["is_playing"]) == (living, True)
