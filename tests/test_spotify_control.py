@@ -100,6 +100,7 @@ def test_pause_goes_to_our_speaker_and_a_403_means_it_was_paused_already(rig: Ri
     assert state.track == rig.tracks[0]  # ours, paused: resumed later
     rig.run_for(60)
     assert rig.commands(since + 0.5) == []  # paused is paused: nothing more goes out
+    assert rig.player.state().progress_s == state.progress_s == 20.0  # the clock stops with the music
 
 
 def test_resume_in_boundary_mode_plays_the_same_track_on_the_speaker_where_it_stopped(rig: Rig) -> None:
@@ -132,6 +133,7 @@ def test_resume_in_immediate_mode_starts_a_new_pick(
     rig.run_for(0.5)
     assert rig.playing_uri() == rig.tracks[1].uri
     assert [(t.uri, skipped) for t, _, skipped in rig.picker.endings] == [(rig.tracks[0].uri, False)]
+    assert {intent for intent, _ in rig.picker.picks} == {PLAY}
 
 
 def test_resume_answered_403_starts_afresh_with_a_new_pick(rig: Rig) -> None:
@@ -244,6 +246,7 @@ def test_a_skip_before_30_s_counts_as_skipped_at_30_s_not(rig: Rig, after_s: flo
     rig.run_for(0.5)
     assert rig.playing_uri() == rig.tracks[1].uri
     assert rig.picker.endings == [(rig.tracks[0], after_s, skipped)]
+    assert [intent for intent, _ in rig.picker.picks] == [PLAY, PLAY]
     assert requests_to(rig, "/v1/me/player/play", since) == [{"device_id": SPEAKER_ID}]
     state = rig.player.state()
     assert (state.track, state.progress_s) == (rig.tracks[1], 0.0)
@@ -287,6 +290,7 @@ def test_a_track_that_ends_unqueued_is_followed_by_the_next_pick(
     assert rig.playing_uri() == rig.tracks[1].uri
     assert [(t, skipped) for t, _, skipped in rig.picker.endings] == [(rig.tracks[0], False)]
     assert rig.picker.endings[0][1] == rig.tracks[0].duration_s
+    assert [intent for intent, _ in rig.picker.picks] == [PLAY, PLAY]
     assert rig.player.state().status is PlayerStatus.OK
 
 
@@ -334,6 +338,10 @@ def test_a_play_that_never_shows_up_is_sent_three_times_then_the_speaker_counts_
     state = rig.player.state()
     assert (state.status, state.last_error, state.track) == (
         PlayerStatus.NO_DEVICE, f"{SPEAKER} did not start playing", None)
+    rig.run_for(30)  # after the back-off the speaker is tried again, and plays (the next pick)
+    assert rig.player.state().status is PlayerStatus.OK
+    assert rig.playing_uri() == rig.tracks[1].uri
+    assert {intent for intent, _ in rig.picker.picks} == {PLAY}
 
 
 def test_a_play_seen_on_the_second_poll_is_not_sent_again(rig: Rig) -> None:
@@ -391,3 +399,33 @@ def test_a_newly_named_restricted_speaker_is_called_restricted_not_another_one(r
     state = rig.player.state()
     assert (state.status, state.last_error) == (
         PlayerStatus.NO_DEVICE, "speaker 'TV' is restricted (accepts no commands)")
+
+
+def test_a_claiming_pause_with_nothing_playing_is_paused_as_asked(rig: Rig) -> None:
+    rig.fake.fail_next(1, 403, path_prefix="me/player/pause", reason="UNKNOWN")
+    rig.player.apply(PlayIntent("pause", reason="paused by the listener", claim=True))
+    rig.run_for(5)
+    state = rig.player.state()
+    assert (state.status, state.last_error) == (PlayerStatus.IDLE, None)
+    rig.fake.fail_next(1, 404, path_prefix="me/player/pause", reason="NO_ACTIVE_DEVICE")
+    rig.player.apply(PlayIntent("pause", reason="paused again", claim=True))
+    rig.run_for(5)
+    state = rig.player.state()
+    assert (state.status, state.last_error) == (PlayerStatus.IDLE, None)
+    assert len(requests_to(rig, "/v1/me/player/pause", float("-inf"))) == 2
+
+
+def test_a_picker_that_fails_to_take_feedback_is_logged_and_play_goes_on(
+        rig: Rig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(track: object, listened_s: float, skipped: bool) -> None:
+        raise RuntimeError("the catalog is gone")
+
+    monkeypatch.setattr(rig.picker, "finished", broken)
+    caplog.set_level(logging.ERROR, logger="soulsyncd.spotify")
+    rig.player.apply(PLAY)
+    rig.run_for(10)
+    rig.player.skip()
+    rig.run_for(1)
+    assert rig.playing_uri() == rig.tracks[1].uri
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.ERROR, "the track picker failed to take feedback")]
