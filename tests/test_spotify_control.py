@@ -129,8 +129,11 @@ def test_resume_in_immediate_mode_starts_a_new_pick(
     fake.add_device(SPEAKER, id=SPEAKER_ID)
     rig = make_rig(fake, clock, tmp_path, speaker=False, switch="immediate")
     paused_rig(rig)
+    since = rig.clock.now
     rig.player.apply(PLAY)
-    rig.run_for(0.5)
+    rig.run_for(2.5)
+    assert timeline(rig, since) == [("GET", "/v1/me/player", 0.0), ("GET", "/v1/me/player/devices", 0.0),
+                                    ("PUT", "/v1/me/player/play", 0.0), ("GET", "/v1/me/player", 2.0)]
     assert rig.playing_uri() == rig.tracks[1].uri
     assert [(t.uri, skipped) for t, _, skipped in rig.picker.endings] == [(rig.tracks[0].uri, False)]
     assert {intent for intent, _ in rig.picker.picks} == {PLAY}
@@ -139,8 +142,12 @@ def test_resume_in_immediate_mode_starts_a_new_pick(
 def test_resume_answered_403_starts_afresh_with_a_new_pick(rig: Rig) -> None:
     paused_rig(rig)
     rig.fake.fail_next(1, 403, path_prefix="me/player/play", reason="UNKNOWN")
+    since = rig.clock.now
     rig.player.apply(PLAY)
-    rig.run_for(0.5)
+    rig.run_for(2.5)
+    assert timeline(rig, since) == [("GET", "/v1/me/player", 0.0), ("GET", "/v1/me/player/devices", 0.0),
+                                    ("PUT", "/v1/me/player/play", 0.0), ("PUT", "/v1/me/player/play", 0.0),
+                                    ("GET", "/v1/me/player", 2.0)]
     assert rig.playing_uri() == rig.tracks[1].uri
     state = rig.player.state()
     assert (state.status, state.last_error) == (PlayerStatus.OK, None)
@@ -160,8 +167,10 @@ def test_resume_answered_500_is_a_failure_not_a_new_pick(rig: Rig) -> None:
 def test_resume_while_the_listener_plays_their_own_music_keeps_hands_off(rig: Rig) -> None:
     paused_rig(rig)
     rig.fake.listener_plays(rig.tracks[4].uri)
+    since = rig.clock.now
     rig.player.apply(PLAY)
     rig.run_for(0.5)
+    assert timeline(rig, since) == [("GET", "/v1/me/player", 0.0)]  # one look, and hands off
     assert rig.playing_uri() == rig.tracks[4].uri
     assert rig.player.state().status is PlayerStatus.LISTENER_IN_CONTROL
     # 20 s of ours, then the listener's own music: a skip (under SKIP_THRESHOLD_S)
@@ -244,6 +253,8 @@ def test_a_skip_before_30_s_counts_as_skipped_at_30_s_not(rig: Rig, after_s: flo
     since = rig.clock.now
     rig.player.skip()
     rig.run_for(0.5)
+    after_the_poll_due_then = [r for r in timeline(rig, since) if r != ("GET", "/v1/me/player", 0.0)]
+    assert after_the_poll_due_then == [("PUT", "/v1/me/player/play", 0.0)]
     assert rig.playing_uri() == rig.tracks[1].uri
     assert rig.picker.endings == [(rig.tracks[0], after_s, skipped)]
     assert [intent for intent, _ in rig.picker.picks] == [PLAY, PLAY]
