@@ -4,6 +4,7 @@ that are not numbers, the exact summary, the look-up service's memory, and the p
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -220,3 +221,35 @@ def test_an_empty_file_is_set_aside_under_the_time_it_was_found(tmp_path: Path) 
     damaged = sorted(p.name for p in tmp_path.iterdir() if "damaged" in p.name)
     assert damaged == ["catalog.sqlite3.damaged-1234"]
 
+
+
+def _upserting(store: CatalogStore) -> None:
+    with store.upserting(source="csv:x") as write:
+        write([track(1)])
+
+
+@pytest.mark.parametrize(("doing", "use"), [
+    ("read the schema version", lambda s: s.schema_version),
+    ("add tracks", lambda s: s.upsert_tracks([track(1)], source="csv:x")),
+    ("add tracks", _upserting),
+    ("read a track", lambda s: s.track(uri(1))),
+    ("read the tracks", lambda s: s.tracks()),
+    ("count the tracks", lambda s: s.count()),
+    ("store a playlist", lambda s: s.set_playlist("p", name="P", tag=None, valence=None, energy=None,
+                                                  tracks=[])),
+    ("read the playlists", lambda s: s.playlists()),
+    ("read a playlist", lambda s: s.playlist_tracks("p")),
+    ("record a play", lambda s: play(s, 1, 10)),
+    ("read feedback", lambda s: s.feedback("c")),
+    ("read contexts", lambda s: s.contexts()),
+    ("read recent plays", lambda s: s.recent_plays(5)),
+    ("find tracks to look up", lambda s: s.ids_to_enrich(service="reccobeats")),
+    ("remember looked-up ids", lambda s: s.mark_enrich_asked(["a"], service="reccobeats", found=[])),
+    ("summarise the catalog", lambda s: s.stats()),
+])
+def test_every_operation_names_what_it_was_doing_when_sqlite_failed(
+        tmp_path: Path, doing: str, use: Callable[[CatalogStore], object]) -> None:
+    store = CatalogStore(tmp_path / "c.sqlite3")
+    store.close()
+    with pytest.raises(CatalogError, match=rf"^{tmp_path}/c\.sqlite3: .* \(while trying to {doing}\)$"):
+        use(store)
