@@ -3,7 +3,10 @@ that are not numbers, the exact summary, the look-up service's memory, and the p
 
 from __future__ import annotations
 
+import logging
 import math
+import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -253,3 +256,68 @@ def test_every_operation_names_what_it_was_doing_when_sqlite_failed(
     store.close()
     with pytest.raises(CatalogError, match=rf"^{tmp_path}/c\.sqlite3: .* \(while trying to {doing}\)$"):
         use(store)
+
+
+# --- the file under the store's feet: the exact lines an operator reads ------------------------------------
+
+
+def test_a_vanished_catalog_is_recreated_with_one_warning_and_stays_usable_from_any_thread(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    state = tmp_path / "state"
+    path = state / "catalog.sqlite3"
+    store = CatalogStore(path)
+    store.upsert_tracks([track(1)], source="csv:x")
+    shutil.rmtree(state)
+    caplog.set_level(logging.WARNING, logger="soulsyncd.catalog.store")
+    store.upsert_tracks([track(2)], source="csv:x")
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.WARNING, f"catalog {path} vanished while running (state dir removed?); recreated it from "
+                          "the open copy, nothing learned is lost")]
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            play(store, 1, 10)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    worker = threading.Thread(target=write)
+    worker.start()
+    worker.join(timeout=10)
+    assert errors == []
+    store.close()
+    with CatalogStore(path) as reopened:
+        assert reopened.count() == 2
+        assert reopened.feedback("c")[uri(1)].plays == 1
+
+
+def test_a_vanished_catalog_that_cannot_be_recreated_is_kept_in_memory_with_one_error(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    state = tmp_path / "state"
+    path = state / "catalog.sqlite3"
+    store = CatalogStore(path)
+    store.upsert_tracks([track(1)], source="csv:x")
+    shutil.rmtree(state)
+    state.write_text("a file where the state dir was")
+    caplog.set_level(logging.WARNING, logger="soulsyncd.catalog.store")
+    store.upsert_tracks([track(2)], source="csv:x")
+    store.upsert_tracks([track(3)], source="csv:x")
+    assert store.count() == 3
+    (record,) = caplog.records
+    assert record.levelno == logging.ERROR
+    assert record.getMessage().startswith(f"catalog {path} vanished while running and cannot be recreated ("
+                                          f"{path}: cannot create its directory: ")
+    assert record.getMessage().endswith("); what is learned is kept in memory until the next start")
+    store.close()
+
+
+def test_a_malformed_file_is_explained_with_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    with CatalogStore(path) as store:
+        store.upsert_tracks([track(n) for n in range(300)], source="csv:x")
+    raw = bytearray(path.read_bytes())
+    raw[4096:len(raw)] = b"\xff" * (len(raw) - 4096)  # every page after the first is garbage
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CatalogError, match=r": not a usable SQLite database, corrupt or not a catalog "
+                                           r"\(.*malformed.*\); move it away to start anew"):
+        CatalogStore(path).count()
