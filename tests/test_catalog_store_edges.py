@@ -115,7 +115,14 @@ def test_playlists_list_by_name_with_their_size_point_and_time(tmp_path: Path) -
     assert prior is not None
     assert (prior.valence, prior.energy, prior.feature_source) == (0.4, 0.2, "playlist-tag:calm")
     assert (store.track(uri(1)) or track(0)).feature_source is None  # no tag point: no prior
-    assert (store.track(uri(3)) or track(0)).feature_source == "playlist-tag:calm"  # its own features
+    own = store.track(uri(3))
+    assert own is not None
+    assert (own.valence, own.energy, own.feature_source) == (0.5, 0.5, "playlist-tag:calm")  # its own point
+    store.set_playlist("spotify:playlist:c", name="Untagged", tag=None, valence=0.1, energy=0.9,
+                       tracks=[track(4, None, None)])
+    four = store.track(uri(4))
+    assert four is not None
+    assert (four.valence, four.energy, four.feature_source) == (0.1, 0.9, "playlist-tag:untagged")
     assert store.playlist_tracks("spotify:playlist:none") == []
     store.close()
 
