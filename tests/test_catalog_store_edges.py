@@ -43,8 +43,8 @@ def test_a_full_play_starts_at_exactly_the_share_of_a_known_length() -> None:
     play(store, 1, FULL_PLAY_FRACTION * 200.0)
     play(store, 1, FULL_PLAY_FRACTION * 200.0 - 0.01)
     play(store, 1, 200.0, skipped=True)  # a skip is never a full play
-    play(store, 2, 1.0)  # length unknown: any listen that is not a skip
-    play(store, 3, 1.0)  # not in the catalog at all: the same
+    play(store, 2, 0.5)  # length unknown: any listen that is not a skip
+    play(store, 3, 0.5)  # not in the catalog at all: the same
     play(store, 1, 1.0, full=True)  # the caller's word wins
     feedback = store.feedback("c")
     assert (feedback[uri(1)].plays, feedback[uri(1)].full_plays, feedback[uri(1)].skips) == (4, 2, 1)
