@@ -155,9 +155,10 @@ def test_the_look_up_service_is_asked_once_about_what_it_could_improve() -> None
     assert store.ids_to_enrich(service="reccobeats", limit=0) == []
     store.mark_enrich_asked(ids[:2], service="reccobeats", found=[ids[1]])
     assert store.ids_to_enrich(service="reccobeats") == ids[2:]
+    store.mark_enrich_asked(["0" * 22], service="other", found=[])
     assert store.ids_to_enrich(service="other") == ids  # what one service was asked, another was not
     stats = store.stats()
-    assert (stats["enrich_asked"], stats["enrich_found"]) == (2, 1)
+    assert (stats["enrich_asked"], stats["enrich_found"]) == (3, 1)
 
 
 def test_the_summary_counts_every_part() -> None:
@@ -168,12 +169,13 @@ def test_the_summary_counts_every_part() -> None:
     play(store, 1, 200, context="happy", dv=0.1)
     play(store, 2, 5, context="happy", skipped=True)
     play(store, 2, 5, context="sad", skipped=True)
+    play(store, 2, 200, context="sad")
     assert store.stats() == {
         "path": ":memory:", "schema_version": store.schema_version, "tracks": 4, "with_features": 3,
         "without_features": 1, "features_by_source": {"csv:a": 2, "reccobeats": 1}, "playlists": 1,
-        "plays": 3, "skips": 2,
+        "plays": 4, "skips": 2,
         "contexts": {"happy": {"tracks": 2, "plays": 2, "full_plays": 1, "skips": 1, "affect_samples": 1},
-                     "sad": {"tracks": 1, "plays": 1, "full_plays": 0, "skips": 1, "affect_samples": 0}},
+                     "sad": {"tracks": 1, "plays": 2, "full_plays": 1, "skips": 1, "affect_samples": 0}},
         "enrich_asked": 0, "enrich_found": 0,
     }
     assert list(store.stats()["features_by_source"]) == ["csv:a", "reccobeats"]  # most first
