@@ -217,15 +217,24 @@ def test_an_unexplained_sqlite_error_keeps_its_own_words(tmp_path: Path) -> None
 def test_a_directory_that_cannot_be_made_is_named(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(CatalogError, match=r"^.*/file/catalog\.sqlite3: cannot create its directory: "):
+    with pytest.raises(CatalogError, match=r"^.*/file/catalog\.sqlite3: cannot create its directory: "
+                                           r"File exists$"):  # strerror, not the whole OSError
         CatalogStore(blocker / "catalog.sqlite3")
+    deep = tmp_path / "a" / "b" / "catalog.sqlite3"  # every missing level is made
+    with CatalogStore(deep) as store:
+        assert store.count() == 0
 
 
-def test_an_empty_file_is_set_aside_under_the_time_it_was_found(tmp_path: Path) -> None:
+def test_an_empty_file_is_set_aside_under_the_time_it_was_found(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "catalog.sqlite3"
     path.touch()
+    caplog.set_level(logging.WARNING, logger="soulsyncd.catalog.store")
     with CatalogStore(path, now=lambda: 1234.9) as store:
         assert store.count() == 0
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.WARNING, f"catalog {path} was an empty file (damaged, not a catalog): moved it to "
+                          "catalog.sqlite3.damaged-1234 and started a new catalog")]
     assert (tmp_path / "catalog.sqlite3.damaged-1234").read_bytes() == b""
     assert path.stat().st_size > 0
     with CatalogStore(path, now=lambda: 99.0):
