@@ -339,3 +339,30 @@ def test_a_malformed_file_is_explained_with_the_fix(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match=r": not a usable SQLite database, corrupt or not a catalog "
                                            r"\(.*malformed.*\); move it away to start anew"):
         CatalogStore(path).count()
+
+
+def test_a_catalog_replaced_while_running_is_used_or_refused_with_one_exact_line(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    store = CatalogStore(path)
+    store.upsert_tracks([track(1)], source="csv:x")
+    restored = tmp_path / "backup.sqlite3"
+    with CatalogStore(restored) as other:
+        other.upsert_tracks([track(2), track(3)], source="csv:x")
+    restored.replace(path)
+    caplog.set_level(logging.WARNING, logger="soulsyncd.catalog.store")
+    store.upsert_tracks([track(4)], source="csv:x")
+    assert store.count() == 3  # the restored file, and the new write in it
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"junk" * 1000)
+    junk.replace(path)
+    store.upsert_tracks([track(5)], source="csv:x")
+    assert store.count() == 4  # kept in memory
+    warning, error = caplog.records
+    assert (warning.levelno, warning.getMessage()) == (
+        logging.WARNING, f"catalog {path} was replaced by another file while running; using that file now")
+    assert error.levelno == logging.ERROR
+    assert error.getMessage().startswith(f"catalog {path} was replaced by a file that is not a usable "
+                                         f"catalog ({path}: not a usable SQLite database")
+    assert error.getMessage().endswith("); what was open is kept in memory until the next start")
+    store.close()
