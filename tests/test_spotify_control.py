@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from soulsyncd.catalog.store import CatalogStore
 from soulsyncd.testing import ManualClock
 from soulsyncd.testing.fake_spotify import FakeSpotify
-from soulsyncd.types import PlayerStatus
-from tests.spotify_support import PLAY, SPEAKER, Rig, make_rig
+from soulsyncd.types import PlayerStatus, PlayIntent
+from tests.spotify_support import PAUSE, PLAY, SPEAKER, Rig, add_tracks, make_rig
 
 
 @pytest.fixture
@@ -24,9 +26,13 @@ def fake(clock: ManualClock) -> Iterator[FakeSpotify]:
         yield server
 
 
+SPEAKER_ID = "5eaca1e5"
+
+
 @pytest.fixture
 def rig(fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> Rig:
-    return make_rig(fake, clock, tmp_path)
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    return make_rig(fake, clock, tmp_path, speaker=False)
 
 
 def speaker_volume(rig: Rig) -> int:
@@ -56,3 +62,381 @@ def test_a_volume_set_while_playing_goes_out_once(rig: Rig) -> None:
     assert [r for r in rig.commands(since) if r[1] == "/v1/me/player/volume"] == [
         ("PUT", "/v1/me/player/volume")]
     assert speaker_volume(rig) == 42
+
+
+# --- pause and resume, the move to another speaker (issue 17: the control's branches bite) --------------
+
+
+def requests_to(rig: Rig, path: str, since: float) -> list[dict[str, str]]:
+    return [r.query for r in rig.fake.requests if r.path == path and r.method != "GET" and r.at >= since]
+
+
+def timeline(rig: Rig, since: float) -> list[tuple[str, str, float]]:
+    """(method, path, seconds after ``since``) of every request from ``since`` on."""
+    return [(r.method, r.path, r.at - since) for r in rig.fake.requests if r.at >= since]
+
+
+def paused_rig(rig: Rig) -> float:
+    """Our first track plays for 20 s, then our pause; returns the time of the pause."""
+    rig.player.apply(PLAY)
+    rig.run_for(20)
+    assert rig.playing_uri() == rig.tracks[0].uri
+    rig.player.apply(PAUSE)
+    rig.run_for(0.5)
+    assert rig.playing_uri() is None
+    return rig.clock.now
+
+
+def test_pause_goes_to_our_speaker_and_a_403_means_it_was_paused_already(rig: Rig) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(20)
+    since = rig.clock.now
+    rig.fake.fail_next(1, 403, path_prefix="me/player/pause", reason="UNKNOWN")
+    rig.player.apply(PAUSE)
+    rig.run_for(0.5)
+    assert requests_to(rig, "/v1/me/player/pause", since) == [{"device_id": SPEAKER_ID}]
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.playing) == (PlayerStatus.IDLE, None, False)
+    assert state.track == rig.tracks[0]  # ours, paused: resumed later
+    rig.run_for(60)
+    assert rig.commands(since + 0.5) == []  # paused is paused: nothing more goes out
+    assert rig.player.state().progress_s == state.progress_s == 20.0  # the clock stops with the music
+
+
+def test_resume_in_boundary_mode_plays_the_same_track_on_the_speaker_where_it_stopped(rig: Rig) -> None:
+    paused_at = paused_rig(rig)
+    rig.clock.now += 60
+    since = rig.clock.now
+    rig.player.apply(PLAY)
+    rig.run_for(0.5)
+    assert requests_to(rig, "/v1/me/player/play", since) == [{"device_id": SPEAKER_ID}]
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.playing, state.track) == (
+        PlayerStatus.OK, None, True, rig.tracks[0])
+    rig.run_for(1.7)  # one read, the speakers, the play; then nothing until the poll, which confirms it
+    assert timeline(rig, since) == [("GET", "/v1/me/player", 0.0), ("GET", "/v1/me/player/devices", 0.0),
+                                    ("PUT", "/v1/me/player/play", 0.0), ("GET", "/v1/me/player", 2.0)]
+    assert 19 < state.progress_s < 21  # where it stopped, not counting the minute paused
+    assert rig.picker.endings == []  # not finished: it goes on
+    rig.run_for(10)
+    assert requests_to(rig, "/v1/me/player/play", since) == [{"device_id": SPEAKER_ID}]
+    assert rig.playing_uri() == rig.tracks[0].uri
+    assert paused_at < since
+
+
+def test_resume_in_immediate_mode_starts_a_new_pick(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, switch="immediate")
+    paused_rig(rig)
+    since = rig.clock.now
+    rig.player.apply(PLAY)
+    rig.run_for(2.5)
+    assert timeline(rig, since) == [("GET", "/v1/me/player", 0.0), ("GET", "/v1/me/player/devices", 0.0),
+                                    ("PUT", "/v1/me/player/play", 0.0), ("GET", "/v1/me/player", 2.0)]
+    assert rig.playing_uri() == rig.tracks[1].uri
+    assert [(t.uri, skipped) for t, _, skipped in rig.picker.endings] == [(rig.tracks[0].uri, False)]
+    assert {intent for intent, _ in rig.picker.picks} == {PLAY}
+
+
+def test_resume_answered_403_starts_afresh_with_a_new_pick(rig: Rig) -> None:
+    paused_rig(rig)
+    rig.fake.fail_next(1, 403, path_prefix="me/player/play", reason="UNKNOWN")
+    since = rig.clock.now
+    rig.player.apply(PLAY)
+    rig.run_for(2.5)
+    assert timeline(rig, since) == [("GET", "/v1/me/player", 0.0), ("GET", "/v1/me/player/devices", 0.0),
+                                    ("PUT", "/v1/me/player/play", 0.0), ("PUT", "/v1/me/player/play", 0.0),
+                                    ("GET", "/v1/me/player", 2.0)]
+    assert rig.playing_uri() == rig.tracks[1].uri
+    state = rig.player.state()
+    assert (state.status, state.last_error) == (PlayerStatus.OK, None)
+    assert [(t.uri, skipped) for t, _, skipped in rig.picker.endings] == [(rig.tracks[0].uri, False)]
+
+
+def test_resume_answered_500_is_a_failure_not_a_new_pick(rig: Rig) -> None:
+    paused_rig(rig)
+    rig.fake.fail_next(1, 500, path_prefix="me/player/play")
+    rig.player.apply(PLAY)
+    rig.run_for(0.5)
+    assert rig.playing_uri() is None
+    assert rig.player.state().status is PlayerStatus.OFFLINE
+    assert rig.picker.endings == []
+
+
+def test_resume_while_the_listener_plays_their_own_music_keeps_hands_off(rig: Rig) -> None:
+    paused_rig(rig)
+    rig.fake.listener_plays(rig.tracks[4].uri)
+    since = rig.clock.now
+    rig.player.apply(PLAY)
+    rig.run_for(0.5)
+    assert timeline(rig, since) == [("GET", "/v1/me/player", 0.0)]  # one look, and hands off
+    assert rig.playing_uri() == rig.tracks[4].uri
+    assert rig.player.state().status is PlayerStatus.LISTENER_IN_CONTROL
+    # 20 s of ours, then the listener's own music: a skip (under SKIP_THRESHOLD_S)
+    assert [(t.uri, skipped) for t, _, skipped in rig.picker.endings] == [(rig.tracks[0].uri, True)]
+
+
+def test_a_claiming_resume_while_the_listener_plays_takes_over(rig: Rig) -> None:
+    paused_rig(rig)
+    rig.fake.listener_plays(rig.tracks[4].uri)
+    rig.player.apply(PlayIntent("play", valence=0.8, energy=0.6, reason="mode set", claim=True))
+    rig.run_for(0.5)
+    assert rig.playing_uri() == rig.tracks[1].uri  # their track is not ours to resume: a new pick
+    assert rig.player.state().status is PlayerStatus.OK
+
+
+def test_a_claiming_pause_while_other_music_plays_pauses_it_once(rig: Rig) -> None:
+    rig.fake.listener_plays(rig.tracks[4].uri)
+    claim = PlayIntent("pause", reason="paused by the listener", claim=True)
+    rig.player.apply(claim)
+    rig.run_for(5)
+    assert rig.playing_uri() is None
+    assert requests_to(rig, "/v1/me/player/pause", float("-inf")) == [{}]
+    rig.fake.listener_plays(rig.tracks[5].uri)
+    rig.run_for(30)
+    assert rig.playing_uri() == rig.tracks[5].uri  # the same pause is not sent again
+    assert rig.player.state().status is PlayerStatus.IDLE
+
+
+def test_a_new_speaker_takes_the_music_along_playing(rig: Rig) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(21)  # between two polls
+    living = rig.fake.add_device("Living Room")
+    since = rig.clock.now
+    rig.player.set_output(device="Living Room")
+    rig.run_for(2.5)
+    assert timeline(rig, since) == [("GET", "/v1/me/player/devices", 0.0), ("PUT", "/v1/me/player", 0.0),
+                                    ("GET", "/v1/me/player", 2.0)]
+    assert [q for q in requests_to(rig, "/v1/me/player", since)] == [{}]
+    playback = rig.fake.playback()
+    assert playback is not None
+    assert (playback["device"]["id"], playback["is_playing"]) == (living, True)
+    rig.run_for(10)
+    state = rig.player.state()
+    assert (state.status, state.device, state.track) == (PlayerStatus.OK, "Living Room", rig.tracks[0])
+    assert rig.commands(since + 0.5) == []  # moved once, confirmed by the poll
+
+
+def test_a_speaker_named_again_while_playing_there_moves_nothing(rig: Rig) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(20)
+    since = rig.clock.now
+    rig.player.set_output(device=SPEAKER.upper())  # the same speaker, by name ignoring case
+    rig.run_for(10)
+    assert rig.commands(since) == []
+    assert rig.playing_uri() == rig.tracks[0].uri
+
+
+def test_the_volume_goes_to_our_speaker(rig: Rig) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(5)
+    since = rig.clock.now
+    rig.player.set_output(volume=42)
+    rig.run_for(5)
+    assert [q.get("device_id") for q in requests_to(rig, "/v1/me/player/volume", since)] == [
+        SPEAKER_ID]
+
+
+# --- skips, the natural end, a restart (exact times: the manual clock makes them exact) ------------------
+
+
+def polls(rig: Rig, since: float, until: float) -> int:
+    return sum(1 for r in rig.fake.requests if (r.method, r.path) == ("GET", "/v1/me/player")
+               and since <= r.at < until)
+
+
+@pytest.mark.parametrize(("after_s", "skipped"), [(29.5, True), (30.0, False)])
+def test_a_skip_before_30_s_counts_as_skipped_at_30_s_not(rig: Rig, after_s: float, skipped: bool) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(after_s)
+    since = rig.clock.now
+    rig.player.skip()
+    rig.run_for(0.5)
+    after_the_poll_due_then = [r for r in timeline(rig, since) if r != ("GET", "/v1/me/player", 0.0)]
+    assert after_the_poll_due_then == [("PUT", "/v1/me/player/play", 0.0)]
+    assert rig.playing_uri() == rig.tracks[1].uri
+    assert rig.picker.endings == [(rig.tracks[0], after_s, skipped)]
+    assert [intent for intent, _ in rig.picker.picks] == [PLAY, PLAY]
+    assert requests_to(rig, "/v1/me/player/play", since) == [{"device_id": SPEAKER_ID}]
+    state = rig.player.state()
+    assert (state.track, state.progress_s) == (rig.tracks[1], 0.0)
+
+
+@pytest.mark.parametrize(("seen_at_s", "skipped"), [(28.0, True), (30.0, False)])
+def test_a_listener_taking_over_before_30_s_is_a_skip(rig: Rig, seen_at_s: float, skipped: bool) -> None:
+    rig.player.apply(PLAY)  # polls every 2 s from the play: the takeover is seen at seen_at_s
+    rig.run_for(seen_at_s - 1)
+    rig.fake.listener_plays(rig.tracks[4].uri)
+    rig.run_for(1.5)
+    state = rig.player.state()
+    assert state.status is PlayerStatus.LISTENER_IN_CONTROL
+    assert state.detail.startswith("hands off until ")
+    assert rig.picker.endings == [(rig.tracks[0], seen_at_s, skipped)]
+
+
+def test_a_skip_to_the_queued_track_goes_to_our_speaker_and_follows_it(rig: Rig) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(rig.tracks[0].duration_s - 9)
+    assert rig.fake.queue == [rig.tracks[1].uri]
+    since = rig.clock.now
+    rig.player.skip()
+    rig.run_for(0.5)
+    assert requests_to(rig, "/v1/me/player/next", since) == [{"device_id": SPEAKER_ID}]
+    state = rig.player.state()
+    assert (state.status, state.track, state.playing) == (PlayerStatus.OK, rig.tracks[1], True)
+    assert polls(rig, since, since + 2.0) == 0  # the next poll is a poll interval after the skip
+    rig.run_for(10)
+    assert rig.commands(since + 0.5) == []
+    assert rig.player.state().track == rig.tracks[1]
+    assert 9 < rig.player.state().progress_s < 11
+
+
+def test_a_track_that_ends_unqueued_is_followed_by_the_next_pick(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, boundary_lead_s=0.1)  # the queue is missed
+    rig.player.apply(PLAY)
+    rig.run_for(rig.tracks[0].duration_s + 3)
+    assert rig.playing_uri() == rig.tracks[1].uri
+    assert [(t, skipped) for t, _, skipped in rig.picker.endings] == [(rig.tracks[0], False)]
+    assert rig.picker.endings[0][1] == rig.tracks[0].duration_s
+    assert [intent for intent, _ in rig.picker.picks] == [PLAY, PLAY]
+    assert rig.player.state().status is PlayerStatus.OK
+
+
+# --- the takeover back-off's end --------------------------------------------------------------------------
+
+
+def test_hands_off_goes_on_while_their_music_plays_and_ends_when_it_stops(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, takeover_backoff_s=60.0)
+    rig.player.apply(PLAY)
+    rig.run_for(20)
+    rig.fake.listener_plays(rig.tracks[4].uri)
+    rig.run_for(2)
+    taken_at = rig.clock.now
+    first = rig.player.state()
+    assert first.status is PlayerStatus.LISTENER_IN_CONTROL
+    assert first.retry_at is not None
+    rig.run_for(61)  # the period ends, their music plays on: another period, from the recheck
+    again = rig.player.state()
+    assert again.status is PlayerStatus.LISTENER_IN_CONTROL
+    assert again.retry_at is not None
+    assert again.retry_at - first.retry_at == pytest.approx(60.0, abs=2.1)
+    assert rig.playing_uri() == rig.tracks[4].uri
+    rig.fake.listener_pauses()
+    rig.run_for(60)  # the next recheck finds their music stopped: ours again
+    state = rig.player.state()
+    assert (state.status, state.retry_at, state.detail) == (PlayerStatus.OK, None, "")
+    assert rig.playing_uri() == rig.tracks[1].uri
+    assert taken_at < rig.clock.now
+
+
+
+# --- the play that does not show up, the configured volume on a new play -----------------------------------
+
+
+def test_a_play_that_never_shows_up_is_sent_three_times_then_the_speaker_counts_as_absent(rig: Rig) -> None:
+    rig.fake.fail_next(3, 202, path_prefix="me/player/play")  # accepted, and nothing plays
+    rig.player.apply(PLAY)
+    rig.run_for(17.5)  # polls every 2 s; the third that does not see it sends the play again
+    plays = [r.at - 1000.0 for r in rig.fake.requests if r.path == "/v1/me/player/play"]
+    assert plays == [0.0, 6.0, 12.0]
+    assert rig.player.state().status is PlayerStatus.OK  # still waiting for the third
+    rig.run_for(1)
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.track) == (
+        PlayerStatus.NO_DEVICE, f"{SPEAKER} did not start playing", None)
+    rig.run_for(30)  # after the back-off the speaker is tried again, and plays (the next pick)
+    assert rig.player.state().status is PlayerStatus.OK
+    assert rig.playing_uri() == rig.tracks[1].uri
+    assert {intent for intent, _ in rig.picker.picks} == {PLAY}
+
+
+def test_a_play_seen_on_the_second_poll_is_not_sent_again(rig: Rig) -> None:
+    rig.fake.fail_next(1, 202, path_prefix="me/player/play")
+    rig.player.apply(PLAY)
+    rig.run_for(5)  # the first play went nowhere; the poll at 2 s ...
+    assert [r.at - 1000.0 for r in rig.fake.requests if r.path == "/v1/me/player/play"] == [0.0]
+
+
+@pytest.mark.parametrize(("speaker_at", "sent"), [(50, [30]), (30, [])])
+def test_the_configured_volume_is_set_once_the_play_shows_up_unless_the_speaker_has_it(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path, speaker_at: int, sent: list[int]) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID, volume=speaker_at)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, volume=30)
+    rig.player.apply(PLAY)
+    rig.run_for(10)
+    volumes = [int(r.query["volume_percent"]) for r in rig.fake.requests if r.path == "/v1/me/player/volume"]
+    assert volumes == sent
+    assert rig.player.state().volume == 30
+
+
+# --- the mood playlists' reads failing ------------------------------------------------------------
+
+
+def test_failing_playlist_reads_back_off_doubling_log_once_and_start_over_after_a_success(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    tracks = add_tracks(fake, 6)
+    fake.add_playlist("Happy1", "Sunny", [t.uri for t in tracks])
+    fake.fail_next(5, 503, path_prefix="playlists")
+    caplog.set_level(logging.WARNING, logger="soulsyncd.spotify")
+    with CatalogStore(tmp_path / "catalog.sqlite3") as store:
+        rig = make_rig(fake, clock, tmp_path, tracks=tracks, store=store, speaker=False,
+                       music={"happy": "spotify:playlist:Happy1"}, playlist_refresh_h=1.0)
+        rig.run_for(200)
+        reads = [r.at - 1000.0 for r in fake.requests if r.path.startswith("/v1/playlists")]
+        assert reads[:6] == [0.0, 4.0, 12.0, 28.0, 60.0, 124.0]  # 2 s doubled from the first failure
+        assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+            (logging.WARNING, "reading the mood playlists failed (Spotify error 503: Service unavailable); "
+                              "the cached ones are used, next try in 4 s")]
+        assert store.playlists()[0].track_count == 6
+        fake.fail_next(5, 503, path_prefix="playlists")
+        since = clock.now
+        rig.run_for(3600)  # the next round fails again: its back-off starts from the first step again
+        again = [r.at - 1000.0 for r in fake.requests if r.path.startswith("/v1/playlists") and r.at > since]
+        assert again[1] - again[0] == 4.0
+
+
+def test_a_newly_named_restricted_speaker_is_called_restricted_not_another_one(rig: Rig) -> None:
+    rig.fake.add_device("TV", restricted=True)
+    rig.player.apply(PLAY)
+    rig.run_for(5)
+    rig.player.set_output(device="TV")
+    rig.run_for(1)
+    state = rig.player.state()
+    assert (state.status, state.last_error) == (
+        PlayerStatus.NO_DEVICE, "speaker 'TV' is restricted (accepts no commands)")
+
+
+def test_a_claiming_pause_with_nothing_playing_is_paused_as_asked(rig: Rig) -> None:
+    rig.fake.fail_next(1, 403, path_prefix="me/player/pause", reason="UNKNOWN")
+    rig.player.apply(PlayIntent("pause", reason="paused by the listener", claim=True))
+    rig.run_for(5)
+    state = rig.player.state()
+    assert (state.status, state.last_error) == (PlayerStatus.IDLE, None)
+    rig.fake.fail_next(1, 404, path_prefix="me/player/pause", reason="NO_ACTIVE_DEVICE")
+    rig.player.apply(PlayIntent("pause", reason="paused again", claim=True))
+    rig.run_for(5)
+    state = rig.player.state()
+    assert (state.status, state.last_error) == (PlayerStatus.IDLE, None)
+    assert len(requests_to(rig, "/v1/me/player/pause", float("-inf"))) == 2
+
+
+def test_a_picker_that_fails_to_take_feedback_is_logged_and_play_goes_on(
+        rig: Rig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(track: object, listened_s: float, skipped: bool) -> None:
+        raise RuntimeError("the catalog is gone")
+
+    monkeypatch.setattr(rig.picker, "finished", broken)
+    caplog.set_level(logging.ERROR, logger="soulsyncd.spotify")
+    rig.player.apply(PLAY)
+    rig.run_for(10)
+    rig.player.skip()
+    rig.run_for(1)
+    assert rig.playing_uri() == rig.tracks[1].uri
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.ERROR, "the track picker failed to take feedback")]
