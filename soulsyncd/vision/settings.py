@@ -204,7 +204,7 @@ CameraConfig = UsbCameraConfig | Picamera2CameraConfig | FileCameraConfig
 
 
 class DetectionConfig(Section):
-    """The Haar-cascade face """
+    """The Haar-cascade face detector."""
 
     scale_factor: float = Field(
         default=1.1,
