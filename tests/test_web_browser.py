@@ -30,6 +30,7 @@ MISSING = ("needs Debian's chromium and chromium-driver (apt-get install chromiu
 
 try:
     from selenium import webdriver
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -124,7 +125,10 @@ def browser(daemon: Daemon) -> Iterator[Any]:
 
 
 def until(driver: Any, condition: Callable[[Any], Any], message: str, timeout: float = WAIT_S) -> Any:
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition, message)
+    # The page replaces parts of itself on every update (the plot's SVG, the event list): an element
+    # found a moment ago may be gone when it is read, which only means "look again".
+    return WebDriverWait(driver, timeout, poll_frequency=0.1,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(condition, message)
 
 
 def text(driver: Any, element_id: str) -> str:
