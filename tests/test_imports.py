@@ -79,12 +79,3 @@ def test_sections_the_file_does_not_use_build_no_validator_of_their_own() -> Non
         "assert UsbCameraConfig(device='/dev/video1').device == '/dev/video1'\n"
     )
     loaded_after(code)
-
-
-def test_old_section_module_paths_still_import() -> None:
-    """Code written against ``soulsyncd.config.mqtt`` (and .spotify, .engine, .catalog) keeps working."""
-    from soulsyncd.config.mqtt import MqttConfig  # type: ignore[import-not-found]
-
-    from soulsyncd.mqtt.settings import MqttConfig as Moved
-
-    assert MqttConfig is Moved

@@ -27,9 +27,16 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from soulsyncd.config.base import CONTEXT_BASE_DIR, ConfigError, Loc, did_you_mean, quoted, shown
 from soulsyncd.config.sections import Config
-from soulsyncd.settings import read_secret  # noqa: F401  (it lived here: soulsyncd.config.loader.read_secret)
+from soulsyncd.settings import (
+    CONTEXT_BASE_DIR,
+    ConfigError,
+    Loc,
+    did_you_mean,
+    quoted,
+    read_secret,  # noqa: F401  (it lived here: soulsyncd.config.loader.read_secret)
+    shown,
+)
 
 MAX_FILE_BYTES = 1_000_000
 """A bigger file is refused unread: a full config is a few kilobytes."""
