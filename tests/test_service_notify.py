@@ -108,9 +108,13 @@ class Listener:
         with self._cond:
             return [",".join(f"{k}={v}" for k, v in m.fields.items()) for m in self.messages]
 
-    def close(self) -> None:
+    def stop_reading(self) -> None:
+        """Stop receiving; the socket stays bound, so its queue fills up (a wedged manager)."""
         self._closed.set()
         self._thread.join(1)
+
+    def close(self) -> None:
+        self.stop_reading()
         self.sock.close()
         if self._dir:
             shutil.rmtree(self._dir, ignore_errors=True)
@@ -176,6 +180,47 @@ def test_a_vanished_socket_is_logged_once_and_never_raises(caplog: pytest.LogCap
         assert notify.send("READY=1") is False
         assert notify.send("WATCHDOG=1") is False
     assert len([r for r in caplog.records if "cannot notify systemd" in r.message]) == 1
+
+
+def fill_queue(address: str) -> int:
+    """Send datagrams to a socket nobody reads until its queue is full; returns how many fitted."""
+    filler = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    filler.setblocking(False)
+    target = "\0" + address[1:] if address.startswith("@") else address
+    sent = 0
+    try:
+        while True:
+            try:
+                filler.sendto(b"STATUS=filler", target)
+            except BlockingIOError:
+                return sent
+            sent += 1
+    finally:
+        filler.close()
+
+
+def test_a_manager_that_stops_reading_costs_a_bounded_wait_and_one_warning(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A full queue (the manager no longer reads) must not hang the sender: each message waits at
+    most send_timeout_s, is dropped, and the warning says why, once."""
+    deaf = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    name = f"soulsync-deaf-{secrets.token_hex(6)}"
+    deaf.bind("\0" + name)
+    try:
+        assert fill_queue("@" + name) > 0
+        notify = NotifySocket("\0" + name, send_timeout_s=0.05)
+        with caplog.at_level(logging.WARNING):
+            started = time.monotonic()
+            results = [notify.send("WATCHDOG=1") for _ in range(3)]
+            took = time.monotonic() - started
+        assert results == [False, False, False]
+        assert 0.15 <= took < 2.0  # three bounded waits, not a hang
+        warnings = [r.message for r in caplog.records if "cannot notify systemd" in r.message]
+        assert len(warnings) == 1
+        assert "its queue stayed full" in warnings[0]
+        notify.close()
+    finally:
+        deaf.close()
 
 
 class RecordingSocket(NotifySocket):
@@ -432,6 +477,25 @@ def test_real_daemon_ready_status_watchdog_stopping_in_order(listener: Listener,
     # Generous bounds for a shared 2-core machine; the 2 s targets are measured by tools/box_check.sh.
     assert ready_after < 20
     assert exit_s < 5
+
+
+def test_real_daemon_stops_promptly_when_the_manager_stops_reading(tmp_path: Path) -> None:
+    """After READY the notify socket's queue fills up and nobody reads it (a wedged service manager):
+    SIGTERM must still end the daemon with status 0 (STOPPING=1 cannot hang it)."""
+    listener = Listener(abstract=True)
+    config = write_config(tmp_path / "soulsync.yaml")
+    process = start(["run", "--config", str(config)], daemon_env(listener, watchdog_usec=1_000_000))
+    try:
+        listener.wait_for(lambda m: m.has("READY", "1"), 30)
+        listener.stop_reading()
+        fill_queue(listener.env_value)  # whatever room the daemon's own STATUS lines left
+    finally:
+        process.send_signal(signal.SIGTERM)
+        status, err = finish(process, timeout=15)
+        listener.close()
+    assert status == 0, err
+    assert "cannot notify systemd" in err
+    assert "its queue stayed full" in err
 
 
 def test_real_daemon_withholds_pings_while_its_loop_hangs(tmp_path: Path) -> None:

@@ -73,14 +73,23 @@ def watchdog_interval_s(environ: Mapping[str, str], pid: int) -> float | None:
     return usec / 1_000_000
 
 
+SEND_TIMEOUT_S = 1.0
+"""Longest a notification waits for room in the manager's socket queue before it is dropped."""
+
+
 class NotifySocket:
     """Sends sd_notify messages; with no address every :meth:`send` is a no-op returning False.
 
-    Thread-safe: each message is one ``sendto`` of one datagram.
+    Thread-safe: each message is one ``sendto`` of one datagram, which waits at most
+    ``send_timeout_s`` for room in the socket's queue: a service manager that stops reading (a wedged
+    PID 1, a test that stopped listening) fills the queue after a few datagrams, and an unbounded
+    send would then hang the thread that sends (``STOPPING=1`` on the main thread: the daemon could
+    no longer stop). A message that does not fit in time is dropped and logged like a vanished socket.
     """
 
-    def __init__(self, address: str | None) -> None:
+    def __init__(self, address: str | None, send_timeout_s: float = SEND_TIMEOUT_S) -> None:
         self.address = address
+        self.send_timeout_s = send_timeout_s
         self._sock: socket.socket | None = None
         self._lock = threading.Lock()
         self._warned = False
@@ -111,11 +120,13 @@ class NotifySocket:
             try:
                 if self._sock is None:
                     self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+                    self._sock.settimeout(self.send_timeout_s)
                 self._sock.sendto(data, self.address)
             except OSError as exc:
                 if not self._warned:
                     self._warned = True
-                    reason = errno.errorcode.get(exc.errno or 0, str(exc))
+                    reason = ("its queue stayed full" if isinstance(exc, TimeoutError)
+                              else errno.errorcode.get(exc.errno or 0, str(exc)))
                     log.warning("cannot notify systemd at %r (%s); carrying on without it",
                                 self.address.replace("\0", "@"), reason)
                 return False
