@@ -4,8 +4,6 @@ volume show on their topics (Home Assistant's speaker and volume entities are no
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,38 +11,20 @@ from pathlib import Path
 import pytest
 
 from soulsyncd.app import Daemon
-from soulsyncd.config import load_config
-from tests.mosquitto import Broker, Watcher
+from tests.mosquitto import Broker, Watcher, daemon_on_broker, retained_json
 
 BASE = "soulsync/states"
 
 
 def _json(w: Watcher, name: str) -> dict[str, object]:
-    payload = w.retained.get(f"{BASE}/{name}", b"{}")
-    return json.loads(payload) if payload.startswith(b"{") else {}
+    return retained_json(w, f"{BASE}/{name}")
 
 
 @pytest.fixture
 def daemon(tmp_path: Path, broker: Broker, render_scene: Callable[..., Path]) -> Iterator[Daemon]:
     video = render_scene(tmp_path / "clip.avi", fps=10.0, size=(320, 240), timeline=[(2.0, "happy")])
-    config_path = tmp_path / "soulsync.yaml"
-    config_path.write_text(
-        f"camera:\n  kind: file\n  path: {video}\n  loop: true\n  pace: realtime\n"
-        "analysis:\n  fps: 5\n"
-        f"state:\n  dir: {tmp_path / 'state'}\n"
-        f"mqtt:\n  enabled: true\n  host: {broker.host}\n  port: {broker.port}\n  device_id: states\n"
-        "  reconnect_max_s: 1\n",
-        encoding="utf-8",
-    )
-    instance = Daemon(config_path, load_config(config_path), load=load_config)
-    thread = threading.Thread(target=lambda: instance.run(for_seconds=120), daemon=True)
-    thread.start()
-    try:
+    with daemon_on_broker(tmp_path, broker, video, "states") as (instance, _outcome):
         yield instance
-    finally:
-        instance.request_stop()
-        thread.join(15)
-    assert not thread.is_alive()
 
 
 def test_camera_off_reads_faces_0_and_mood_unknown_within_2_s(daemon: Daemon, watcher: Watcher) -> None:
