@@ -22,9 +22,17 @@ UNIT = ROOT / "systemd" / "soulsyncd.service"
 MAX_EXPOSURE = 2.0
 
 
-def install(root: Path, *args: str) -> str:
+def install(root: Path, *args: str, systemd: int = 252) -> str:
+    """tools/install.sh --root ROOT, on a machine whose ``systemctl --version`` says ``systemd``
+    (a stand-in on PATH that answers only that: in --root mode the script runs no other systemctl)."""
+    bin_dir = root.parent / f"systemctl-{systemd}"
+    bin_dir.mkdir(exist_ok=True)
+    systemctl = bin_dir / "systemctl"
+    systemctl.write_text(f'#!/bin/sh\necho "systemd {systemd} ({systemd}.1-1)"\necho "+PAM +AUDIT"\n')
+    systemctl.chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     result = subprocess.run(["sh", str(INSTALL), "--root", str(root), *args], capture_output=True,
-                            text=True, timeout=60, check=False)
+                            text=True, timeout=60, check=False, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -70,6 +78,25 @@ def test_install_into_a_scratch_root_then_again_changes_nothing(tmp_path: Path) 
     assert "soulsyncd: nothing to change." in second
     assert "  + " not in second
     assert snapshot(tmp_path) == state, "a second run must not touch a single file"
+
+
+def test_systemd_253_and_later_get_a_reload_that_waits_for_the_outcome(tmp_path: Path) -> None:
+    """Trixie's systemd 257: Type=notify-reload and no ExecReload= (systemctl reload sends SIGHUP and
+    waits for RELOADING=1 ... READY=1). Bookworm's 252 does not know the type: the unit as shipped."""
+    shipped = UNIT.read_text()
+    install(tmp_path / "bookworm", systemd=252)
+    assert (tmp_path / "bookworm/etc/systemd/system/soulsyncd.service").read_text() == shipped
+    install(tmp_path / "trixie", systemd=257)
+    unit = (tmp_path / "trixie/etc/systemd/system/soulsyncd.service").read_text()
+    service_lines = [line for line in unit.splitlines() if not line.startswith("#")]
+    assert "Type=notify-reload" in service_lines
+    assert "Type=notify" not in service_lines
+    assert not [line for line in service_lines if line.startswith("ExecReload=")]
+    assert unit.replace("Type=notify-reload\n", "Type=notify\n") == "\n".join(
+        line for line in shipped.splitlines() if not line.startswith("ExecReload=")) + "\n", \
+        "nothing else differs"
+    again = install(tmp_path / "trixie", systemd=257)
+    assert "soulsyncd: nothing to change." in again
 
 
 def test_an_edited_config_is_kept_and_a_changed_unit_is_replaced(tmp_path: Path) -> None:

@@ -327,6 +327,20 @@ check_config() {
     return 1
 }
 
+# The unit as this machine's systemd runs it best. From systemd 253 on (Trixie: 257), Type=notify-reload:
+# `systemctl reload` sends SIGHUP itself and returns only once the daemon has answered RELOADING=1 and
+# READY=1, so the reload's outcome (STATUS "reload rejected: ...") is there when the command returns.
+# systemd 252 (Bookworm) does not know that type (it would fall back to Type=simple): there the unit
+# stays Type=notify with ExecReload=kill -HUP, and `systemctl reload` returns at once.
+unit_for_this_systemd() {
+    version=$(systemctl --version 2>/dev/null | sed -n '1s/^systemd \([0-9][0-9]*\).*/\1/p')
+    if [ -n "$version" ] && [ "$version" -ge 253 ]; then
+        sed -e 's/^Type=notify$/Type=notify-reload/' -e '/^ExecReload=/d' "$1"
+    else
+        cat "$1"
+    fi
+}
+
 enable_unit() {
     if [ "$SYSTEMD" = 1 ]; then
         if systemctl is-enabled --quiet "$NAME" 2>/dev/null; then
@@ -374,7 +388,10 @@ install_all() {
     config_ok=1
     check_config || config_ok=0
     before=$CHANGES
-    install_file "$SRC/systemd/$NAME.service" "$UNIT" 644
+    unit_source=$(mktemp)
+    unit_for_this_systemd "$SRC/systemd/$NAME.service" > "$unit_source"
+    install_file "$unit_source" "$UNIT" 644
+    rm -f "$unit_source"
     unit_changed=$((CHANGES - before))
     if [ "$unit_changed" -gt 0 ]; then
         daemon_reload
