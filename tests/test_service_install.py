@@ -92,9 +92,19 @@ def test_systemd_253_and_later_get_a_reload_that_waits_for_the_outcome(tmp_path:
     assert "Type=notify-reload" in service_lines
     assert "Type=notify" not in service_lines
     assert not [line for line in service_lines if line.startswith("ExecReload=")]
-    assert unit.replace("Type=notify-reload\n", "Type=notify\n") == "\n".join(
-        line for line in shipped.splitlines() if not line.startswith("ExecReload=")) + "\n", \
+    # ImportCredential= (254+): the same optional credentials, no journal line for an absent one.
+    assert [line for line in service_lines if "Credential=" in line] == [
+        "ImportCredential=spotify-client-secret", "ImportCredential=mqtt-password",
+        "ImportCredential=web-password"]
+    as_shipped = [re.sub(r"^ImportCredential=", "LoadCredential=",
+                         re.sub(r"^Type=notify-reload$", "Type=notify", line))
+                  for line in unit.splitlines()]
+    assert as_shipped == [line for line in shipped.splitlines() if not line.startswith("ExecReload=")], \
         "nothing else differs"
+    install(tmp_path / "253", systemd=253)  # notify-reload, but ImportCredential= came in 254
+    unit_253 = (tmp_path / "253/etc/systemd/system/soulsyncd.service").read_text().splitlines()
+    assert "Type=notify-reload" in unit_253
+    assert "LoadCredential=web-password" in unit_253
     again = install(tmp_path / "trixie", systemd=257)
     assert "soulsyncd: nothing to change." in again
 

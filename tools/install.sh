@@ -332,9 +332,15 @@ check_config() {
 # READY=1, so the reload's outcome (STATUS "reload rejected: ...") is there when the command returns.
 # systemd 252 (Bookworm) does not know that type (it would fall back to Type=simple): there the unit
 # stays Type=notify with ExecReload=kill -HUP, and `systemctl reload` returns at once.
+# From 254 on, ImportCredential= instead of LoadCredential=: the same credential stores, but a
+# credential that is not there (each is optional) is skipped silently instead of with a journal line.
 unit_for_this_systemd() {
     version=$(systemctl --version 2>/dev/null | sed -n '1s/^systemd \([0-9][0-9]*\).*/\1/p')
-    if [ -n "$version" ] && [ "$version" -ge 253 ]; then
+    version=${version:-0}
+    if [ "$version" -ge 254 ]; then
+        sed -e 's/^Type=notify$/Type=notify-reload/' -e '/^ExecReload=/d' \
+            -e 's/^LoadCredential=/ImportCredential=/' "$1"
+    elif [ "$version" -ge 253 ]; then
         sed -e 's/^Type=notify$/Type=notify-reload/' -e '/^ExecReload=/d' "$1"
     else
         cat "$1"
