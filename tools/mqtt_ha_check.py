@@ -10,6 +10,16 @@ pins are what it would otherwise install by itself at its first start (frontend,
     .venv/bin/python tools/mqtt_ha_check.py --hass /tmp/ha313/bin/hass --mode entity
     .venv/bin/python tools/mqtt_ha_check.py --hass /tmp/ha313/bin/hass --mode device
 
+Home Assistant 2026.2.3, the newest for Python 3.13 (later ones need 3.14). It asks for 3.13.2: on
+Trixie's 3.13.5 the pip line alone does; on 3.13.0 it takes pip's ``--ignore-requires-python`` and
+its own start-up gate lowered in that throw-away venv (checked so here, both modes passed)::
+
+    python3.13 -m venv /tmp/ha2026 && /tmp/ha2026/bin/pip install --ignore-requires-python \\
+        homeassistant==2026.2.3 paho-mqtt==2.1.0 home-assistant-frontend==20260128.6 PyQRCode==1.2.1 \\
+        pyotp==2.9.0
+    sed -i 's/= (3, 13, 2)/= (3, 13, 0)/' /tmp/ha2026/lib/python3.13/site-packages/homeassistant/const.py
+    .venv/bin/python tools/mqtt_ha_check.py --hass /tmp/ha2026/bin/hass --mode device
+
 Home Assistant 2024.3.3 on Python 3.11 (entity discovery only: 2024.11 and later need 3.12)::
 
     python3.11 -m venv ha && ha/bin/pip install homeassistant==2024.3.3 paho-mqtt==1.6.1 \\
@@ -32,8 +42,10 @@ the daemon with exit status 75. On Home Assistant 2024.11 and later it then rest
 the other discovery form and checks the switch: only the new form's configs are left retained, every
 entity has a state again and commands still work; no entity id Home Assistant ever showed a state
 for is a second copy (``..._mood_2``); and after Home Assistant stops, its entity registry holds
-exactly the 31 entities, each once, on one device. Prints one line per check (and Home Assistant's
-own MQTT warnings and errors, for reading); exit status 1 if any failed.
+exactly the 31 entities, each once, on one device (and it says whether that device was kept through
+the switch or made anew). Prints one line per check (and Home Assistant's own MQTT warnings and
+errors, for reading); exit status 1 if any failed. ``--ha-log FILE`` keeps Home Assistant's log, MQTT
+at debug level.
 """
 
 from __future__ import annotations
@@ -198,6 +210,11 @@ class Check:
                         if ["mqtt", "soulsync_living_room"] in device["identifiers"]]
         self.note(len(ours_devices) == 1,
                   f"device registry: {len(ours_devices)} SoulSync device(s) {ours_devices}")
+        deleted = [device for device in json.loads((storage / "core.device_registry").read_text())["data"]
+                   .get("deleted_devices", []) if ["mqtt", "soulsync_living_room"] in device["identifiers"]]
+        fate = "removed and made anew" if deleted else "kept"
+        print(f"info device registry: the SoulSync device was {fate} (a device made anew loses the area "
+              "and name set on it in Home Assistant)", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915 -- one straight script
