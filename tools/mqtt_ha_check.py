@@ -10,7 +10,7 @@ pins are what it would otherwise install by itself at its first start (frontend,
     .venv/bin/python tools/mqtt_ha_check.py --hass /tmp/ha313/bin/hass --mode entity
     .venv/bin/python tools/mqtt_ha_check.py --hass /tmp/ha313/bin/hass --mode device
 
-Home Assistant 2026.2.3, the newest for Python 3.13 (later ones need 3.14). It asks for 3.13.2: on
+Home Assistant 2026.2.3, the newest pip offers Python 3.13.5 (later ones ask for more). It asks for 3.13.2: on
 Trixie's 3.13.5 the pip line alone does; on 3.13.0 it takes pip's ``--ignore-requires-python`` and
 its own start-up gate lowered in that throw-away venv (checked so here, both modes passed)::
 
