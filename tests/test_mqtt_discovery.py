@@ -47,7 +47,7 @@ DIAGNOSTIC = {"camera_status", "analysis_fps", "inference_ms", "detector_ms", "c
 CONFIG = {"speaker", "volume"}
 HIDDEN = {"inference_ms", "detector_ms", "cpu", "memory", "uptime"}  # enabled_by_default: false
 TRIGGERS = {f"mood_{mood}" for mood in (*EMOTION_LABELS, "absent")} | {
-    "track_started", "listener_took_over", "listener_handed_back"}
+    "track_started_trigger", "listener_took_over", "listener_handed_back"}
 
 
 def payloads(info: DiscoveryInfo = INFO, *, with_triggers: bool = False) -> dict[str, dict[str, object]]:
@@ -251,6 +251,25 @@ def test_device_form_is_one_message_with_every_entity_and_trigger_as_a_component
         if platform != "device_automation":
             assert single["availability"] == payload["availability"]
     assert payload == device_payload(INFO)
+
+
+def test_the_device_form_keeps_every_entity_and_trigger_each_under_its_own_key() -> None:
+    """The components map is keyed by ``<key>``: the event entity "Track started" and its device trigger
+    once shared ``track_started``, and the device form (Home Assistant 2025.4) had no Track started
+    entity. Every key is unique, so both forms announce the same 42 configs."""
+    keys = [e.key for e in (*entities(INFO), *triggers(INFO))]
+    assert len(keys) == len(set(keys)) == 42
+    components = device_payload(INFO)["components"]
+    assert len(components) == len(discovery_messages(INFO)) == 42
+    assert components["track_started"]["platform"] == "event"
+    assert components["track_started"]["default_entity_id"] == "event.soulsync_living_room_track_started"
+    assert components["track_started_trigger"] == {
+        "platform": "device_automation", "automation_type": "trigger",
+        "topic": "soulsync/living-room/event/track", "type": "track", "subtype": "started",
+        "payload": "started", "value_template": "{{ value_json.event_type }}"}
+    assert [m.topic for m in discovery_messages(INFO) if "track_started" in m.topic] == [
+        "homeassistant/event/living-room/track_started/config",
+        "homeassistant/device_automation/living-room/track_started_trigger/config"]
 
 
 def test_config_topics_of_each_form() -> None:

@@ -230,9 +230,14 @@ def test_switching_the_discovery_form_leaves_no_configs_of_the_other(make_bridge
                                         for m in arrived[max(removal_at):])
 
     assert watcher.wait_for(config_after_removals)
-    removals = {m.topic for m in watcher.since(mark)
-                if m.topic.startswith("homeassistant/") and not m.payload}
+    arrived = [m for m in watcher.since(mark) if m.topic.startswith("homeassistant/")]
+    removals = {m.topic for m in arrived if not m.payload}
     assert removals == entity_topics
+    # Not one device config before the last removal: Home Assistant ignores a device config for ids an
+    # entity config still holds (2025.4.4 logged a warning per entity when a leftover sent it early).
+    first_config = next(i for i, m in enumerate(arrived) if m.topic == device_topic and m.payload)
+    assert max(i for i, m in enumerate(arrived) if not m.payload) < first_config, \
+        [(m.topic.split("/")[1:4], bool(m.payload)) for m in arrived]
     assert watcher.wait_for(complete(device_bridge))
     device_bridge.stop()
 

@@ -3,7 +3,9 @@ personal-size library drawn from it: the README's targets."""
 
 from __future__ import annotations
 
+import gc
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +90,17 @@ def test_learning_reaches_the_target_in_fewer_tracks(capsys: pytest.CaptureFixtu
     learning = result["learning"]
     assert learning["after_tracks"] < learning["before_tracks"]
     assert learning["rising_share_after"] > learning["rising_share_before"]
+
+
+def test_the_simulation_closes_its_catalogs(capsys: pytest.CaptureFixture[str]) -> None:
+    """The in-memory catalogs (the session's and the learning experiment's) are closed: Python 3.13's
+    sqlite3 warns (ResourceWarning) of every connection collected while still open."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        simulate(capsys, "--catalog", str(SAMPLE), "--trajectory", "shift:sad>happy*4", "--learning", "1",
+                 "--no-tracks")
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 
 def test_bad_trajectory_and_missing_catalog_are_usage_errors(capsys: pytest.CaptureFixture[str],

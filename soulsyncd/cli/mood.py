@@ -74,19 +74,19 @@ def simulate_command(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 78
-    store = CatalogStore(":memory:")
-    try:
-        report = import_csv(args.catalog, store)
-    except CsvImportError as exc:
-        print(f"simulate: {exc}", file=sys.stderr)
-        return os.EX_NOINPUT
-    if report.imported == 0:
-        print(f"simulate: {args.catalog}: no track could be imported", file=sys.stderr)
-        return os.EX_NOINPUT
-    result = run_simulation(config, store, segments, args)
-    result["catalog"] = str(args.catalog)
-    print(json.dumps(result, separators=(",", ":"), ensure_ascii=False))
-    return os.EX_OK
+    with CatalogStore(":memory:") as store:  # closed: Python 3.13 warns of an unclosed one
+        try:
+            report = import_csv(args.catalog, store)
+        except CsvImportError as exc:
+            print(f"simulate: {exc}", file=sys.stderr)
+            return os.EX_NOINPUT
+        if report.imported == 0:
+            print(f"simulate: {args.catalog}: no track could be imported", file=sys.stderr)
+            return os.EX_NOINPUT
+        result = run_simulation(config, store, segments, args)
+        result["catalog"] = str(args.catalog)
+        print(json.dumps(result, separators=(",", ":"), ensure_ascii=False))
+        return os.EX_OK
 
 
 def run_simulation(
@@ -171,42 +171,42 @@ def _learning(config: Config, args: argparse.Namespace, segments: list[Segment])
     if shift is None:
         return {"error": "no shift segment in the trajectory"}
     shift = replace(shift, tracks=max(shift.tracks, 30))
-    store = CatalogStore(":memory:")
-    import_csv(args.catalog, store)
-    rises_args = argparse.Namespace(**{**vars(args), "rises": args.rises or 0.1})
-    rises = _rising(store, rises_args)
-    learning_args = argparse.Namespace(**{**vars(args), "listener": "follow", "skips": 0.0})
-    session = _session(config, store, learning_args, [shift], rises=rises)
-    # A day: the shift, then an evening of lively music (surprise's region, away from the shift's
-    # path), so that a day is about the recency window (engine.recent_tracks) and yesterday's shift
-    # tracks may be chosen again today.
-    evening = Segment(mode="match", start="surprise", target=None, tracks=EVENING_TRACKS,
-                      spec=f"match:surprise*{EVENING_TRACKS}")
-    counts: list[int | None] = []
-    rising_share = []
-    for _ in range(args.learning):
-        steps = session.run([shift], stop_when_reached=True)
-        counts.append(_tracks_to_reach(session.engine, shift, steps))
-        rising_share.append(round(sum(s.track is not None and s.track.uri in rises for s in steps)
-                                  / max(1, len(steps)), 3))
-        session.run([evening])
-        session.leave()
-    # Sessions that never reached the target count as the whole segment (an upper bound).
-    tracks = [shift.tracks if c is None else c for c in counts]
-    quarter = max(1, len(tracks) // 4)
-    return {
-        "spec": shift.spec,
-        "sessions": len(tracks),
-        "rising_tracks": len(rises),
-        "lift": session.listener.rise,
-        "first_session_tracks": tracks[0],
-        "last_session_tracks": tracks[-1],
-        "before_tracks": round(statistics.fmean(tracks[:quarter]), 2),
-        "after_tracks": round(statistics.fmean(tracks[-quarter:]), 2),
-        "rising_share_before": round(statistics.fmean(rising_share[:quarter]), 3),
-        "rising_share_after": round(statistics.fmean(rising_share[-quarter:]), 3),
-        "tracks_per_session": tracks,
-    }
+    with CatalogStore(":memory:") as store:
+        import_csv(args.catalog, store)
+        rises_args = argparse.Namespace(**{**vars(args), "rises": args.rises or 0.1})
+        rises = _rising(store, rises_args)
+        learning_args = argparse.Namespace(**{**vars(args), "listener": "follow", "skips": 0.0})
+        session = _session(config, store, learning_args, [shift], rises=rises)
+        # A day: the shift, then an evening of lively music (surprise's region, away from the shift's
+        # path), so that a day is about the recency window (engine.recent_tracks) and yesterday's shift
+        # tracks may be chosen again today.
+        evening = Segment(mode="match", start="surprise", target=None, tracks=EVENING_TRACKS,
+                          spec=f"match:surprise*{EVENING_TRACKS}")
+        counts: list[int | None] = []
+        rising_share = []
+        for _ in range(args.learning):
+            steps = session.run([shift], stop_when_reached=True)
+            counts.append(_tracks_to_reach(session.engine, shift, steps))
+            rising_share.append(round(sum(s.track is not None and s.track.uri in rises for s in steps)
+                                      / max(1, len(steps)), 3))
+            session.run([evening])
+            session.leave()
+        # Sessions that never reached the target count as the whole segment (an upper bound).
+        tracks = [shift.tracks if c is None else c for c in counts]
+        quarter = max(1, len(tracks) // 4)
+        return {
+            "spec": shift.spec,
+            "sessions": len(tracks),
+            "rising_tracks": len(rises),
+            "lift": session.listener.rise,
+            "first_session_tracks": tracks[0],
+            "last_session_tracks": tracks[-1],
+            "before_tracks": round(statistics.fmean(tracks[:quarter]), 2),
+            "after_tracks": round(statistics.fmean(tracks[-quarter:]), 2),
+            "rising_share_before": round(statistics.fmean(rising_share[:quarter]), 3),
+            "rising_share_after": round(statistics.fmean(rising_share[-quarter:]), 3),
+            "tracks_per_session": tracks,
+        }
 
 
 def _tracks_to_reach(engine: MoodEngine, shift: Segment, steps: list[Step]) -> int | None:

@@ -203,6 +203,9 @@ class MqttBridge:
         self._failure_logged: str | None = None
         self._send_errors_logged: set[str] = set()
         self._subscribe_mid: int | None = None
+        # From CONNACK to the last SUBACK the broker is still sending our own retained configs: a
+        # leftover found meanwhile is cleared at once, but the current form waits for the full set.
+        self._subscribing = False
         self._diagnostics_empty = True
         self._seen: DaemonState | None = None  # the snapshot of the last event (events thread only)
         self._v5 = config.protocol == "5"
@@ -329,16 +332,22 @@ class MqttBridge:
                 own = (f"{self.info.prefix}/+/{self.info.device_id}/+/config",
                        f"{self.info.prefix}/device/{self.info.device_id}/config")
             last_mid = None
+            self._subscribing = True
             for topic in (f"{self.base}/+/set/#", *own, self.birth_topic):
                 try:
-                    _, last_mid = client.subscribe(topic, QOS)
+                    # Our own configs at QoS 0: the broker sends those retained messages at once, not
+                    # 20 at a time as QoS 1 (mosquitto's max_inflight_messages), so all of them are
+                    # here before the last SUBACK.
+                    _, last_mid = client.subscribe(topic, 0 if topic in own else QOS)
                 except ValueError as exc:
                     log.error("MQTT: cannot subscribe to %s: %s", _short(topic), exc)
             self._subscribe_mid = last_mid
             if last_mid is None:
+                self._subscribing = False
                 self._request(full=True)  # no SUBACK will come to trigger it
         except Exception:  # never out into paho's thread: log and go on with the connection
             log.exception("MQTT: on_connect failed")
+            self._subscribing = False
             self._request(full=True)
 
     def _on_subscribe(self, _client: Client, _userdata: object, mid: int, reasons: list[ReasonCode],
@@ -351,6 +360,7 @@ class MqttBridge:
             if reason.is_failure:
                 log.warning("MQTT: the broker refused a subscription (%s); commands may not arrive", reason)
         if mid == self._subscribe_mid:
+            self._subscribing = False
             self._request(full=True)
 
     def _on_connect_fail(self, _client: Client, _userdata: object) -> None:
@@ -484,9 +494,11 @@ class MqttBridge:
         if pending.full:
             self.full_publishes += 1
             self._send(f"{self.base}/{st.AVAILABILITY}", st.ONLINE)
-        if self.config.discovery and (pending.full or pending.leftovers):
+        if self.config.discovery and (pending.full or (pending.leftovers and not self._subscribing)):
             # After the clearing above: Home Assistant's discovery id is the same in both forms, so the
-            # removal of an old config must reach it before the current one, never after.
+            # removal of an old config must reach it before the current one, never after (a device
+            # config for ids an entity config still holds is ignored, with a warning per entity). On
+            # connect the full set, after the last SUBACK, comes after every leftover found.
             for config_message in self._discovery:
                 self._send(config_message.topic, config_message.encoded())
         if pending.full:

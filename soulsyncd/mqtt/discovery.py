@@ -271,7 +271,9 @@ def triggers(info: DiscoveryInfo) -> list[Entity]:
 
     return [
         *(trigger(f"mood_{mood}", ev.MOOD, "mood", mood, mood) for mood in ev.MOOD_TYPES),
-        trigger("track_started", ev.TRACK, "track", "started", "started"),
+        # Not "track_started": that is the event entity's key, and the device form keys its components
+        # map by key alone (one of the two would be left out).
+        trigger("track_started_trigger", ev.TRACK, "track", "started", "started"),
         trigger("listener_took_over", ev.LISTENER, "listener", "took over", ev.TOOK_OVER),
         trigger("listener_handed_back", ev.LISTENER, "listener", "handed back", ev.HANDED_BACK),
     ]
