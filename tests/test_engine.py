@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import threading
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from soulsyncd.catalog.store import CatalogError, CatalogStore, CatalogTrack
-from soulsyncd.mood.engine import EngineSettings, MoodEngine, MoodPlaylist
+from soulsyncd.mood import shift
+from soulsyncd.mood.engine import EngineSettings, MoodEngine, MoodPlaylist, _nearest
+from soulsyncd.mood.shift import ShiftSettings
 from soulsyncd.mood.targets import DEFAULT_POINTS, distance
 from soulsyncd.testing import ManualClock
 from soulsyncd.types import PlayIntent, Track
@@ -330,3 +335,179 @@ def test_picks_from_several_threads_never_repeat_a_track() -> None:
         thread.join(5.0)
     assert len(chosen) == 40
     assert len(set(chosen)) == 40  # 40 < recent_tracks: the lock keeps the recent list whole
+
+
+# --- mutation-testing round (docs/mutation-mut-mood.md) ------------------------------------------------
+
+
+def skipped_in(store: CatalogStore, context: str, uri: str, times: int) -> None:
+    for k in range(times):
+        store.record_play(uri, context=context, listened_s=5.0, skipped=True, valence_change=None,
+                          arousal_change=None, at=EPOCH - 1000.0 + k)
+
+
+def test_region_size_counts_the_tracks_on_its_edge() -> None:
+    """On one line from (0, 0.5), so every squared distance is exact: radius 0.25 counts the track at
+    0.25 and the one whose square is 0.25**2 + EPSILON exactly, not the one just beyond."""
+    edge = 0.250000002
+    assert edge * edge == 0.25 * 0.25 + shift.EPSILON
+    tracks = [CatalogTrack(f"spotify:track:{i}", f"T{i}", ("A",), 200.0, v, 0.5)
+              for i, v in enumerate((0.1, 0.25, edge, 0.2500001))]
+    engine = engine_over(tracks, settings=EngineSettings(radius=0.25))
+    assert engine.region_size((0.0, 0.5)) == 3
+    assert engine.region_size((0.1, 0.5)) == 4
+    assert engine_over(tracks, settings=EngineSettings(radius=0.2)).region_size((0.0, 0.5)) == 1
+
+
+def test_a_shift_idle_exactly_restart_after_s_goes_on_and_a_moment_later_starts_again() -> None:
+    clock = ManualClock(EPOCH)
+    engine = MoodEngine(grid(), clock=clock, mood_now=lambda: (-0.7, -0.5),
+                        settings=EngineSettings(restart_after_s=600.0))
+    shift_to_happy = PlayIntent(action="play", valence=0.15, energy=0.25, mode="shift", emotion="sad",
+                                target="happy")
+    engine.pick(shift_to_happy)
+    clock.advance(600.0)
+    engine.pick(shift_to_happy)
+    assert engine.last_choice().plan.action != "start"  # type: ignore[union-attr]
+    clock.advance(600.5)
+    engine.pick(shift_to_happy)
+    assert engine.last_choice().plan.action == "start"  # type: ignore[union-attr]
+
+
+def test_nothing_to_play_says_where_and_its_source_is_none(caplog: pytest.LogCaptureFixture) -> None:
+    engine = engine_over([])
+    with caplog.at_level(logging.WARNING):
+        assert engine.pick(match("sad")) is None
+    expected = "match sad: nothing to play near valence 0.15, energy 0.25 (no track or mood playlist)"
+    assert engine.describe_last_choice() == expected
+    assert caplog.messages == [f"mood engine: {expected}"]
+    assert engine.last_choice().source == "none"  # type: ignore[union-attr]
+
+
+def test_a_playlist_with_every_track_banned_has_nothing_to_give() -> None:
+    store = CatalogStore(":memory:")
+    lists = (playlist("sad", (0.15, 0.25), 2),)
+    for track in lists[0].tracks:
+        skipped_in(store, "match:sad", track.uri, 2)
+    engine = engine_over([], store=store, playlists=lists)
+    assert engine.pick(match("sad")) is None
+    assert engine.last_choice().source == "none"  # type: ignore[union-attr]
+
+
+def test_a_playlist_goes_round_its_own_order_past_what_was_just_played() -> None:
+    """recent_tracks 1: only the last track is kept out; the cursor still moves on through the list."""
+    engine = engine_over([], playlists=(playlist("sad", (0.15, 0.25), 3),),
+                         settings=EngineSettings(recent_tracks=1, recent_hours=0.0))
+    picks = [engine.pick(match("sad")) for _ in range(5)]
+    assert [t.uri if t else None for t in picks] == [
+        "spotify:track:sad0", "spotify:track:sad1", "spotify:track:sad2", "spotify:track:sad0",
+        "spotify:track:sad1"]
+
+
+def test_a_playlist_track_banned_in_this_context_is_stepped_over_in_order() -> None:
+    """sad1 skipped twice as a sad pick: the list plays sad0, sad2, sad0, ...; once skipped is no ban."""
+    store = CatalogStore(":memory:")
+    lists = (playlist("sad", (0.15, 0.25), 3),)
+    skipped_in(store, "match:sad", "spotify:track:sad1", 2)
+    skipped_in(store, "match:sad", "spotify:track:sad2", 1)
+    skipped_in(store, "match:happy", "spotify:track:sad0", 2)  # another context's ban
+    engine = engine_over([], store=store, playlists=lists,
+                         settings=EngineSettings(recent_tracks=0, recent_hours=0.0))
+    picks = [engine.pick(match("sad")) for _ in range(4)]
+    assert [t.uri if t else None for t in picks] == [
+        "spotify:track:sad0", "spotify:track:sad2", "spotify:track:sad0", "spotify:track:sad2"]
+
+
+def test_a_failing_store_is_logged_saying_what_failed(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR):
+        engine_over(grid(), store=BrokenStore())  # type: ignore[arg-type]
+    assert caplog.messages == [
+        "mood engine: could not read recent plays (catalog.sqlite3: not a usable SQLite database); "
+        "learning goes on in memory"
+    ]
+
+
+def test_finishing_a_track_the_engine_did_not_pick_changes_nothing() -> None:
+    store = CatalogStore(":memory:")
+    engine = engine_over(grid(), store=store)
+    stranger = Track(uri="spotify:track:stranger", name="S", artists=("X",), duration_s=200.0)
+    engine.finished(stranger, 10.0, True)
+    assert store.contexts() == []
+
+
+def test_a_full_play_is_judged_on_the_catalog_s_length_of_the_track() -> None:
+    """The engine knows the track as 200 s long (the store does not know it at all): 150 s of it is
+    not a full play, whatever length the player reported."""
+    store = CatalogStore(":memory:")
+    engine = engine_over(grid(), store=store, settings=EngineSettings(recent_tracks=0, recent_hours=0.0))
+    track = engine.pick(match("happy"))
+    assert track is not None
+    assert track.duration_s == 200.0
+    engine.finished(dataclasses.replace(track, duration_s=100.0), 150.0, False)
+    feedback = store.feedback("match:happy")[track.uri]
+    assert (feedback.plays, feedback.full_plays, feedback.skips) == (1, 0, 0)
+
+
+def test_a_track_without_a_catalog_length_is_judged_on_the_player_s() -> None:
+    unknown = [CatalogTrack("spotify:track:u", "U", ("X",), 0.0, 0.85, 0.7)]
+    store = CatalogStore(":memory:")
+    engine = engine_over(unknown, store=store)
+    track = engine.pick(match("happy"))
+    assert track is not None
+    engine.finished(dataclasses.replace(track, duration_s=200.0), 150.0, False)
+    assert store.feedback("match:happy")[track.uri].full_plays == 0  # 150 of 200 s
+
+
+class UnwritableStore(CatalogStore):
+    """A catalog that reads but cannot record (a full disk)."""
+
+    def record_play(self, uri: str, **kwargs: Any) -> None:
+        raise CatalogError("catalog.sqlite3: database or disk is full")
+
+
+def test_a_play_that_cannot_be_recorded_is_logged_and_learned_in_memory(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = ManualClock(EPOCH)
+    engine = engine_over(grid(), clock, store=UnwritableStore(":memory:"),
+                         settings=EngineSettings(recent_tracks=0, recent_hours=0.0))
+    with caplog.at_level(logging.ERROR):
+        skipped = play(engine, match("happy"), clock, 2, skip=True)
+    assert caplog.messages == [
+        "mood engine: could not record a play (catalog.sqlite3: database or disk is full); "
+        "learning goes on in memory"
+    ]
+    assert skipped[0].uri == skipped[1].uri
+    assert engine.pick(match("happy")) != skipped[0]  # banned in memory after two early skips
+
+
+def expected_order(d2: np.ndarray, radius: float) -> list[int]:
+    limit = radius * radius + shift.EPSILON
+    finite = [i for i in range(len(d2)) if np.isfinite(d2[i])]
+    return sorted(finite, key=lambda i: (bool(d2[i] > limit), float(d2[i]), i))
+
+
+@pytest.mark.parametrize("n", [1, 63, 64, 65, 66, 255, 256, 257, 1100])
+def test_candidates_come_nearest_first_ties_by_index_each_once(n: int) -> None:
+    """Distances with many ties (a grid has them), some infinite (banned): every finite candidate
+    once, by (distance, index), however the rounds of partial sorting split the ties."""
+    rng = np.random.default_rng(n)
+    d2 = rng.integers(0, 9, size=n).astype(np.float64) / 16
+    d2[rng.integers(0, n, size=n // 7)] = np.inf
+    assert list(_nearest(d2, 0.5)) == expected_order(d2, 0.5)
+    distinct = rng.random(n)
+    assert list(_nearest(distinct, 0.5)) == expected_order(distinct, 0.5)
+
+
+def test_the_step_rule_admits_a_track_exactly_one_step_from_the_last() -> None:
+    """Tracks a quarter apart on one line and a step of a quarter: the next step's track is exactly
+    one step from the last one played, which is allowed (no rule relaxed)."""
+    tracks = [CatalogTrack(f"spotify:track:{i}", f"T{i}", (f"A{i}",), 200.0, i / 4, 0.5) for i in range(5)]
+    settings = EngineSettings(shift=ShiftSettings(step=0.25, max_lead=1.0, follow_radius=0.1))
+    engine = engine_over(tracks, settings=settings, mood=(-1.0, 0.0))  # the listener at (0, 0.5)
+    intent = PlayIntent(action="play", valence=0.0, energy=0.5, mode="shift", emotion="sad", target="1,0.5")
+    picks = [engine.pick(intent) for _ in range(2)]
+    assert [t.uri if t else None for t in picks] == ["spotify:track:0", "spotify:track:1"]
+    choice = engine.last_choice()
+    assert choice is not None
+    assert (choice.source, choice.wanted) == ("catalog", (0.25, 0.5))
