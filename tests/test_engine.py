@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from soulsyncd.catalog.store import CatalogError, CatalogStore, CatalogTrack
+from soulsyncd.catalog.store import CatalogError, CatalogStore, CatalogTrack, Feedback
 from soulsyncd.mood import shift
 from soulsyncd.mood.engine import EngineSettings, MoodEngine, MoodPlaylist, _nearest
+from soulsyncd.mood.learning import Weights
 from soulsyncd.mood.shift import ShiftSettings
 from soulsyncd.mood.targets import DEFAULT_POINTS, distance
 from soulsyncd.testing import ManualClock
@@ -511,3 +512,157 @@ def test_the_step_rule_admits_a_track_exactly_one_step_from_the_last() -> None:
     choice = engine.last_choice()
     assert choice is not None
     assert (choice.source, choice.wanted) == ("catalog", (0.25, 0.5))
+
+
+# --- _best: the region's edge, the pool, and what was learned -----------------------------------------
+
+EDGE = 0.250000002  # its square is exactly 0.25**2 + EPSILON
+
+
+def on_line(*valences: float) -> list[CatalogTrack]:
+    """Tracks at energy 0.5 (so each squared distance from a point on that line is exact)."""
+    return [CatalogTrack(f"spotify:track:{i}", f"T{i}", (f"A{i}",), 200.0, v, 0.5)
+            for i, v in enumerate(valences)]
+
+
+AT_ORIGIN = PlayIntent(action="play", valence=0.0, energy=0.5)  # match the point (0, 0.5)
+
+
+def record(store: CatalogStore, uri: str, *, full: int = 0, skips: int = 0,
+           valence_change: float | None = None, context: str = "match:point") -> None:
+    for k in range(full):
+        store.record_play(uri, context=context, listened_s=200.0, skipped=False,
+                          valence_change=valence_change, arousal_change=0.0 if valence_change is not None
+                          else None, at=EPOCH - 10_000.0 + k)
+    skipped_in(store, context, uri, skips)
+
+
+def best_of(tracks: list[CatalogTrack], store: CatalogStore | None = None, **weights: float) -> str:
+    settings = EngineSettings(radius=0.25, max_distance=0.25, recent_tracks=0, recent_hours=0.0,
+                              weights=Weights(**weights))
+    track = engine_over(tracks, store=store, settings=settings).pick(AT_ORIGIN)
+    assert track is not None
+    return track.uri
+
+
+def test_a_track_on_the_region_s_edge_competes_with_those_inside() -> None:
+    """The centre track was skipped once; the one exactly on the edge (with the tolerance) wins."""
+    store = CatalogStore(":memory:")
+    record(store, "spotify:track:0", skips=1)
+    assert best_of(on_line(0.0, EDGE), store, feedback=1.0, novelty=0.0) == "spotify:track:1"
+
+
+def test_a_learned_track_on_the_region_s_edge_joins_the_pool() -> None:
+    """Eight unlearned tracks fill the pool; the learned favourite on the edge is still scored."""
+    store = CatalogStore(":memory:")
+    record(store, "spotify:track:8", full=3)
+    tracks = on_line(*(k / 100 for k in range(8)), EDGE)
+    assert best_of(tracks, store, feedback=1.0, novelty=0.0) == "spotify:track:8"
+
+
+def test_the_pool_reaches_past_eight_learned_tracks_to_an_unlearned_one() -> None:
+    store = CatalogStore(":memory:")
+    for k in range(8):
+        record(store, f"spotify:track:{k}", skips=1)
+    tracks = on_line(*(k / 100 for k in range(8)), 0.2, 0.22)
+    assert best_of(tracks, store, feedback=1.0, novelty=0.0) == "spotify:track:8"
+
+
+def test_the_pool_holds_the_eight_nearest_eligible_tracks() -> None:
+    """Without the distance weight every unlearned track costs the same and the lowest index wins:
+    that shows which tracks were scored (the eight nearest, not the first found, not all)."""
+    # Index 0 is the farthest of nine: outside the pool of eight. Index 1 the nearest.
+    nine = on_line(0.2, 0.0, *(k / 100 for k in range(1, 8)))
+    assert best_of(nine, distance=0.0) == "spotify:track:1"
+    # Index 0 the second nearest: inside the pool although an unlearned track came first.
+    two = on_line(0.05, 0.0)
+    assert best_of(two, distance=0.0) == "spotify:track:0"
+
+
+def test_the_region_s_empty_the_nearest_within_max_distance_plays() -> None:
+    assert best_of(on_line(EDGE)) == "spotify:track:0"
+    assert best_of(on_line(0.25)) == "spotify:track:0"
+    settings = EngineSettings(radius=0.1, max_distance=0.25)
+    assert engine_over(on_line(0.3), settings=settings).pick(AT_ORIGIN) is None
+    assert engine_over(on_line(EDGE), settings=settings).pick(AT_ORIGIN) is not None
+
+
+def test_the_affect_learned_is_weighed_against_the_context_s_typical_change() -> None:
+    """Track 1 lifted the valence by 0.2, but so does every measured play here: no gain over typical,
+    so the nearer unlearned track 0 wins."""
+    store = CatalogStore(":memory:")
+    record(store, "spotify:track:1", full=1, valence_change=0.2)
+    tracks = on_line(0.0, 0.05)
+    assert best_of(tracks, store, feedback=0.0, affect=1.0, novelty=0.0) == "spotify:track:0"
+
+
+@pytest.mark.parametrize(("after_s", "source"), [(3600.0, "catalog"), (3599.0, "relaxed:recency")])
+def test_recent_hours_end_exactly_on_the_hour(after_s: float, source: str) -> None:
+    clock = ManualClock(EPOCH)
+    engine = engine_over(on_line(0.0), clock, settings=EngineSettings(recent_tracks=0, recent_hours=1.0))
+    engine.pick(AT_ORIGIN)
+    clock.advance(after_s)
+    assert engine.pick(AT_ORIGIN) is not None
+    assert engine.last_choice().source == source  # type: ignore[union-attr]
+
+
+# --- what the engine remembers --------------------------------------------------------------------------
+
+
+def test_recent_tracks_alone_keeps_the_last_picks_out() -> None:
+    engine = engine_over(on_line(0.0, 0.01), settings=EngineSettings(recent_tracks=1, recent_hours=0.0))
+    picks = [engine.pick(AT_ORIGIN) for _ in range(4)]
+    assert [t.uri if t else None for t in picks] == ["spotify:track:0", "spotify:track:1"] * 2
+
+
+def test_a_thousand_plays_within_the_hour_are_all_remembered() -> None:
+    """Past 1024 remembered plays the old ones are pruned, but only those older than recent_hours."""
+    clock = ManualClock(EPOCH)
+    settings = EngineSettings(recent_tracks=0, recent_hours=1.0, max_distance=1.5, max_per_artist=100)
+    engine = engine_over(grid(step=1 / 32), clock, settings=settings)  # 33 x 33 tracks
+    uris = []
+    for _ in range(1030):
+        track = engine.pick(match("happy"))
+        assert track is not None
+        uris.append(track.uri)
+        clock.advance(1.0)
+    assert len(set(uris)) == 1030
+
+
+def test_only_the_last_64_picks_wait_for_their_end() -> None:
+    store = CatalogStore(":memory:")
+    engine = engine_over(grid(), store=store)
+    picks = [engine.pick(match("happy")) for _ in range(65)]
+    assert all(picks)
+    engine.finished(picks[0], 200.0, False)  # type: ignore[arg-type]
+    engine.finished(picks[1], 200.0, False)  # type: ignore[arg-type]
+    assert set(store.feedback("match:happy")) == {picks[1].uri}  # type: ignore[union-attr]
+
+
+def test_feedback_stored_earlier_bans_a_track_in_its_context() -> None:
+    store = CatalogStore(":memory:")
+    store.upsert_tracks(grid(), source="test")
+    nearest = engine_over(grid()).pick(match("happy"))
+    assert nearest is not None
+    skipped_in(store, "match:happy", nearest.uri, 2)
+    engine = engine_over(grid(), store=store, settings=EngineSettings(recent_tracks=0, recent_hours=0.0))
+    track = engine.pick(match("happy"))
+    assert track is not None
+    assert track.uri != nearest.uri
+
+
+class FeedbacklessStore(CatalogStore):
+    """A catalog whose feedback table can't be read (damaged), the rest works."""
+
+    def feedback(self, context: str) -> dict[str, Feedback]:
+        raise CatalogError("catalog.sqlite3: feedback table damaged")
+
+
+def test_feedback_that_cannot_be_read_is_logged_naming_it(caplog: pytest.LogCaptureFixture) -> None:
+    engine = engine_over(grid(), store=FeedbacklessStore(":memory:"))
+    with caplog.at_level(logging.ERROR):
+        assert engine.pick(match("happy")) is not None
+    assert caplog.messages == [
+        "mood engine: could not read feedback (catalog.sqlite3: feedback table damaged); "
+        "learning goes on in memory"
+    ]
