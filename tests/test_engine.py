@@ -666,3 +666,99 @@ def test_feedback_that_cannot_be_read_is_logged_naming_it(caplog: pytest.LogCapt
         "mood engine: could not read feedback (catalog.sqlite3: feedback table damaged); "
         "learning goes on in memory"
     ]
+
+
+# --- intents, mood source and descriptions ----------------------------------------------------------
+
+
+def test_before_the_first_pick_nothing_is_chosen_yet() -> None:
+    assert engine_over(grid()).describe_last_choice() == "nothing chosen yet"
+
+
+def test_a_target_only_counts_in_shift_mode() -> None:
+    engine = engine_over(grid(), mood=(-0.7, -0.5))
+    engine.pick(PlayIntent(action="play", valence=0.15, energy=0.25, mode="match", emotion="sad",
+                           target="happy"))
+    assert engine.shift_progress() is None
+    assert engine.describe_last_choice() == "match sad"
+    engine.pick(PlayIntent(action="play", valence=0.15, energy=0.25, mode="shift", emotion="sad", target=""))
+    assert engine.shift_progress() is None
+    assert engine.describe_last_choice() == "match sad"
+
+
+def test_a_shift_heads_for_the_configured_point_of_its_target() -> None:
+    settings = EngineSettings(points={**DEFAULT_POINTS, "happy": (0.95, 0.95)})
+    engine = engine_over(grid(), settings=settings, mood=(-0.7, -0.5))
+    engine.pick(PlayIntent(action="play", valence=0.15, energy=0.25, mode="shift", emotion="sad",
+                           target="happy"))
+    choice = engine.last_choice()
+    assert choice is not None
+    assert choice.plan is not None
+    assert choice.plan.target == (0.95, 0.95)
+
+
+def test_an_unknown_target_is_warned_about_in_full(caplog: pytest.LogCaptureFixture) -> None:
+    engine = engine_over(grid())
+    with caplog.at_level(logging.WARNING):
+        engine.pick(PlayIntent(action="play", valence=0.15, energy=0.25, mode="shift", emotion="sad",
+                               target="ecstatic"))
+    [line] = caplog.messages
+    assert line.startswith("mood engine: unknown target 'ecstatic'; expected one of happy, ")
+    assert line.endswith(" or 'valence,energy' in [0, 1]; matching instead")
+
+
+def test_a_mood_source_that_fails_is_logged_and_counts_as_unknown(caplog: pytest.LogCaptureFixture) -> None:
+    def broken() -> tuple[float, float]:
+        raise RuntimeError("state not ready")
+
+    engine = MoodEngine(grid(), clock=ManualClock(EPOCH), mood_now=broken)
+    with caplog.at_level(logging.ERROR):
+        track = engine.pick(match("happy"))
+    assert track is not None
+    assert [(r.getMessage(), r.exc_info is not None) for r in caplog.records] == [
+        ("mood engine: reading the listener's mood failed", True)]
+
+
+def test_a_catalog_of_one_track_plays_it() -> None:
+    track = engine_over(on_line(0.0)).pick(AT_ORIGIN)
+    assert track is not None
+    assert track.uri == "spotify:track:0"
+
+
+# --- the rules relax one at a time, in order --------------------------------------------------------------
+
+
+def test_the_step_rule_relaxes_first_keeping_the_artist_rule() -> None:
+    """Nothing within a step of the last track: the step rule gives way, the artist rule does not
+    (track 2 is nearer the waypoint but by the artist just played)."""
+    tracks = [CatalogTrack("spotify:track:0", "T0", ("Same",), 200.0, 0.0, 0.5),
+              CatalogTrack("spotify:track:1", "T1", ("Other",), 200.0, 0.6, 0.5),
+              CatalogTrack("spotify:track:2", "T2", ("Same",), 200.0, 0.55, 0.5)]
+    settings = EngineSettings(max_distance=0.5, max_per_artist=1,
+                              shift=ShiftSettings(step=0.25, max_lead=1.0, follow_radius=0.1))
+    engine = engine_over(tracks, settings=settings, mood=(-1.0, 0.0))  # the listener at (0, 0.5)
+    intent = PlayIntent(action="play", valence=0.0, energy=0.5, mode="shift", emotion="sad", target="1,0.5")
+    picks = [engine.pick(intent) for _ in range(2)]
+    assert [t.uri if t else None for t in picks] == ["spotify:track:0", "spotify:track:1"]
+    choice = engine.last_choice()
+    assert choice is not None
+    assert choice.source == "relaxed:step"
+    assert engine.describe_last_choice() == "shift step 1 of 4 toward 1,0.5 (step rule relaxed: region thin)"
+
+
+def test_the_artist_rule_relaxes_before_recency() -> None:
+    """Three tracks by one artist: the third pick breaks the artist rule rather than repeat a track."""
+    tracks = [CatalogTrack(f"spotify:track:{i}", f"T{i}", ("Same",), 200.0, i / 100, 0.5) for i in range(3)]
+    engine = engine_over(tracks)
+    picks = [engine.pick(AT_ORIGIN) for _ in range(3)]
+    assert [t.uri if t else None for t in picks] == [f"spotify:track:{i}" for i in range(3)]
+    assert engine.last_choice().source == "relaxed:artist"  # type: ignore[union-attr]
+    assert engine.describe_last_choice() == "match point (artist rule relaxed: region thin)"
+
+
+def test_recency_relaxes_last_and_then_the_artist_rule_is_off_too() -> None:
+    tracks = [CatalogTrack(f"spotify:track:{i}", f"T{i}", ("Same",), 200.0, i / 100, 0.5) for i in range(2)]
+    engine = engine_over(tracks)
+    picks = [engine.pick(AT_ORIGIN) for _ in range(3)]
+    assert [t.uri if t else None for t in picks] == ["spotify:track:0", "spotify:track:1", "spotify:track:0"]
+    assert engine.last_choice().source == "relaxed:recency"  # type: ignore[union-attr]
