@@ -762,3 +762,14 @@ def test_recency_relaxes_last_and_then_the_artist_rule_is_off_too() -> None:
     picks = [engine.pick(AT_ORIGIN) for _ in range(3)]
     assert [t.uri if t else None for t in picks] == ["spotify:track:0", "spotify:track:1", "spotify:track:0"]
     assert engine.last_choice().source == "relaxed:recency"  # type: ignore[union-attr]
+
+
+def test_descriptions_keep_a_playlist_s_or_a_label_s_own_colons() -> None:
+    lists = (playlist("Mood: sad: slow", (0.15, 0.25), 2),)
+    engine = engine_over([], playlists=lists)
+    assert engine.pick(match("sad")) is not None
+    assert engine.describe_last_choice() == (
+        "match sad, from playlist 'Mood: sad: slow' in its own order (the catalog has nothing near)")
+    engine = engine_over(grid())
+    engine.pick(PlayIntent(action="play", valence=0.5, energy=0.5, emotion="late: night: calm"))
+    assert engine.describe_last_choice() == "match late: night: calm"
