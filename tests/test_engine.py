@@ -529,11 +529,13 @@ AT_ORIGIN = PlayIntent(action="play", valence=0.0, energy=0.5)  # match the poin
 
 
 def record(store: CatalogStore, uri: str, *, full: int = 0, skips: int = 0,
-           valence_change: float | None = None, context: str = "match:point") -> None:
+           valence_change: float | None = None, arousal_change: float = 0.0,
+           context: str = "match:point") -> None:
     for k in range(full):
         store.record_play(uri, context=context, listened_s=200.0, skipped=False,
-                          valence_change=valence_change, arousal_change=0.0 if valence_change is not None
-                          else None, at=EPOCH - 10_000.0 + k)
+                          valence_change=valence_change,
+                          arousal_change=None if valence_change is None else arousal_change,
+                          at=EPOCH - 10_000.0 + k)
     skipped_in(store, context, uri, skips)
 
 
@@ -773,3 +775,64 @@ def test_descriptions_keep_a_playlist_s_or_a_label_s_own_colons() -> None:
     engine = engine_over(grid())
     engine.pick(PlayIntent(action="play", valence=0.5, energy=0.5, emotion="late: night: calm"))
     assert engine.describe_last_choice() == "match late: night: calm"
+
+
+def test_match_learns_which_tracks_lift_the_valence() -> None:
+    """Match's wanted direction is valence up, arousal aside: track 2 lifted both by 0.8 where the
+    context's typical track (1) did nothing: a gain of 0.2, not enough to beat track 0, 0.3 nearer."""
+    store = CatalogStore(":memory:")
+    record(store, "spotify:track:1", full=1, valence_change=0.0)
+    record(store, "spotify:track:2", full=1, valence_change=0.8, arousal_change=0.8)
+    settings = EngineSettings(radius=0.35, max_distance=0.5, recent_tracks=0, recent_hours=0.0,
+                              weights=Weights(distance=1.0, feedback=0.0, affect=1.0, novelty=0.0))
+    engine = engine_over(on_line(0.0, 0.2, 0.3), store=store, settings=settings)
+    track = engine.pick(AT_ORIGIN)
+    assert track is not None
+    assert track.uri == "spotify:track:0"
+    choice = engine.last_choice()
+    assert choice is not None
+    assert (choice.mode, choice.context) == ("match", "match:point")
+
+
+def shift_from_quarter(store: CatalogStore, tracks: list[CatalogTrack]) -> MoodEngine:
+    """A shift from the listener at (0.25, 0.5) toward (1, 0.75), learning on affect alone."""
+    settings = EngineSettings(recent_tracks=0, recent_hours=0.0,
+                              weights=Weights(distance=1.0, feedback=0.0, affect=1.0, novelty=0.0))
+    return engine_over(tracks, store=store, settings=settings, mood=(-0.5, 0.0))
+
+
+@pytest.mark.parametrize("change", [(0.2, -0.8), (-0.2, 0.5), (-0.2, 0.4)])
+def test_shift_learns_which_tracks_move_the_listener_toward_the_target(change: tuple[float, float]) -> None:
+    """Two tracks equally near the start; track 0 moved the listener by ``change`` (against the
+    direction (0.75, 0.25) to the target, only just), track 1 not at all: track 1 wins."""
+    context = "shift:1,0.75"
+    store = CatalogStore(":memory:")
+    record(store, "spotify:track:0", full=1, valence_change=change[0], arousal_change=change[1],
+           context=context)
+    record(store, "spotify:track:1", full=1, valence_change=0.0, context=context)
+    tracks = [CatalogTrack("spotify:track:0", "T0", ("A",), 200.0, 0.25, 0.51),
+              CatalogTrack("spotify:track:1", "T1", ("B",), 200.0, 0.25, 0.49)]
+    engine = shift_from_quarter(store, tracks)
+    track = engine.pick(PlayIntent(action="play", valence=0.25, energy=0.5, mode="shift", emotion="sad",
+                                   target="1,0.75"))
+    assert track is not None
+    assert track.uri == "spotify:track:1"
+    choice = engine.last_choice()
+    assert choice is not None
+    assert (choice.mode, choice.context) == ("shift", context)
+
+
+@pytest.mark.parametrize(("others", "expected"), [((0.62,), "spotify:track:0"), ((0.58,), "spotify:track:1")])
+def test_a_shift_s_region_is_half_a_step(others: tuple[float, ...], expected: str) -> None:
+    """Step 0.2: the region around the waypoint (0.5, 0.5) is 0.1. Track 0 (0.05 off) was skipped;
+    another unlearned track competes with it only inside that region."""
+    context = "shift:1,0.5"
+    store = CatalogStore(":memory:")
+    skipped_in(store, context, "spotify:track:0", 1)
+    settings = EngineSettings(recent_tracks=0, recent_hours=0.0,
+                              weights=Weights(distance=1.0, feedback=1.0, affect=0.0, novelty=0.0))
+    engine = engine_over(on_line(0.55, *others), store=store, settings=settings, mood=(0.0, 0.0))
+    track = engine.pick(PlayIntent(action="play", valence=0.5, energy=0.5, mode="shift", emotion="neutral",
+                                   target="1,0.5"))
+    assert track is not None
+    assert track.uri == expected
