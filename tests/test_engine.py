@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+import math
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -836,3 +838,54 @@ def test_a_shift_s_region_is_half_a_step(others: tuple[float, ...], expected: st
                                    target="1,0.5"))
     assert track is not None
     assert track.uri == expected
+
+
+# --- the index and the choice record ------------------------------------------------------------------
+
+
+def test_the_index_keeps_each_track_with_finite_features_once() -> None:
+    def track(uri: str, valence: float | None, energy: float | None) -> CatalogTrack:
+        return CatalogTrack(f"spotify:track:{uri}", uri, ("A",), 200.0, valence, energy)
+
+    tracks = [track("a", 0.1, 0.2), track("no-energy", 0.3, None), track("no-valence", None, 0.3),
+              track("a", 0.9, 0.9), track("nan-energy", 0.4, math.nan), track("inf-valence", math.inf, 0.4),
+              track("b", 0.5, 0.6)]
+    engine = engine_over(tracks)
+    assert engine.catalog_size == 2
+    assert engine.region_size((0.1, 0.2)) == 1  # the first "a" is the one kept
+    assert engine.region_size((0.9, 0.9)) == 0
+
+
+def test_a_shift_step_after_a_playlist_track_steps_from_nowhere() -> None:
+    """The start found nothing in the catalog (a playlist track played, whose point is unknown); the
+    next step finds a catalog track beyond its region, with no step rule to apply."""
+    settings = EngineSettings(shift=ShiftSettings(step=0.2, max_lead=1.0, follow_radius=0.1))
+    engine = engine_over(on_line(0.5), settings=settings, playlists=(playlist("sad", (0.0, 0.5), 2),),
+                         mood=(-1.0, 0.0))
+    intent = PlayIntent(action="play", valence=0.0, energy=0.5, mode="shift", emotion="sad", target="1,0.5")
+    first = engine.pick(intent)
+    assert first is not None
+    assert first.uri == "spotify:track:sad0"
+    second = engine.pick(intent)
+    assert second is not None
+    assert second.uri == "spotify:track:0"
+    assert engine.last_choice().source == "catalog"  # type: ignore[union-attr]
+
+
+def test_the_choice_records_what_was_chosen_for_whom_and_how_long_it_took() -> None:
+    def slow_mood() -> tuple[float, float]:
+        until = time.perf_counter() + 0.005  # a mood source that takes 5 ms (no sleep: a bound)
+        while time.perf_counter() < until:
+            pass
+        return (-0.5, 0.0)
+
+    engine = MoodEngine(grid(), clock=ManualClock(EPOCH), mood_now=slow_mood)
+    began = time.perf_counter()
+    track = engine.pick(match("sad"))
+    took_ms = (time.perf_counter() - began) * 1000.0
+    choice = engine.last_choice()
+    assert choice is not None
+    assert track is not None
+    assert (choice.track, choice.mode, choice.context) == (track, "match", "match:sad")
+    assert (choice.wanted, choice.listener, choice.plan) == (DEFAULT_POINTS["sad"], (0.25, 0.5), None)
+    assert 5.0 <= choice.choice_ms <= took_ms
