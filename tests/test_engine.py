@@ -889,3 +889,57 @@ def test_the_choice_records_what_was_chosen_for_whom_and_how_long_it_took() -> N
     assert (choice.track, choice.mode, choice.context) == (track, "match", "match:sad")
     assert (choice.wanted, choice.listener, choice.plan) == (DEFAULT_POINTS["sad"], (0.25, 0.5), None)
     assert 5.0 <= choice.choice_ms <= took_ms
+
+
+def test_no_choice_before_the_first_pick() -> None:
+    assert engine_over(grid()).last_choice() is None
+
+
+def by_artist(*artists: str) -> list[CatalogTrack]:
+    """One track per artist name, in that order of distance from (0, 0.5)."""
+    return [CatalogTrack(f"spotify:track:{i}", f"T{i}", (artist,), 200.0, i / 100, 0.5)
+            for i, artist in enumerate(artists)]
+
+
+def test_an_artist_window_of_one_remembers_no_artist() -> None:
+    engine = engine_over(by_artist("X", "X", "Y"), settings=EngineSettings(artist_window=1, max_per_artist=1))
+    picks = [engine.pick(AT_ORIGIN) for _ in range(2)]
+    assert [t.uri if t else None for t in picks] == ["spotify:track:0", "spotify:track:1"]
+    assert engine.last_choice().source == "catalog"  # type: ignore[union-attr]
+
+
+def test_the_artist_rule_looks_at_the_last_window_minus_one_picks() -> None:
+    """artist_window 3: a track may follow its artist's track two picks later, not one."""
+    settings = EngineSettings(artist_window=3, max_per_artist=1)
+    engine = engine_over(by_artist("X", "X", "Y", "Z"), settings=settings)
+    picks = [engine.pick(AT_ORIGIN) for _ in range(4)]
+    assert [t.uri if t else None for t in picks] == [
+        "spotify:track:0", "spotify:track:2", "spotify:track:3", "spotify:track:1"]
+    assert engine.last_choice().source == "catalog"  # type: ignore[union-attr]
+
+
+def played_before(count: int, **settings: Any) -> str:
+    """A catalog of count + 1 tracks, ``count`` of them played (an hour ago and since, the farthest
+    left over): what does an engine starting on that catalog pick first?"""
+    tracks = grid(step=1 / 24)[: count + 1]  # 625 tracks at most, the last the farthest from happy
+    far = max(tracks, key=lambda t: distance((t.valence or 0.0, t.energy or 0.0), DEFAULT_POINTS["happy"]))
+    store = CatalogStore(":memory:")
+    store.upsert_tracks(tracks, source="test")
+    played = [t for t in tracks if t.uri != far.uri]
+    for k, track in enumerate(played):
+        store.record_play(track.uri, context="match:happy", listened_s=200.0, skipped=False,
+                          valence_change=None, arousal_change=None, at=EPOCH - 3600.0 + k)
+    engine = engine_over(tracks, store=store, settings=EngineSettings(max_distance=1.5, **settings))
+    track = engine.pick(match("happy"))
+    assert track is not None
+    assert track.uri == far.uri
+    return engine.last_choice().source  # type: ignore[union-attr]
+
+
+def test_a_restart_remembers_500_plays_for_the_hours_rule() -> None:
+    """recent_tracks 50, recent_hours 3: the 100 plays of the last hour all stay out after a restart."""
+    assert played_before(100) == "catalog"
+
+
+def test_a_restart_remembers_as_many_plays_as_recent_tracks() -> None:
+    assert played_before(600, recent_tracks=600, recent_hours=0.0) == "catalog"
