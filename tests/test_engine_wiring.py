@@ -247,3 +247,27 @@ def test_read_catalog_logs_what_it_could_not_read_and_keeps_the_rest(
         "mood engine: catalog.sqlite3: locked by another process; choosing from the mood playlists only",
         "mood engine: catalog.sqlite3: locked by another process; no mood playlists to fall back to",
     ]
+
+
+def test_build_engine_uses_the_config_s_rules_the_store_s_playlists_and_records_into_it(
+    tmp_path: Path,
+) -> None:
+    config = config_at(tmp_path, "engine:\n  recent_tracks: 0\n  recent_hours: 0\n")
+    near = CatalogTrack(uri="spotify:track:n", name="N", artists=("A",), duration_s=200.0, valence=0.85,
+                        energy=0.7)
+    far = CatalogTrack(uri="spotify:track:f", name="F", artists=("B",), duration_s=200.0, valence=0.9,
+                       energy=0.9)
+    with CatalogStore(tmp_path / "catalog.sqlite3") as store:
+        store.upsert_tracks([near], source="csv:test")
+        store.set_playlist("spotify:playlist:sad", name="Sad songs", tag="sad", valence=0.15, energy=0.25,
+                           tracks=[far])
+        engine = build_engine(config, store=store, mood_now=lambda: None, clock=ManualClock(EPOCH))
+        happy = PlayIntent(action="play", valence=0.85, energy=0.7, mode="match", emotion="happy")
+        first, second = engine.pick(happy), engine.pick(happy)
+        assert (first, second) == (near.to_track(), near.to_track())  # no recency rule in this config
+        engine.finished(near.to_track(), 200.0, False)
+        assert store.feedback("match:happy")["spotify:track:n"].full_plays == 1
+        sad = engine.pick(PlayIntent(action="play", valence=0.15, energy=0.25, mode="match", emotion="sad"))
+        assert sad is not None
+        assert sad.uri == "spotify:track:f"
+        assert engine.last_choice().source == "playlist:Sad songs"  # type: ignore[union-attr]
