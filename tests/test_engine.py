@@ -992,6 +992,8 @@ def test_a_restart_forgets_plays_beyond_the_500th() -> None:
     for k, track in enumerate([nearest, *others]):  # the nearest is the oldest of 501
         store.record_play(track.uri, context="match:happy", listened_s=200.0, skipped=False,
                           valence_change=None, arousal_change=None, at=EPOCH - 3600.0 + k)
-    track = engine_over(tracks, store=store).pick(match("happy"))
+    engine = engine_over(tracks, store=store)
+    track = engine.pick(match("happy"))
     assert track is not None
     assert track.uri == nearest.uri
+    assert engine.last_choice().source == "catalog"  # type: ignore[union-attr]
