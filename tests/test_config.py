@@ -457,3 +457,28 @@ def test_readme_documents_every_config_key() -> None:
     keys = set(_dotted_keys(Config))
     assert "camera.path" in keys
     assert keys - documented == set()
+
+
+# --- mood/settings.py's own rules (mutmut makes no mutants of decorated validators: these pin them) ---
+
+
+def test_engine_max_distance_may_not_be_inside_the_region(tmp_path: Path) -> None:
+    path = write(tmp_path, "engine:\n  radius: 0.3\n  max_distance: 0.25\n")
+    assert errors_of(path) == [f"{path}:3: engine.max_distance: must be >= radius (0.3), got 0.25"]
+    equal = write(tmp_path, "engine:\n  radius: 0.3\n  max_distance: 0.3\n")
+    assert load_config(equal).engine.max_distance == 0.3
+
+
+def test_engine_emotion_points_name_known_moods_inside_the_unit_square(tmp_path: Path) -> None:
+    unknown = write(tmp_path, "engine:\n  emotion_points:\n    hapy: [0.9, 0.75]\n")
+    [message] = errors_of(unknown)
+    assert message.startswith(f"{unknown}:")
+    assert message.endswith(
+        "engine.emotion_points: unknown mood 'hapy' (did you mean 'happy'?); expected one of happy, "
+        "surprise, energetic, calm, neutral, sad, fear, angry, disgust")
+    outside = write(tmp_path, "engine:\n  emotion_points:\n    happy: [1.2, 0.75]\n")
+    [message] = errors_of(outside)
+    assert message.endswith(
+        "engine.emotion_points: happy: valence and energy must be in [0, 1], got [1.2, 0.75]")
+    corners = write(tmp_path, "engine:\n  emotion_points:\n    happy: [1, 1]\n    sad: [0, 0]\n")
+    assert load_config(corners).engine.emotion_points == {"happy": (1.0, 1.0), "sad": (0.0, 0.0)}

@@ -229,3 +229,28 @@ def test_state_is_a_frozen_snapshot() -> None:
     assert state.last_intent == intent
     with pytest.raises(dataclasses.FrozenInstanceError):
         state.target = "calm"  # type: ignore[misc]
+
+
+# --- the hysteresis at its limits --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("drift", "follows"), [(0.25, False), (0.2500001, True)])
+def test_a_drift_of_exactly_the_hysteresis_is_not_followed(drift: float, follows: bool) -> None:
+    policy = MoodPolicy(mode="match", match_hysteresis=0.25)
+    policy.decide(mood_at((0.0, 0.0), Emotion.NEUTRAL), now=0.0)
+    assert (policy.decide(mood_at((drift, 0.0), Emotion.NEUTRAL), now=1.0) is not None) is follows
+
+
+def test_the_default_hysteresis_is_0_3() -> None:
+    policy = MoodPolicy(mode="match")
+    assert policy.match_hysteresis == 0.3
+    policy.decide(mood_at((0.0, 0.0), Emotion.NEUTRAL), now=0.0)
+    assert policy.decide(mood_at((0.0, 0.3), Emotion.NEUTRAL), now=1.0) is None
+    assert policy.decide(mood_at((0.0, 0.31), Emotion.NEUTRAL), now=2.0) is not None
+
+
+def test_no_hysteresis_follows_every_move() -> None:
+    policy = MoodPolicy(mode="match", match_hysteresis=0.0)
+    policy.decide(mood_at((0.0, 0.0), Emotion.NEUTRAL), now=0.0)
+    assert policy.decide(mood_at((0.0, 0.0), Emotion.NEUTRAL), now=1.0) is None
+    assert policy.decide(mood_at((0.0, 0.01), Emotion.NEUTRAL), now=2.0) is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -339,3 +340,204 @@ def test_wrong_number_of_probabilities_is_an_error() -> None:
 def test_out_of_range_parameters_are_rejected(option: str, value: float) -> None:
     with pytest.raises(ValueError, match=option):
         MoodSmoother(**{option: value})  # type: ignore[arg-type]
+
+
+# --- mutation-testing round (docs/mutation-mut-mood.md): exact values and both sides of boundaries ---
+
+
+def test_aggregate_a_zero_area_face_beside_a_real_one_counts_for_nothing() -> None:
+    """Only an all-zero-area frame falls back to equal weights; one real face outweighs the rest."""
+    rows = np.array([pure(Emotion.HAPPY), pure(Emotion.SAD)])
+    combined = aggregate_faces(rows, [FaceBox(0, 0, 1, 1), FaceBox(5, 5, 0, 9)])  # areas 1 and 0
+    assert combined == pure(Emotion.HAPPY)
+
+
+def test_aggregate_renormalises_a_one_pixel_face() -> None:
+    """A total weight under 1 (a 1x1 box, a row summing to 0.99) is still divided out exactly."""
+    row = np.array([[0.0, 0.0, 0.0, 0.99, 0.0, 0.0, 0.0]])
+    assert aggregate_faces(row, [FaceBox(0, 0, 1, 1)]) == pure(Emotion.HAPPY)
+
+
+def test_aggregate_all_zero_rows_are_uniform() -> None:
+    combined = aggregate_faces(np.zeros((2, 7)), [FaceBox(0, 0, 10, 10), FaceBox(0, 0, 20, 20)])
+    assert combined == (1.0 / 7,) * 7
+
+
+def test_aggregate_errors_say_what_was_wrong() -> None:
+    with pytest.raises(ValueError, match=r"^probabilities must have shape \(n, 7\), got \(1, 6\)$"):
+        aggregate_faces(np.ones((1, 6)) / 6, [FaceBox(0, 0, 10, 10)])
+    with pytest.raises(ValueError, match=r"^probabilities must have shape \(n, 7\), got \(7,\)$"):
+        aggregate_faces(np.ones(7) / 7, [FaceBox(0, 0, 10, 10)])
+
+
+def test_equal_timestamps_both_count_as_evidence() -> None:
+    smoother = MoodSmoother()
+    smoother.update(Scores(timestamp=0.0, probabilities=pure(Emotion.FEAR)))
+    smoother.update(Scores(timestamp=0.0, probabilities=pure(Emotion.HAPPY)))
+    assert smoother.probabilities is not None
+    assert smoother.probabilities[Emotion.FEAR] == 0.5
+    assert smoother.probabilities[Emotion.HAPPY] == 0.5
+
+
+def test_a_listener_gone_leaves_no_evidence() -> None:
+    smoother = settled(Emotion.HAPPY)
+    assert smoother.probabilities == pure(Emotion.HAPPY)
+    mood = feed(smoother, frames(5.0, 8.0, None))[-1][1]  # the last face frame was at 4.75 s
+    assert mood.absent
+    assert smoother.probabilities is None
+
+
+def test_present_but_window_empty_keeps_the_mood_without_evidence() -> None:
+    """absent_after_s longer than the window: no face frame left in it, but still present."""
+    smoother = settled(Emotion.HAPPY, until=2.0, window_s=1.0, absent_after_s=3.0)  # last face 1.75 s
+    before = smoother.update(Scores(timestamp=2.5, probabilities=None))
+    assert before.emotion == Emotion.HAPPY
+    assert smoother.probabilities is not None
+    mood = smoother.update(Scores(timestamp=2.75, probabilities=None))  # the 1.75 s frame drops out
+    assert mood is before
+    assert mood.emotion == Emotion.HAPPY
+    assert smoother.probabilities is None
+
+
+def one_frame_window(emotion: Emotion, margin: float) -> MoodSmoother:
+    """A window of one frame (0.25 s at 4 frames/s) and no dwell: each frame's lead is exact."""
+    return settled(emotion, until=1.0, window_s=PERIOD, margin=margin, dwell_s=0.0)
+
+
+@pytest.mark.parametrize(("margin", "changed"), [(0.25, True), (0.375, False)])
+def test_a_lead_of_exactly_the_margin_is_enough(margin: float, changed: bool) -> None:
+    smoother = one_frame_window(Emotion.HAPPY, margin)
+    sad_by_a_quarter = leaning(Emotion.SAD, 0.625, Emotion.HAPPY, 0.375)
+    mood = smoother.update(Scores(timestamp=1.0, probabilities=sad_by_a_quarter))
+    assert mood.emotion == (Emotion.SAD if changed else Emotion.HAPPY)
+
+
+def test_a_new_emotion_can_be_challenged_on_the_very_next_frame() -> None:
+    smoother = one_frame_window(Emotion.HAPPY, 0.15)
+    assert smoother.update(Scores(timestamp=1.0, probabilities=pure(Emotion.SAD))).emotion == Emotion.SAD
+    back = smoother.update(Scores(timestamp=1.25, probabilities=pure(Emotion.HAPPY)))
+    assert (back.emotion, back.since) == (Emotion.HAPPY, 1.25)
+
+
+def test_repeated_absence_returns_the_same_mood_object() -> None:
+    """No new Mood per frame while nobody is there (and a changed absence is a new one)."""
+    smoother = MoodSmoother()
+    first = smoother.update(Scores(timestamp=0.0, probabilities=None))
+    assert smoother.update(Scores(timestamp=1.0, probabilities=None)) is first
+    assert smoother.update(Scores(timestamp=1.5, probabilities=pure(Emotion.SAD))) is first  # too soon
+    gone = settled(Emotion.HAPPY)
+    left = feed(gone, frames(5.0, 9.0, None))
+    absent = [mood for _, mood in left if mood.absent]
+    assert absent[0].since == 7.75
+    assert all(mood is absent[0] for mood in absent)
+
+
+def test_an_all_zero_frame_is_no_evidence_for_anything() -> None:
+    smoother = MoodSmoother()
+    smoother.update(Scores(timestamp=0.0, probabilities=(0.0,) * 7))
+    assert smoother.probabilities == (0.0,) * 7
+
+
+def test_a_single_quantised_frame_is_renormalised() -> None:
+    smoother = MoodSmoother()
+    smoother.update(Scores(timestamp=0.0, probabilities=(0.0, 0.0, 0.0, 0.99, 0.0, 0.0, 0.0)))
+    assert smoother.probabilities == pure(Emotion.HAPPY)
+
+
+@pytest.mark.parametrize(
+    ("strong", "negative", "expected"),
+    [(Emotion.HAPPY, Emotion.SAD, (1.0, 1.0)), (Emotion.SAD, Emotion.HAPPY, (-1.0, -1.0))],
+)
+def test_valence_and_arousal_stay_on_the_circumplex_whatever_the_scores(
+    strong: Emotion, negative: Emotion, expected: tuple[float, float]
+) -> None:
+    """Scores outside [0, 1] (a broken model) can push the weighted mean past +-1: it is clamped."""
+    odd = tuple(2.0 if e == strong else -1.0 if e == negative else 0.0 for e in Emotion)
+    smoother = MoodSmoother()
+    mood = feed(smoother, [Scores(0.0, odd, 1), Scores(0.5, odd, 1)])[-1][1]
+    assert mood.emotion == strong
+    assert (mood.valence, mood.arousal) == expected
+
+
+# --- skip_gap: the camera was off ------------------------------------------------------------------
+
+
+def test_a_gap_skipped_does_not_count_toward_absence() -> None:
+    smoother = settled(Emotion.HAPPY)  # last face frame at 4.75 s
+    smoother.skip_gap(1.0)
+    assert smoother.update(Scores(timestamp=8.0, probabilities=None)).emotion == Emotion.HAPPY  # 2.25 s
+    assert smoother.update(Scores(timestamp=8.75, probabilities=None)).absent  # 3 s
+
+
+def test_a_gap_skipped_keeps_the_window_s_evidence() -> None:
+    smoother = settled(Emotion.HAPPY)  # face frames 0..4.75 s
+    smoother.skip_gap(10.0)
+    smoother.update(Scores(timestamp=15.0, probabilities=pure(Emotion.SAD)))
+    # 10..14.75 s now; the one at 10 s leaves the 5 s window: 19 happy frames and 1 sad.
+    assert smoother.probabilities is not None
+    assert smoother.probabilities[Emotion.HAPPY] == pytest.approx(19 / 20)
+    assert smoother.probabilities[Emotion.SAD] == pytest.approx(1 / 20)
+
+
+def test_a_gap_can_be_skipped_after_an_emotion_began_or_ended() -> None:
+    smoother = settled(Emotion.HAPPY)
+    smoother.skip_gap(2.0)
+    feed(smoother, frames(5.0, 12.0, None))
+    assert smoother.mood is not None
+    assert smoother.mood.absent
+    smoother.skip_gap(2.0)
+    assert smoother.update(Scores(timestamp=12.0, probabilities=None)).absent
+
+
+def test_a_negative_gap_changes_nothing() -> None:
+    smoother = settled(Emotion.HAPPY)
+    smoother.skip_gap(-5.0)
+    assert smoother.update(Scores(timestamp=7.5, probabilities=None)).emotion == Emotion.HAPPY  # 2.75 s
+    assert smoother.update(Scores(timestamp=7.75, probabilities=None)).absent
+
+
+# --- parameters: both sides of each limit, and the messages ---------------------------------------
+
+
+def test_no_evidence_before_the_first_frame() -> None:
+    assert MoodSmoother().probabilities is None
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"window_s": 60.0},
+        {"margin": 0.0},
+        {"dwell_s": 0.0},
+        {"absent_after_s": 0.5},
+        {"absent_after_s": 3600.0},
+        {"min_evidence_s": 0.0},
+        {"min_frames": 1},
+    ],
+    ids=lambda options: "-".join(f"{k}={v}" for k, v in options.items()),
+)
+def test_parameters_at_their_limits_are_accepted(options: dict[str, float]) -> None:
+    smoother = MoodSmoother(**options)  # type: ignore[arg-type]
+    for name, value in options.items():
+        assert getattr(smoother, name) == value
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"window_s": 60.5}, "window_s must be in (0, 60], got 60.5"),
+        ({"margin": -0.1}, "margin must be in [0, 1), got -0.1"),
+        ({"dwell_s": -1.0}, "dwell_s must be >= 0, got -1.0"),
+        ({"absent_after_s": 3600.5}, "absent_after_s must be in (0, 3600], got 3600.5"),
+        ({"min_evidence_s": -0.5}, "min_evidence_s must be >= 0, got -0.5"),
+        ({"min_frames": 0}, "min_frames must be >= 1, got 0"),
+    ],
+)
+def test_out_of_range_parameters_name_the_limit(options: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        MoodSmoother(**options)  # type: ignore[arg-type]
+
+
+def test_one_frame_is_enough_with_min_frames_one() -> None:
+    smoother = MoodSmoother(min_frames=1, min_evidence_s=0.0)
+    assert smoother.update(Scores(timestamp=3.0, probabilities=pure(Emotion.SAD))).emotion == Emotion.SAD

@@ -151,11 +151,17 @@ def _by_distance(d2: np.ndarray, candidates: np.ndarray) -> Iterator[int]:
     n = len(values)
     k, start = min(64, n), 0
     while start < n:
-        part = np.argpartition(values, k - 1)[:k] if k < n else np.arange(n)
+        if k < n:
+            # Every candidate up to the k-th smallest distance, ties included: a prefix of the whole
+            # order by (distance, index), so a tie across two rounds is neither repeated nor skipped.
+            bound = np.partition(values, k - 1)[k - 1]
+            part = np.flatnonzero(values <= bound)
+        else:
+            part = np.arange(n)
         part = part[np.lexsort((candidates[part], values[part]))]
         for j in part[start:]:
             yield int(candidates[j])
-        start, k = k, min(n, k * 4)
+        start, k = len(part), min(n, max(k * 4, len(part) + 1))
 
 
 @dataclass

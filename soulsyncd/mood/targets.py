@@ -100,12 +100,3 @@ def merged_points(overrides: Mapping[str, Point]) -> dict[str, Point]:
     points.update(overrides)
     return points
 
-
-def nearest_name(
-    point: Point, points: Mapping[str, Point], among: tuple[str, ...] | None = None
-) -> str | None:
-    """The name (of ``among``, default all) whose point is closest to ``point``; None if none."""
-    names = [name for name in (among if among is not None else tuple(points)) if name in points]
-    if not names:
-        return None
-    return min(names, key=lambda name: distance(points[name], point))
