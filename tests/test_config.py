@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import typing
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from soulsyncd.config import (
     load_config,
     read_secret,
 )
+from soulsyncd.config.loader import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
 from soulsyncd.vision.classifier import DEFAULT_MODEL_PATH
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -457,3 +459,173 @@ def test_readme_documents_every_config_key() -> None:
     keys = set(_dotted_keys(Config))
     assert "camera.path" in keys
     assert keys - documented == set()
+
+
+# --- hostile and odd files, message by message (mutation round, issue 17 item 6) -------------------
+# tests/test_config_fuzz.py throws thousands of files at the loader; these pin each refusal's words,
+# its line and both sides of each limit, and are fast enough to run once per mutant.
+
+
+def _nested(levels: int, inner: str) -> str:
+    return "[" * levels + inner + "]" * levels
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Brackets: 50 levels are read, the 51st is refused where it starts.
+        ("x: 1\ny: " + _nested(MAX_DEPTH, "1") + "\n",
+         f"F:2: refused: collections nested more than {MAX_DEPTH} deep"),  # 50 lists and a value: too deep
+        (_nested(MAX_DEPTH - 1, "1"), "F:1: the top level must be a mapping of sections, got a list"),
+        ("x: 1\ny: " + _nested(MAX_DEPTH + 1, "1") + "\n",
+         f"F:2: refused: brackets nested more than {MAX_DEPTH} deep"),
+        # Block nesting: 50 nodes deep are composed, the 51st is refused at its line.
+        ("- " * (MAX_DEPTH - 1) + "x\n", "F:1: the top level must be a mapping of sections, got a list"),
+        ("- " * MAX_DEPTH + "x\n", f"F:1: refused: collections nested more than {MAX_DEPTH} deep"),
+        ("x: 1\ny:\n" + "".join("  " * i + "- \n" for i in range(MAX_DEPTH)) + "  " * MAX_DEPTH + "- x\n",
+         f"F:{MAX_DEPTH + 2}: refused: collections nested more than {MAX_DEPTH} deep"),
+        # A constructor's own error names the tag (the last part of it) and, for a ValueError, why.
+        ("x: 1\na: !!float x\n",
+         "F:2: invalid YAML: 'x' is not a valid !!float (could not convert string to float: 'x')"),
+        ("x: 1\na: !!bool maybe\n", "F:2: invalid YAML: 'maybe' is not a valid !!bool"),
+        ("a: !!int " + "9" * 5000 + "\n",
+         "F:1: invalid YAML: '99999999999999999999999999999999999999999999999999999999... is not a valid "
+         "!!int (Exceeds the limit (4300 digits) for integer string conver...)"),
+        ("x: 1\nb: \x07\n", "F:2: invalid YAML: character #x0007 is not allowed (control character?)"),
+        ("x: 1\n\nb: \x00\n", "F:3: invalid YAML: character #x0000 is not allowed (control character?)"),
+        # Aliases: a cycle is refused; a mapping reached twice is not a cycle.
+        ("x: 1\na: &a [1, [*a]]\n", "F:2: refused: an alias refers to a collection that contains it"),
+    ],
+)
+def test_hostile_yaml_is_refused_with_its_line(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    assert [error.replace(str(path), "F") for error in errors_of(path)] == [expected]
+
+
+def test_a_mapping_reached_through_an_alias_twice_is_no_cycle(tmp_path: Path) -> None:
+    path = write(tmp_path, "x: &m {a: 1}\ny: *m\nz: [*m, *m]\n")
+    assert errors_of(path) == [f"{path}:1: x: unknown key", f"{path}:2: y: unknown key",
+                               f"{path}:3: z: unknown key"]
+    path = write(tmp_path, "camera: {kind: usb, retry_initial_s: &r 4, retry_max_s: *r}\n")
+    camera = load_config(path).camera
+    assert (camera.retry_initial_s, camera.retry_max_s) == (4, 4)
+
+
+def _list_of(count: int) -> str:
+    return "[" + ", ".join(["1"] * count) + "]"
+
+
+def test_a_document_of_2500_nodes_is_read_and_one_more_is_refused(tmp_path: Path) -> None:
+    # A mapping, its key, a list and its items: 3 + items nodes.
+    path = write(tmp_path, "x: " + _list_of(MAX_NODES - 3) + "\n")
+    assert errors_of(path) == [f"{path}:1: x: unknown key"]
+    path = write(tmp_path, "x: " + _list_of(MAX_NODES - 2) + "\n")
+    assert errors_of(path) == [f"{path}:1: refused: more than {MAX_NODES} values, keys and collections"]
+
+
+EXPANDED = f"refused: more than {MAX_NODES} values, keys and collections once its aliases are expanded"
+
+
+def test_aliases_are_counted_as_expanded_up_to_2500_nodes(tmp_path: Path) -> None:
+    # Expanded: the mapping, two keys, the anchored list (1 + n) and a list of two copies (1 + 2 (1 + n)).
+    items = (MAX_NODES - 7) // 3
+    assert 3 * items + 7 == MAX_NODES
+    path = write(tmp_path, "a: &a " + _list_of(items) + "\nb: [*a, *a]\n")
+    assert errors_of(path) == [f"{path}:1: a: unknown key", f"{path}:2: b: unknown key"]
+    path = write(tmp_path, "a: &a " + _list_of(items) + "\nb: [*a, *a, 1]\n")
+    assert errors_of(path) == [f"{path}:1: {EXPANDED}"]
+    # Where a collection alone is too big, its line is given.
+    path = write(tmp_path, "x: 1\na: &a " + _list_of(items) + "\nb: [*a, *a, *a, *a]\n")
+    assert errors_of(path) == [f"{path}:3: {EXPANDED}"]
+
+
+def test_aliases_may_nest_collections_50_deep_and_no_deeper(tmp_path: Path) -> None:
+    # The anchored value is 31 deep (30 lists and the scalar); each list around the alias adds one,
+    # and the top-level mapping one more.
+    anchored = "a: &a " + _nested(30, "1") + "\n"
+    path = write(tmp_path, anchored + "b: " + _nested(MAX_DEPTH - 32, "*a") + "\n")
+    assert errors_of(path) == [f"{path}:1: a: unknown key", f"{path}:2: b: unknown key"]
+    path = write(tmp_path, anchored + "b: " + _nested(MAX_DEPTH - 31, "*a") + "\n")
+    assert errors_of(path) == [f"{path}:1: refused: aliases nest collections more than {MAX_DEPTH} deep"]
+    path = write(tmp_path, "x: 1\n" + anchored + "b: " + _nested(MAX_DEPTH - 30, "*a") + "\n")
+    assert errors_of(path) == [f"{path}:3: refused: aliases nest collections more than {MAX_DEPTH} deep"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Items of a list are named by their index, at their own line.
+        ("web:\n  hosts:\n    - a\n    - 7\n", "F:4: web.hosts[1]: input should be a valid string, got 7"),
+        ("web:\n  hosts: [7, a]\n", "F:2: web.hosts[0]: input should be a valid string, got 7"),
+        ("music:\n  playlists:\n    calm:\n      uris:\n        - spotify:playlist:a\n        - 5\n",
+         "F:6: music.playlists.calm.uris[1]: input should be a valid string, got 5"),
+        # The shorthand (a list for uris:) is reported as written: no "uris" in the path.
+        ("music:\n  playlists:\n    calm: [a,\n      5]\n",
+         "F:4: music.playlists.calm[1]: input should be a valid string, got 5"),
+        ("music:\n  playlists:\n    calm:\n      - a\n      - [b]\n",
+         "F:5: music.playlists.calm[1]: input should be a valid string"),
+        # Keys YAML reads as numbers, at any depth.
+        ("1: x\n", "F:1: 1: keys must be strings"),
+        ("music:\n  playlists:\n    calm:\n      1: 2\n",
+         "F:4: music.playlists.calm.1: keys must be strings"),
+        # A value that is not a plain scalar is not quoted back; a null is.
+        ("logging: [a]\n", "F:1: logging: input should be a valid dictionary or instance of LoggingConfig"),
+        ("analysis:\n  fps: null\n", "F:2: analysis.fps: input should be a valid number, got None"),
+        # A validator's message is cut at 300 characters.
+        ("music:\n  playlists:\n    " + "t" * 400 + ": [a]\n", "F:2: music.playlists: '" + "t" * 296 + "..."),
+    ],
+)
+def test_each_problem_names_its_path_and_line(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    assert [error.replace(str(path), "F") for error in errors_of(path)] == [expected]
+
+
+def test_an_unknown_key_inside_a_playlist_names_its_path(tmp_path: Path) -> None:
+    path = write(tmp_path, "music:\n  playlists:\n    calm:\n      uris: [a]\n      valense: 0.5\n")
+    (error,) = errors_of(path)
+    assert error.startswith(f"{path}:5: music.playlists.calm.valense: unknown key")
+
+
+def test_long_keys_are_cut_to_60_characters(tmp_path: Path) -> None:
+    path = write(tmp_path, "analysis:\n  " + "k" * 60 + ": 1\n  " + "q" * 61 + ": 2\n")
+    assert errors_of(path) == [f"{path}:2: analysis.{'k' * 60}: unknown key",
+                               f"{path}:3: analysis.{'q' * 57}...: unknown key"]
+
+
+def _close_to_fps(n: int) -> str:
+    return "fps" + chr(ord("a") + n // 10) + chr(ord("a") + n % 10)  # fpsaa, fpsab, ... fpsjj
+
+
+def test_up_to_100_problems_are_listed_with_hints_and_the_rest_counted(tmp_path: Path) -> None:
+    hundred = "analysis:\n" + "".join(f"  {_close_to_fps(n)}: 1\n" for n in range(100))
+    path = write(tmp_path, hundred)
+    errors = errors_of(path)
+    assert len(errors) == 100
+    assert errors[0] == f"{path}:2: analysis.fpsaa: unknown key (did you mean 'fps'?)"
+    assert errors[-1] == f"{path}:101: analysis.fpsjj: unknown key (did you mean 'fps'?)"
+    path = write(tmp_path, hundred + "  fpskk: 1\n  fpskl: 1\n")
+    errors = errors_of(path)
+    assert len(errors) == 101
+    assert errors[0] == f"{path}:2: analysis.fpsaa: unknown key"  # too many for hints
+    assert errors[99] == f"{path}:101: analysis.fpsjj: unknown key"
+    assert errors[100] == f"{path}: ... and 2 more problems"
+
+
+def test_a_file_of_up_to_a_megabyte_is_read(tmp_path: Path) -> None:
+    comment = "# " + "x" * (MAX_FILE_BYTES - 3) + "\n"
+    assert len(comment.encode()) == MAX_FILE_BYTES
+    assert load_config(write(tmp_path, comment)) == Config()
+    path = write(tmp_path, "#" + comment)
+    assert errors_of(path) == [f"{path}: cannot read config file: larger than 1000 kB, not a config file?"]
+
+
+def test_files_that_are_not_config_files(tmp_path: Path) -> None:
+    assert errors_of(tmp_path) == [f"{tmp_path}: cannot read config file: it is a directory"]
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    assert errors_of(fifo) == [f"{fifo}: cannot read config file: not a regular file"]
+    nul = tmp_path / "a\0b.yaml"
+    assert errors_of(nul) == [f"{nul}: cannot read config file: embedded null byte"]
+    path = tmp_path / "bytes.yaml"
+    path.write_bytes(b"analysis:\n  fps: 5\n  faces: \xff\n")
+    assert errors_of(path) == [f"{path}:3: cannot read config file: not UTF-8 text (invalid start byte)"]
