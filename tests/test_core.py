@@ -13,6 +13,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
+from soulsyncd.core import loop as loop_module
 from soulsyncd.core.commands import (
     CommandQueue,
     Pause,
@@ -42,6 +43,7 @@ from soulsyncd.types import (
     PlayerState,
     PlayerStatus,
     PlayIntent,
+    ShiftProgress,
 )
 
 TICK_S = 0.2
@@ -889,3 +891,88 @@ def test_the_throttle_logs_a_failing_player_and_carries_on(caplog: pytest.LogCap
     throttle.apply(PlayIntent("play", reason="back"))  # held: sent 10 s after the failed pause
     throttle.flush()
     assert player.intents == []
+
+
+# --- the snapshot's figures on a manual clock (mutation round, issue 17 item 6) -------------------
+
+
+class PerfCounter:
+    """Stands in for the ``time`` module in soulsyncd.core.loop: a perf_counter the doubles move."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+class TimedDetector(FixedDetector):
+    """Each detection takes the next of ``seconds`` on the perf counter."""
+
+    def __init__(self, perf: PerfCounter, seconds: list[float]) -> None:
+        self.perf, self.seconds = perf, seconds
+
+    def detect(self, frame: Frame) -> list[FaceBox]:
+        self.perf.now += self.seconds.pop(0)
+        return super().detect(frame)
+
+
+class TimedClassifier(FixedClassifier):
+    def __init__(self, perf: PerfCounter, seconds: list[float]) -> None:
+        super().__init__()
+        self.perf, self.seconds = perf, seconds
+
+    def classify(self, faces: Sequence[np.ndarray]) -> np.ndarray:
+        self.perf.now += self.seconds.pop(0)
+        return super().classify(faces)
+
+
+def test_the_snapshot_figures_are_exact_on_a_manual_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Frames per second over the window up to now, median stage times, uptime, drops, the shift."""
+    perf = PerfCounter()
+    monkeypatch.setattr(loop_module, "time", perf)
+    clock = ManualClock(50.0)
+    shift = ShiftProgress(target="happy", step=2, steps=5)
+    # Binary fractions of a second, so the milliseconds are exact: 15.625, 62.5, 15.625 ms to detect
+    # (the empty frame too), 3.90625 ms twice to classify (the frames with a face).
+    detector = TimedDetector(perf, [1 / 64, 1 / 16, 1 / 64])
+    classifier = TimedClassifier(perf, [1 / 256, 1 / 256])
+    core = SoulSync(source=ReplaySource([FACE, EMPTY, FACE, None], clock), detector=detector,
+                    classifier=classifier, smoother=MoodSmoother(), policy=MoodPolicy(), player=None,
+                    clock=clock, shift_progress=lambda: shift)
+    assert core.latest().stats == Stats()
+    for _ in range(300):
+        core.submit(SetVolume(50))  # 44 more than the queue holds
+    for _ in range(3):
+        clock.advance(0.25)
+        core.tick()
+    assert core.latest().stats == Stats(
+        frames_analysed=3, frames_with_face=2, analysis_fps=4.0,  # 2 intervals in 0.5 s
+        inference_ms=3.91, detector_ms=15.62, uptime_s=0.8, commands_dropped=44)
+    assert core.latest().shift == shift
+    clock.advance(0.25)  # a tick without a frame: only an event builds a snapshot now
+    core.submit(SetMode("shift"))
+    core.tick()
+    stats = core.latest().stats
+    # Up to now, not up to the last frame: 2 intervals in the 0.75 s since the first frame.
+    assert (stats.uptime_s, stats.analysis_fps, stats.frames_analysed) == (1.0, 2.67, 3)
+    clock.advance(0.75)
+    core.submit(SetMode("match"))
+    core.tick()
+    stats = core.latest().stats
+    assert (stats.uptime_s, stats.analysis_fps) == (1.8, 1.33)  # 1.75 s up; 2 intervals in 1.5 s
+    core.close()
+
+
+def test_without_analysis_the_stage_times_are_0() -> None:
+    clock = ManualClock()
+    core = SoulSync(source=ReplaySource([FACE] * 3, clock), detector=None, classifier=None,
+                    smoother=MoodSmoother(), policy=MoodPolicy(), player=None, clock=clock)
+    for _ in range(3):
+        clock.advance(0.25)
+        core.tick()
+    stats = core.latest().stats
+    assert (stats.detector_ms, stats.inference_ms, stats.frames_analysed) == (0.0, 0.0, 3)
+    assert stats.analysis_fps == 4.0
+    assert core.latest().shift is None
+    core.close()
