@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -975,4 +976,56 @@ def test_without_analysis_the_stage_times_are_0() -> None:
     assert (stats.detector_ms, stats.inference_ms, stats.frames_analysed) == (0.0, 0.0, 3)
     assert stats.analysis_fps == 4.0
     assert core.latest().shift is None
+    core.close()
+
+
+@dataclass(frozen=True)
+class Bogus:
+    """Not a command the core knows (a newer sender, a bug)."""
+
+
+def test_a_rejected_command_is_an_error_event_with_the_reason() -> None:
+    clock = ManualClock()
+    core = make_core([FACE] * 10, clock)
+    events: list[tuple[EventKind, str | None]] = []
+    core.subscribe("test", lambda event: events.append((event.kind, event.state.last_error)))
+    core.submit(Bogus())  # type: ignore[arg-type]
+    core.submit(SetVolume(140))
+    drive(core, clock, 1)
+    core.close()
+    introduced: list[tuple[EventKind, str | None]] = []  # the event that brought each error
+    for kind, error in events:
+        if error is not None and (not introduced or introduced[-1][1] != error):
+            introduced.append((kind, error))
+    assert introduced == [
+        (EventKind.ERROR, "command Bogus() rejected: unknown command Bogus()"),
+        (EventKind.ERROR, "command SetVolume(percent=140) rejected: volume must be 0..100, got 140"),
+    ]
+
+
+def test_wait_player_idle_sends_what_is_due_and_says_whether_the_player_caught_up() -> None:
+    clock = ManualClock()
+    core = SoulSync(source=ReplaySource([FACE], clock), detector=FixedDetector(),
+                    classifier=FixedClassifier(), smoother=MoodSmoother(), policy=MoodPolicy(), clock=clock)
+    assert core.wait_player_idle() is True  # no player: nothing to wait for
+    core.close()
+    player = RecordingPlayer(clock)
+    core = SoulSync(source=ReplaySource([FACE], clock), detector=FixedDetector(),
+                    classifier=FixedClassifier(), smoother=MoodSmoother(), policy=MoodPolicy(), player=player,
+                    player_min_interval_s=10.0, clock=clock)
+    core._act(PlayIntent("play", reason="first"))
+    core._act(PlayIntent("play", reason="held"))
+    assert core.wait_player_idle()
+    assert [i.reason for i in player.intents] == ["first"]
+    clock.advance(10.0)
+    assert core.wait_player_idle()  # due now: sent without waiting for a tick
+    assert [i.reason for i in player.intents] == ["first", "held"]
+    core.close()
+    stuck = BlockingPlayer()
+    core = make_core([FACE], clock, player=stuck)
+    core._act(PlayIntent("play"))
+    assert stuck.entered.wait(5)
+    assert core.wait_player_idle(0.01) is False
+    stuck.release.set()
+    assert core.wait_player_idle(5.0) is True
     core.close()
