@@ -629,3 +629,45 @@ def test_files_that_are_not_config_files(tmp_path: Path) -> None:
     path = tmp_path / "bytes.yaml"
     path.write_bytes(b"analysis:\n  fps: 5\n  faces: \xff\n")
     assert errors_of(path) == [f"{path}:3: cannot read config file: not UTF-8 text (invalid start byte)"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # On one line, pydantic's order of the fields (fps before faces), not the messages' order.
+        ("analysis: {fps: 100, faces: some}\n",
+         ["F:1: analysis.fps: input should be less than or equal to 60, got 100",
+          "F:1: analysis.faces: input should be 'largest' or 'all', got 'some'"]),
+        # A secret is reported as one, and the problems after it are still reported.
+        ("analysis:\n  token: x\nlogging:\n  level: loud\n",
+         [f"F:2: analysis.token: {SECRET_ADVICE}",
+          "F:4: logging.level: input should be 'debug', 'info', 'warning' or 'error', got 'loud'"]),
+        ("mqtt:\n  api-key: x\n", [f"F:2: mqtt.api-key: {SECRET_ADVICE}"]),  # '-' read as '_'
+        # The parser's context and its problem, both.
+        ("analysis: {fps: 5\nlogging:\n  level: info\n",
+         ["F:2: invalid YAML: while parsing a flow mapping; expected ',' or '}', but got ':'"]),
+        # Each mapping is checked once however many aliases reach it, and the walk goes on after them.
+        ("a: &a {x: 1, x: 2}\nb: *a\nc: [*a, *a]\nd: {y: 1, y: 2}\n",
+         ["F:1: a.x: duplicate key (also on line 1; only the last one would count)",
+          "F:1: a: unknown key", "F:2: b: unknown key", "F:3: c: unknown key",
+          "F:4: d.y: duplicate key (also on line 4; only the last one would count)", "F:4: d: unknown key"]),
+        # Lines are counted from the very first character.
+        ("\nx: 1\nb: \x07\n", ["F:3: invalid YAML: character #x0007 is not allowed (control character?)"]),
+    ],
+)
+def test_problems_in_order_and_in_full(tmp_path: Path, text: str, expected: list[str]) -> None:
+    path = write(tmp_path, text)
+    assert [error.replace(str(path), "F") for error in errors_of(path)] == expected
+
+
+def test_the_last_byte_of_a_megabyte_file_is_read(tmp_path: Path) -> None:
+    setting = "\nanalysis: {fps: 7}"  # no newline at the end: a byte less would break it
+    text = "#" * (MAX_FILE_BYTES - len(setting)) + setting
+    assert len(text.encode()) == MAX_FILE_BYTES
+    assert load_config(write(tmp_path, text)).analysis.fps == 7
+
+
+def test_a_byte_that_is_not_utf8_is_found_on_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "bytes.yaml"
+    path.write_bytes(b"\nanalysis:\n  fps: 5\n  faces: \xff\n# after\n")
+    assert errors_of(path) == [f"{path}:4: cannot read config file: not UTF-8 text (invalid start byte)"]
