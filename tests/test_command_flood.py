@@ -4,6 +4,7 @@ faster than its back-off, and rejected commands are counted, not logged one by o
 from __future__ import annotations
 
 import logging
+import queue as stdlib_queue
 
 import numpy as np
 import pytest
@@ -234,3 +235,42 @@ def test_the_rejection_logs_default_interval_is_a_minute(caplog: pytest.LogCaptu
     rejections.rejected("second")
     assert [r.getMessage() for r in caplog.records] == ["first", "second"]
 
+
+
+def test_the_seconds_since_the_last_line_are_right_on_a_clock_that_started_at_0(
+        caplog: pytest.LogCaptureFixture) -> None:
+    clock = ManualClock()  # the first rejection at 0.0 s: still a time, not "no time"
+    rejections = RejectionLog(clock=clock.monotonic)
+    caplog.set_level(logging.WARNING)
+    rejections.rejected("first")
+    rejections.rejected("counted")
+    clock.advance(61.0)
+    rejections.rejected("third")
+    assert [r.getMessage() for r in caplog.records] == [
+        "first", "third (and 1 more commands rejected in the last 61 s)"]
+
+
+class RacedQueue:
+    """A queue that was full when a producer tried, and empty (the loop drained it) when it made room."""
+
+    def __init__(self) -> None:
+        self.items: list[object] = []
+        self.full_once = True
+
+    def put_nowait(self, item: object) -> None:
+        if self.full_once:
+            self.full_once = False
+            raise stdlib_queue.Full
+        self.items.append(item)
+
+    def get_nowait(self) -> object:
+        raise stdlib_queue.Empty
+
+
+def test_a_queue_drained_between_full_and_making_room_still_takes_the_command() -> None:
+    queue = CommandQueue()
+    raced = RacedQueue()
+    queue._queue = raced  # type: ignore[assignment]
+    assert queue.submit(Skip())  # nothing was dropped
+    assert raced.items == [Skip()]
+    assert queue.dropped == 0
