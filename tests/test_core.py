@@ -829,7 +829,11 @@ def test_the_worker_re_reads_the_players_state_every_half_second_while_idle() ->
 
     worker = PlayerWorker(Counting())
     assert second.wait(5)
+    assert worker.state() == PlayerState(status=PlayerStatus.OK)  # the player's own, no error added
+    started = time.monotonic()
     worker.close()
+    assert time.monotonic() - started < 0.5  # an idle worker ends at once
+    assert not worker._thread.is_alive()
     gaps = [later - earlier for earlier, later in itertools.pairwise(reads)]
     assert all(0.45 <= gap < 1.2 for gap in gaps[:2]), gaps
 
