@@ -1033,3 +1033,39 @@ def test_wait_player_idle_sends_what_is_due_and_says_whether_the_player_caught_u
     stuck.release.set()
     assert core.wait_player_idle(5.0) is True
     core.close()
+
+
+class TwoFaces(FixedDetector):
+    def detect(self, frame: Frame) -> list[FaceBox]:
+        return [] if not frame.image.any() else [FaceBox(4, 4, 20, 20), FaceBox(36, 30, 24, 24)]
+
+
+def test_a_tick_counts_frames_with_faces_not_faces_and_shows_their_boxes() -> None:
+    clock = ManualClock()
+    core = SoulSync(source=ReplaySource([FACE, FACE, EMPTY, FACE], clock), detector=TwoFaces(),
+                    classifier=FixedClassifier(), smoother=MoodSmoother(), policy=MoodPolicy(), clock=clock)
+    assert not core.ready.is_set()
+    seen: list[tuple[int, int, tuple[tuple[int, int, int, int], ...], float | None]] = []
+    for _ in range(4):
+        clock.advance(0.25)
+        core.tick()
+        assert core.ready.is_set()  # the first analysed frame
+        state = core.latest()
+        seen.append((state.faces, state.stats.frames_with_face, state.framing.boxes, state.framing.face_rate))
+    boxes = ((4, 4, 20, 20), (36, 30, 24, 24))
+    assert seen == [(2, 1, boxes, 1.0), (2, 2, boxes, 1.0), (0, 2, (), 0.667), (2, 3, boxes, 0.75)]
+    assert (core.latest().framing.width, core.latest().framing.height) == (64, 64)
+    core.close()
+
+
+def test_stats_events_go_out_every_5_s_of_ticks() -> None:
+    clock = ManualClock()
+    core = make_core([FACE] * 60, clock)
+    uptimes: list[float] = []
+    core.subscribe("stats", lambda event: uptimes.append(event.state.stats.uptime_s)
+                   if event.kind is EventKind.STATS else None)
+    for _ in range(60):
+        clock.advance(0.25)  # exact in binary: the 20th tick is at 5.0 s
+        core.tick()
+    core.close()
+    assert uptimes == [5.0, 10.0, 15.0]
