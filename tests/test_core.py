@@ -1069,3 +1069,17 @@ def test_stats_events_go_out_every_5_s_of_ticks() -> None:
         core.tick()
     core.close()
     assert uptimes == [5.0, 10.0, 15.0]
+
+
+def test_the_worker_hands_an_intent_over_at_once_not_at_its_next_state_refresh() -> None:
+    arrived = threading.Event()
+
+    class Signalling(RecordingPlayer):
+        def apply(self, intent: PlayIntent) -> None:
+            super().apply(intent)
+            arrived.set()
+
+    worker = PlayerWorker(Signalling())  # its thread is now waiting out a fresh 0.5 s refresh
+    worker.apply(PlayIntent("play"))
+    assert arrived.wait(0.25)
+    worker.close()
