@@ -671,3 +671,28 @@ def test_a_byte_that_is_not_utf8_is_found_on_its_line(tmp_path: Path) -> None:
     path = tmp_path / "bytes.yaml"
     path.write_bytes(b"\nanalysis:\n  fps: 5\n  faces: \xff\n# after\n")
     assert errors_of(path) == [f"{path}:4: cannot read config file: not UTF-8 text (invalid start byte)"]
+
+
+def test_too_many_nodes_is_said_as_such_even_at_the_deepest_level_allowed(tmp_path: Path) -> None:
+    # 48 lists: their items sit exactly 50 deep; the 2,501st node is one of them.
+    items = MAX_NODES + 1 - 50
+    path = write(tmp_path, "x: [" + "[" * 47 + ", ".join(["1"] * items) + "]" * 48 + "\n")
+    assert errors_of(path) == [f"{path}:1: refused: more than {MAX_NODES} values, keys and collections"]
+
+
+def test_depth_is_counted_again_for_each_item_not_from_the_previous_one(tmp_path: Path) -> None:
+    # The list's second item nests 48 lists: with the mapping and the list, its value is 51 deep.
+    path = write(tmp_path, "x:\n  - 1\n  - " + _nested(MAX_DEPTH - 3, "1") + "\n")
+    assert errors_of(path) == [f"{path}:1: x: unknown key"]
+    path = write(tmp_path, "x:\n  - 1\n  - " + _nested(MAX_DEPTH - 2, "1") + "\n")
+    assert errors_of(path) == [f"{path}:3: refused: collections nested more than {MAX_DEPTH} deep"]
+
+
+def test_an_anchor_inside_an_earlier_collection_is_no_cycle(tmp_path: Path) -> None:
+    path = write(tmp_path, "a: [&m [1]]\nb: [*m]\n")
+    assert errors_of(path) == [f"{path}:1: a: unknown key", f"{path}:2: b: unknown key"]
+
+
+def test_the_first_item_of_a_block_list_is_found_on_its_own_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "web:\n  hosts:\n    - 7\n    - a\n")
+    assert errors_of(path) == [f"{path}:3: web.hosts[0]: input should be a valid string, got 7"]
