@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import queue as stdlib_queue
 import threading
 import time
 from collections.abc import Sequence
@@ -1083,3 +1084,52 @@ def test_the_worker_hands_an_intent_over_at_once_not_at_its_next_state_refresh()
     worker.apply(PlayIntent("play"))
     assert arrived.wait(0.25)
     worker.close()
+
+
+def test_a_fresh_worker_is_idle_and_a_running_skip_is_not() -> None:
+    player = BlockingPlayer()
+    skipping = threading.Event()
+
+    def stuck_skip() -> None:
+        skipping.set()
+        player.release.wait(30)
+
+    player.skip = stuck_skip  # type: ignore[method-assign]
+    worker = PlayerWorker(player)
+    assert worker.wait_idle(0)  # nothing handed over yet
+    worker.skip()
+    assert skipping.wait(5)
+    assert not worker.wait_idle(0.01)  # a command in progress is work too
+    player.release.set()
+    assert worker.wait_idle(5)
+    worker.close()
+
+
+class RacedQueue:
+    """Full when the stop marker is offered, and already drained when room is made for it."""
+
+    def __init__(self) -> None:
+        self.items: list[object] = []
+        self.full_once = True
+
+    def put_nowait(self, item: object) -> None:
+        if self.full_once:
+            self.full_once = False
+            raise stdlib_queue.Full
+        self.items.append(item)
+
+    def get_nowait(self) -> object:
+        raise stdlib_queue.Empty
+
+
+def test_the_stop_marker_gets_in_when_the_queue_was_drained_meanwhile() -> None:
+    broadcaster = Broadcaster()
+    broadcaster.subscribe("test", lambda event: None)
+    subscription = broadcaster._subscriptions[0]
+    real = subscription.queue
+    raced = RacedQueue()
+    subscription.queue = raced  # type: ignore[assignment]
+    subscription.offer_stop()
+    assert raced.items == [None]
+    subscription.queue = real
+    broadcaster.close()
