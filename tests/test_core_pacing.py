@@ -154,6 +154,18 @@ def test_a_finished_input_whose_last_tick_fails_ends_at_that_tick() -> None:
     stop = SimulatedStop(clock, 100)
     stats = core.run(stop)
     assert (classifier.calls, len(stop.timeouts), stats.frames_analysed) == (1, 1, 0)
+    assert stats.elapsed_s == 0.0  # no simulated time passed: the first wait was 0 s
+
+
+def test_the_run_says_how_long_it_ran() -> None:
+    clock = ManualClock(100.0)
+    core = SoulSync(source=ReplaySource([FACE] * 50, clock), detector=OneFace(),
+                    classifier=StallingClassifier(clock, stall_at=0, stall_s=0.0),
+                    smoother=MoodSmoother(), policy=MoodPolicy(), player=RecordingPlayer(clock),
+                    clock=clock, analysis_fps=4.0)
+    stats = core.run(SimulatedStop(clock, 10))  # waits of 0 s, then ten of 0.25 s, the last says stop
+    assert stats.elapsed_s == 2.5
+    assert stats.frames_analysed == 10
     core.close()
 
 
