@@ -1133,3 +1133,18 @@ def test_the_stop_marker_gets_in_when_the_queue_was_drained_meanwhile() -> None:
     assert raced.items == [None]
     subscription.queue = real
     broadcaster.close()
+
+
+def test_a_mood_change_is_logged_at_debug_with_its_face_count(caplog: pytest.LogCaptureFixture) -> None:
+    """For whoever drives the core without the event log: one line per change, faces counted."""
+    clock = ManualClock()
+    core = SoulSync(source=ReplaySource([FACE] * 30, clock), detector=TwoFaces(),
+                    classifier=FixedClassifier(), smoother=MoodSmoother(), policy=MoodPolicy(), clock=clock)
+    with caplog.at_level(logging.DEBUG, logger="soulsyncd.core.loop"):
+        for _ in range(30):
+            clock.advance(0.25)
+            core.tick()
+    core.close()
+    changes = [r.getMessage() for r in caplog.records if r.getMessage().startswith("mood at")]
+    assert changes[-1].startswith("mood at ")
+    assert changes[-1].endswith(", 2 faces)")
