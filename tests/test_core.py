@@ -1148,3 +1148,25 @@ def test_a_mood_change_is_logged_at_debug_with_its_face_count(caplog: pytest.Log
     changes = [r.getMessage() for r in caplog.records if r.getMessage().startswith("mood at")]
     assert changes[-1].startswith("mood at ")
     assert changes[-1].endswith(", 2 faces)")
+
+
+class HeldThread(threading.Thread):
+    """A thread whose start() waits until the test lets it go (it is started by release())."""
+
+    def start(self) -> None:
+        pass
+
+    def release(self) -> None:
+        super().start()
+
+
+def test_a_worker_is_idle_before_its_thread_first_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(threading, "Thread", HeldThread)
+    worker = PlayerWorker(RecordingPlayer())
+    monkeypatch.undo()
+    assert worker.wait_idle(0)  # nothing handed over: idle, whether or not the thread has looped yet
+    held = worker._thread
+    assert isinstance(held, HeldThread)
+    held.release()
+    worker.close()
+    assert not held.is_alive()
