@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import typing
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from soulsyncd.config import (
     load_config,
     read_secret,
 )
+from soulsyncd.config.loader import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
 from soulsyncd.vision.classifier import DEFAULT_MODEL_PATH
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -482,3 +484,240 @@ def test_engine_emotion_points_name_known_moods_inside_the_unit_square(tmp_path:
         "engine.emotion_points: happy: valence and energy must be in [0, 1], got [1.2, 0.75]")
     corners = write(tmp_path, "engine:\n  emotion_points:\n    happy: [1, 1]\n    sad: [0, 0]\n")
     assert load_config(corners).engine.emotion_points == {"happy": (1.0, 1.0), "sad": (0.0, 0.0)}
+
+
+# --- hostile and odd files, message by message (mutation round, issue 17 item 6) -------------------
+# tests/test_config_fuzz.py throws thousands of files at the loader; these pin each refusal's words,
+# its line and both sides of each limit, and are fast enough to run once per mutant.
+
+
+def _nested(levels: int, inner: str) -> str:
+    return "[" * levels + inner + "]" * levels
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Brackets: 50 levels are read, the 51st is refused where it starts.
+        ("x: 1\ny: " + _nested(MAX_DEPTH, "1") + "\n",
+         f"F:2: refused: collections nested more than {MAX_DEPTH} deep"),  # 50 lists and a value: too deep
+        (_nested(MAX_DEPTH - 1, "1"), "F:1: the top level must be a mapping of sections, got a list"),
+        ("x: 1\ny: " + _nested(MAX_DEPTH + 1, "1") + "\n",
+         f"F:2: refused: brackets nested more than {MAX_DEPTH} deep"),
+        # Block nesting: 50 nodes deep are composed, the 51st is refused at its line.
+        ("- " * (MAX_DEPTH - 1) + "x\n", "F:1: the top level must be a mapping of sections, got a list"),
+        ("- " * MAX_DEPTH + "x\n", f"F:1: refused: collections nested more than {MAX_DEPTH} deep"),
+        ("x: 1\ny:\n" + "".join("  " * i + "- \n" for i in range(MAX_DEPTH)) + "  " * MAX_DEPTH + "- x\n",
+         f"F:{MAX_DEPTH + 2}: refused: collections nested more than {MAX_DEPTH} deep"),
+        # A constructor's own error names the tag (the last part of it) and, for a ValueError, why.
+        ("x: 1\na: !!float x\n",
+         "F:2: invalid YAML: 'x' is not a valid !!float (could not convert string to float: 'x')"),
+        ("x: 1\na: !!bool maybe\n", "F:2: invalid YAML: 'maybe' is not a valid !!bool"),
+        ("a: !!int " + "9" * 5000 + "\n",
+         "F:1: invalid YAML: '99999999999999999999999999999999999999999999999999999999... is not a valid "
+         "!!int (Exceeds the limit (4300 digits) for integer string conver...)"),
+        ("x: 1\nb: \x07\n", "F:2: invalid YAML: character #x0007 is not allowed (control character?)"),
+        ("x: 1\n\nb: \x00\n", "F:3: invalid YAML: character #x0000 is not allowed (control character?)"),
+        # Aliases: a cycle is refused; a mapping reached twice is not a cycle.
+        ("x: 1\na: &a [1, [*a]]\n", "F:2: refused: an alias refers to a collection that contains it"),
+    ],
+)
+def test_hostile_yaml_is_refused_with_its_line(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    assert [error.replace(str(path), "F") for error in errors_of(path)] == [expected]
+
+
+def test_a_mapping_reached_through_an_alias_twice_is_no_cycle(tmp_path: Path) -> None:
+    path = write(tmp_path, "x: &m {a: 1}\ny: *m\nz: [*m, *m]\n")
+    assert errors_of(path) == [f"{path}:1: x: unknown key", f"{path}:2: y: unknown key",
+                               f"{path}:3: z: unknown key"]
+    path = write(tmp_path, "camera: {kind: usb, retry_initial_s: &r 4, retry_max_s: *r}\n")
+    camera = load_config(path).camera
+    assert (camera.retry_initial_s, camera.retry_max_s) == (4, 4)
+
+
+def _list_of(count: int) -> str:
+    return "[" + ", ".join(["1"] * count) + "]"
+
+
+def test_a_document_of_2500_nodes_is_read_and_one_more_is_refused(tmp_path: Path) -> None:
+    # A mapping, its key, a list and its items: 3 + items nodes.
+    path = write(tmp_path, "x: " + _list_of(MAX_NODES - 3) + "\n")
+    assert errors_of(path) == [f"{path}:1: x: unknown key"]
+    path = write(tmp_path, "x: " + _list_of(MAX_NODES - 2) + "\n")
+    assert errors_of(path) == [f"{path}:1: refused: more than {MAX_NODES} values, keys and collections"]
+
+
+EXPANDED = f"refused: more than {MAX_NODES} values, keys and collections once its aliases are expanded"
+
+
+def test_aliases_are_counted_as_expanded_up_to_2500_nodes(tmp_path: Path) -> None:
+    # Expanded: the mapping, two keys, the anchored list (1 + n) and a list of two copies (1 + 2 (1 + n)).
+    items = (MAX_NODES - 7) // 3
+    assert 3 * items + 7 == MAX_NODES
+    path = write(tmp_path, "a: &a " + _list_of(items) + "\nb: [*a, *a]\n")
+    assert errors_of(path) == [f"{path}:1: a: unknown key", f"{path}:2: b: unknown key"]
+    path = write(tmp_path, "a: &a " + _list_of(items) + "\nb: [*a, *a, 1]\n")
+    assert errors_of(path) == [f"{path}:1: {EXPANDED}"]
+    # Where a collection alone is too big, its line is given.
+    path = write(tmp_path, "x: 1\na: &a " + _list_of(items) + "\nb: [*a, *a, *a, *a]\n")
+    assert errors_of(path) == [f"{path}:3: {EXPANDED}"]
+
+
+def test_aliases_may_nest_collections_50_deep_and_no_deeper(tmp_path: Path) -> None:
+    # The anchored value is 31 deep (30 lists and the scalar); each list around the alias adds one,
+    # and the top-level mapping one more.
+    anchored = "a: &a " + _nested(30, "1") + "\n"
+    path = write(tmp_path, anchored + "b: " + _nested(MAX_DEPTH - 32, "*a") + "\n")
+    assert errors_of(path) == [f"{path}:1: a: unknown key", f"{path}:2: b: unknown key"]
+    path = write(tmp_path, anchored + "b: " + _nested(MAX_DEPTH - 31, "*a") + "\n")
+    assert errors_of(path) == [f"{path}:1: refused: aliases nest collections more than {MAX_DEPTH} deep"]
+    path = write(tmp_path, "x: 1\n" + anchored + "b: " + _nested(MAX_DEPTH - 30, "*a") + "\n")
+    assert errors_of(path) == [f"{path}:3: refused: aliases nest collections more than {MAX_DEPTH} deep"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Items of a list are named by their index, at their own line.
+        ("web:\n  hosts:\n    - a\n    - 7\n", "F:4: web.hosts[1]: input should be a valid string, got 7"),
+        ("web:\n  hosts: [7, a]\n", "F:2: web.hosts[0]: input should be a valid string, got 7"),
+        ("music:\n  playlists:\n    calm:\n      uris:\n        - spotify:playlist:a\n        - 5\n",
+         "F:6: music.playlists.calm.uris[1]: input should be a valid string, got 5"),
+        # The shorthand (a list for uris:) is reported as written: no "uris" in the path.
+        ("music:\n  playlists:\n    calm: [a,\n      5]\n",
+         "F:4: music.playlists.calm[1]: input should be a valid string, got 5"),
+        ("music:\n  playlists:\n    calm:\n      - a\n      - [b]\n",
+         "F:5: music.playlists.calm[1]: input should be a valid string"),
+        # Keys YAML reads as numbers, at any depth.
+        ("1: x\n", "F:1: 1: keys must be strings"),
+        ("music:\n  playlists:\n    calm:\n      1: 2\n",
+         "F:4: music.playlists.calm.1: keys must be strings"),
+        # A value that is not a plain scalar is not quoted back; a null is.
+        ("logging: [a]\n", "F:1: logging: input should be a valid dictionary or instance of LoggingConfig"),
+        ("analysis:\n  fps: null\n", "F:2: analysis.fps: input should be a valid number, got None"),
+        # A validator's message is cut at 300 characters.
+        ("music:\n  playlists:\n    " + "t" * 400 + ": [a]\n", "F:2: music.playlists: '" + "t" * 296 + "..."),
+    ],
+)
+def test_each_problem_names_its_path_and_line(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    assert [error.replace(str(path), "F") for error in errors_of(path)] == [expected]
+
+
+def test_an_unknown_key_inside_a_playlist_names_its_path(tmp_path: Path) -> None:
+    path = write(tmp_path, "music:\n  playlists:\n    calm:\n      uris: [a]\n      valense: 0.5\n")
+    (error,) = errors_of(path)
+    assert error.startswith(f"{path}:5: music.playlists.calm.valense: unknown key")
+
+
+def test_long_keys_are_cut_to_60_characters(tmp_path: Path) -> None:
+    path = write(tmp_path, "analysis:\n  " + "k" * 60 + ": 1\n  " + "q" * 61 + ": 2\n")
+    assert errors_of(path) == [f"{path}:2: analysis.{'k' * 60}: unknown key",
+                               f"{path}:3: analysis.{'q' * 57}...: unknown key"]
+
+
+def _close_to_fps(n: int) -> str:
+    return "fps" + chr(ord("a") + n // 10) + chr(ord("a") + n % 10)  # fpsaa, fpsab, ... fpsjj
+
+
+def test_up_to_100_problems_are_listed_with_hints_and_the_rest_counted(tmp_path: Path) -> None:
+    hundred = "analysis:\n" + "".join(f"  {_close_to_fps(n)}: 1\n" for n in range(100))
+    path = write(tmp_path, hundred)
+    errors = errors_of(path)
+    assert len(errors) == 100
+    assert errors[0] == f"{path}:2: analysis.fpsaa: unknown key (did you mean 'fps'?)"
+    assert errors[-1] == f"{path}:101: analysis.fpsjj: unknown key (did you mean 'fps'?)"
+    path = write(tmp_path, hundred + "  fpskk: 1\n  fpskl: 1\n")
+    errors = errors_of(path)
+    assert len(errors) == 101
+    assert errors[0] == f"{path}:2: analysis.fpsaa: unknown key"  # too many for hints
+    assert errors[99] == f"{path}:101: analysis.fpsjj: unknown key"
+    assert errors[100] == f"{path}: ... and 2 more problems"
+
+
+def test_a_file_of_up_to_a_megabyte_is_read(tmp_path: Path) -> None:
+    comment = "# " + "x" * (MAX_FILE_BYTES - 3) + "\n"
+    assert len(comment.encode()) == MAX_FILE_BYTES
+    assert load_config(write(tmp_path, comment)) == Config()
+    path = write(tmp_path, "#" + comment)
+    assert errors_of(path) == [f"{path}: cannot read config file: larger than 1000 kB, not a config file?"]
+
+
+def test_files_that_are_not_config_files(tmp_path: Path) -> None:
+    assert errors_of(tmp_path) == [f"{tmp_path}: cannot read config file: it is a directory"]
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    assert errors_of(fifo) == [f"{fifo}: cannot read config file: not a regular file"]
+    nul = tmp_path / "a\0b.yaml"
+    assert errors_of(nul) == [f"{nul}: cannot read config file: embedded null byte"]
+    path = tmp_path / "bytes.yaml"
+    path.write_bytes(b"analysis:\n  fps: 5\n  faces: \xff\n")
+    assert errors_of(path) == [f"{path}:3: cannot read config file: not UTF-8 text (invalid start byte)"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # On one line, pydantic's order of the fields (fps before faces), not the messages' order.
+        ("analysis: {fps: 100, faces: some}\n",
+         ["F:1: analysis.fps: input should be less than or equal to 60, got 100",
+          "F:1: analysis.faces: input should be 'largest' or 'all', got 'some'"]),
+        # A secret is reported as one, and the problems after it are still reported.
+        ("analysis:\n  token: x\nlogging:\n  level: loud\n",
+         [f"F:2: analysis.token: {SECRET_ADVICE}",
+          "F:4: logging.level: input should be 'debug', 'info', 'warning' or 'error', got 'loud'"]),
+        ("mqtt:\n  api-key: x\n", [f"F:2: mqtt.api-key: {SECRET_ADVICE}"]),  # '-' read as '_'
+        # The parser's context and its problem, both.
+        ("analysis: {fps: 5\nlogging:\n  level: info\n",
+         ["F:2: invalid YAML: while parsing a flow mapping; expected ',' or '}', but got ':'"]),
+        # Each mapping is checked once however many aliases reach it, and the walk goes on after them.
+        ("a: &a {x: 1, x: 2}\nb: *a\nc: [*a, *a]\nd: {y: 1, y: 2}\n",
+         ["F:1: a.x: duplicate key (also on line 1; only the last one would count)",
+          "F:1: a: unknown key", "F:2: b: unknown key", "F:3: c: unknown key",
+          "F:4: d.y: duplicate key (also on line 4; only the last one would count)", "F:4: d: unknown key"]),
+        # Lines are counted from the very first character.
+        ("\nx: 1\nb: \x07\n", ["F:3: invalid YAML: character #x0007 is not allowed (control character?)"]),
+    ],
+)
+def test_problems_in_order_and_in_full(tmp_path: Path, text: str, expected: list[str]) -> None:
+    path = write(tmp_path, text)
+    assert [error.replace(str(path), "F") for error in errors_of(path)] == expected
+
+
+def test_the_last_byte_of_a_megabyte_file_is_read(tmp_path: Path) -> None:
+    setting = "\nanalysis: {fps: 7}"  # no newline at the end: a byte less would break it
+    text = "#" * (MAX_FILE_BYTES - len(setting)) + setting
+    assert len(text.encode()) == MAX_FILE_BYTES
+    assert load_config(write(tmp_path, text)).analysis.fps == 7
+
+
+def test_a_byte_that_is_not_utf8_is_found_on_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "bytes.yaml"
+    path.write_bytes(b"\nanalysis:\n  fps: 5\n  faces: \xff\n# after\n")
+    assert errors_of(path) == [f"{path}:4: cannot read config file: not UTF-8 text (invalid start byte)"]
+
+
+def test_too_many_nodes_is_said_as_such_even_at_the_deepest_level_allowed(tmp_path: Path) -> None:
+    # 48 lists: their items sit exactly 50 deep; the 2,501st node is one of them.
+    items = MAX_NODES + 1 - 50
+    path = write(tmp_path, "x: [" + "[" * 47 + ", ".join(["1"] * items) + "]" * 48 + "\n")
+    assert errors_of(path) == [f"{path}:1: refused: more than {MAX_NODES} values, keys and collections"]
+
+
+def test_depth_is_counted_again_for_each_item_not_from_the_previous_one(tmp_path: Path) -> None:
+    # The list's second item nests 48 lists: with the mapping and the list, its value is 51 deep.
+    path = write(tmp_path, "x:\n  - 1\n  - " + _nested(MAX_DEPTH - 3, "1") + "\n")
+    assert errors_of(path) == [f"{path}:1: x: unknown key"]
+    path = write(tmp_path, "x:\n  - 1\n  - " + _nested(MAX_DEPTH - 2, "1") + "\n")
+    assert errors_of(path) == [f"{path}:3: refused: collections nested more than {MAX_DEPTH} deep"]
+
+
+def test_an_anchor_inside_an_earlier_collection_is_no_cycle(tmp_path: Path) -> None:
+    path = write(tmp_path, "a: [&m [1]]\nb: [*m]\n")
+    assert errors_of(path) == [f"{path}:1: a: unknown key", f"{path}:2: b: unknown key"]
+
+
+def test_the_first_item_of_a_block_list_is_found_on_its_own_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "web:\n  hosts:\n    - 7\n    - a\n")
+    assert errors_of(path) == [f"{path}:3: web.hosts[0]: input should be a valid string, got 7"]

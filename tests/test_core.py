@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import queue as stdlib_queue
 import threading
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 import pytest
 
+from soulsyncd.core import loop as loop_module
 from soulsyncd.core.commands import (
     CommandQueue,
     Pause,
@@ -25,13 +30,23 @@ from soulsyncd.core.commands import (
     Skip,
 )
 from soulsyncd.core.loop import HISTORY, RepeatedErrorLog, SoulSync
-from soulsyncd.core.playback import PlayerWorker
+from soulsyncd.core.playback import PlayerWorker, ThrottledPlayer, describe
 from soulsyncd.core.progress import Progress
-from soulsyncd.core.state import Broadcaster, DaemonState, Event, EventKind
+from soulsyncd.core.state import Broadcaster, DaemonState, Event, EventKind, Stats
 from soulsyncd.mood.policy import MoodPolicy
 from soulsyncd.mood.smoother import MoodSmoother
 from soulsyncd.testing import ManualClock, RecordingPlayer, ReplaySource
-from soulsyncd.types import CameraStatus, Emotion, FaceBox, Frame, PlayerState, PlayIntent
+from soulsyncd.types import (
+    CameraStatus,
+    Emotion,
+    FaceBox,
+    Frame,
+    Framing,
+    PlayerState,
+    PlayerStatus,
+    PlayIntent,
+    ShiftProgress,
+)
 
 TICK_S = 0.2
 
@@ -554,3 +569,604 @@ def test_a_mode_set_while_nobody_is_there_claims_the_first_music_after() -> None
     drive(core, clock, 20)
     assert [(i.action, i.claim) for i in player.intents] == [("play", True)]
     core.close()
+
+
+@pytest.mark.parametrize(
+    ("last_tick_at", "last_frame_at", "capture_alive", "frames_expected", "healthy"),
+    [
+        (None, 10.0, True, True, False),  # never ticked
+        (8.0, 8.0, True, True, True),  # both exactly max_age_s old: still healthy
+        (7.5, 10.0, True, True, False),  # the tick too old
+        (10.0, 7.5, True, True, False),  # the frame too old
+        (10.0, None, True, True, False),  # no frame yet, one expected
+        (10.0, None, True, False, True),  # no frame, none expected (camera off)
+        (10.0, 1.0, True, False, True),  # an old frame, none expected
+        (7.5, None, True, False, False),  # none expected, but the tick too old
+        (10.0, 10.0, False, True, False),  # the capture thread died
+        (10.0, 10.0, False, False, False),  # ... even with no frames expected
+    ],
+)
+def test_progress_needs_a_recent_tick_a_live_capture_and_a_recent_frame_if_one_is_expected(
+        last_tick_at: float | None, last_frame_at: float | None, capture_alive: bool, frames_expected: bool,
+        healthy: bool) -> None:
+    progress = Progress(last_tick_at=last_tick_at, last_frame_at=last_frame_at, capture_alive=capture_alive,
+                        frames_expected=frames_expected)
+    assert progress.healthy(10.0, 2.0) is healthy
+
+
+def test_a_fresh_snapshot_says_what_is_known_before_the_first_frame() -> None:
+    assert Stats() == Stats(frames_analysed=0, frames_with_face=0, analysis_fps=0.0, inference_ms=0.0,
+                            detector_ms=0.0, uptime_s=0.0, commands_dropped=0)
+    assert DaemonState() == DaemonState(
+        mood=None, probabilities=None, faces=0, mode="match", target="calm", paused=False,
+        camera=CameraStatus.STARTING, camera_detail="", player=PlayerState(), shift=None, last_intent=None,
+        stats=Stats(), last_error=None, framing=Framing(), log_level="info")
+    # The names publishers and the event log show.
+    assert [kind.value for kind in EventKind] == [
+        "mood", "decision", "camera", "player", "control", "error", "stats"]
+
+
+def test_the_broadcaster_starts_from_the_given_snapshot_and_set_latest_sends_no_event() -> None:
+    assert Broadcaster().latest() == DaemonState()
+    broadcaster = Broadcaster(DaemonState(faces=3))
+    assert broadcaster.latest() == DaemonState(faces=3)
+    events: list[Event] = []
+    broadcaster.subscribe("test", events.append)
+    broadcaster.set_latest(DaemonState(faces=4))
+    assert broadcaster.latest().faces == 4
+    broadcaster.publish(EventKind.MOOD, DaemonState(faces=5))
+    assert broadcaster.latest().faces == 5
+    broadcaster.close()  # delivers what is queued, then ends the thread
+    assert events == [Event(EventKind.MOOD, DaemonState(faces=5))]
+
+
+def test_each_subscriber_queue_holds_64_events_by_default_and_drops_the_oldest() -> None:
+    broadcaster = Broadcaster()
+    entered = threading.Event()
+    gate = threading.Event()
+    last = threading.Event()
+    received: list[int] = []
+    threads: list[threading.Thread] = []
+
+    def slow(event: Event) -> None:
+        threads.append(threading.current_thread())
+        received.append(event.state.faces)
+        entered.set()
+        if event.state.faces == 99:
+            last.set()
+        gate.wait(10)
+
+    broadcaster.subscribe("slow", slow)
+    broadcaster.publish(EventKind.STATS, DaemonState(faces=0))
+    assert entered.wait(5)  # event 0 is in the callback; the queue is empty again
+    for faces in range(1, 100):
+        broadcaster.publish(EventKind.STATS, DaemonState(faces=faces))
+    assert broadcaster.dropped == 99 - 64  # 1..64 filled the queue, 65..99 each pushed out the oldest
+    gate.set()
+    assert last.wait(5)
+    assert received == [0, *range(36, 100)]
+    assert threads[0].name == "events-slow"
+    assert threads[0].daemon
+    broadcaster.close()
+    assert not threads[0].is_alive()
+
+
+def test_the_stop_marker_makes_room_in_a_full_queue() -> None:
+    """Closing never blocks on a full queue: the marker takes the oldest event's place."""
+    broadcaster = Broadcaster(queue_size=2)
+    entered = threading.Event()
+    gate = threading.Event()
+    received: list[int] = []
+
+    def slow(event: Event) -> None:
+        received.append(event.state.faces)
+        entered.set()
+        gate.wait(10)
+
+    broadcaster.subscribe("slow", slow)
+    subscription = broadcaster._subscriptions[0]
+    broadcaster.publish(EventKind.STATS, DaemonState(faces=0))
+    assert entered.wait(5)
+    for faces in range(1, 4):
+        broadcaster.publish(EventKind.STATS, DaemonState(faces=faces))
+    assert broadcaster.dropped == 1  # event 1
+    subscription.offer_stop()  # the queue is full (2, 3): event 2 makes room
+    gate.set()
+    subscription.thread.join(5)
+    assert not subscription.thread.is_alive()
+    assert received == [0, 3]
+    broadcaster.close()
+    assert broadcaster.dropped == 0  # closed: no subscriptions left to count
+
+
+def test_a_failing_subscriber_is_logged_with_its_name_and_the_event(caplog: pytest.LogCaptureFixture) -> None:
+    broadcaster = Broadcaster()
+    calls: list[EventKind] = []
+
+    def failing(event: Event) -> None:
+        calls.append(event.kind)
+        raise RuntimeError("subscriber bug")
+
+    broadcaster.subscribe("bad", failing)
+    with caplog.at_level(logging.ERROR):
+        broadcaster.publish(EventKind.MOOD, DaemonState())
+        broadcaster.publish(EventKind.ERROR, DaemonState())
+        broadcaster.close()
+    assert calls == [EventKind.MOOD, EventKind.ERROR]
+    assert [r.getMessage() for r in caplog.records] == [
+        "event subscriber bad failed on mood", "event subscriber bad failed on error"]
+    assert all(r.exc_info is not None for r in caplog.records)
+
+
+def test_close_waits_about_a_second_for_a_stuck_subscriber() -> None:
+    broadcaster = Broadcaster()
+    entered = threading.Event()
+    gate = threading.Event()
+
+    def stuck(event: Event) -> None:
+        entered.set()
+        gate.wait(10)
+
+    broadcaster.subscribe("stuck", stuck)
+    broadcaster.publish(EventKind.STATS, DaemonState())
+    assert entered.wait(5)
+    started = time.monotonic()
+    broadcaster.close()
+    assert 0.9 <= time.monotonic() - started < 1.8
+    gate.set()
+
+
+# --- the player worker and the throttle (mutation round, issue 17 item 6) -------------------------
+
+
+def test_describe_gives_one_readable_line_per_intent() -> None:
+    assert describe(PlayIntent("pause")) == "pause"
+    assert describe(PlayIntent("pause", reason="listener left")) == "pause (listener left)"
+    assert (describe(PlayIntent("play", valence=0.125, energy=0.9))
+            == "play music with valence 0.12, energy 0.90")
+    assert (describe(PlayIntent("play", valence=1.0, energy=0.0, reason="match happy"))
+            == "play music with valence 1.00, energy 0.00 (match happy)")
+
+
+class FailingPlayer(RecordingPlayer):
+    """A player whose calls raise while ``failing`` is set (a network down, an API error)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failing = True
+        self.state_fails = False
+        self.threads: list[threading.Thread] = []
+
+    def apply(self, intent: PlayIntent) -> None:
+        self.threads.append(threading.current_thread())
+        if self.failing:
+            raise RuntimeError("network down")
+        super().apply(intent)
+
+    def skip(self) -> None:
+        if self.failing:
+            raise RuntimeError("no device")
+        super().skip()
+
+    def state(self) -> PlayerState:
+        if self.state_fails:
+            raise RuntimeError("no answer")
+        return PlayerState(status=PlayerStatus.OK, device="Kitchen", playing=True, volume=40)
+
+    def close(self) -> None:
+        super().close()
+        raise RuntimeError("already gone")
+
+
+def test_the_worker_reports_a_failing_call_once_as_state_until_a_call_succeeds(
+        caplog: pytest.LogCaptureFixture) -> None:
+    player = FailingPlayer()
+    worker = PlayerWorker(player)
+    with caplog.at_level(logging.ERROR):
+        worker.apply(PlayIntent("play", valence=0.25, energy=0.75, reason="match happy"))
+        assert worker.wait_idle(5)
+        failed = "player failed to play music with valence 0.25, energy 0.75 (match happy): network down"
+        # The player's own state is kept; only the error is added to it.
+        assert worker.state() == PlayerState(status=PlayerStatus.OK, device="Kitchen", playing=True,
+                                             volume=40, last_error=failed)
+        worker.apply(PlayIntent("play", valence=0.25, energy=0.75, reason="match happy"))
+        assert worker.wait_idle(5)
+        worker.skip()
+        assert worker.wait_idle(5)
+        assert worker.state().last_error == "player failed to command: no device"
+        player.state_fails = True
+        worker.skip()
+        assert worker.wait_idle(5)
+        # The player's own error (no state at all) says more than the call's.
+        assert worker.state() == PlayerState(last_error="player state unavailable: no answer")
+        player.failing = False
+        player.state_fails = False
+        worker.apply(PlayIntent("pause"))
+        assert worker.wait_idle(5)
+        assert worker.state() == PlayerState(status=PlayerStatus.OK, device="Kitchen", playing=True,
+                                             volume=40)
+        worker.close()
+    assert player.skips == 0
+    assert [i.action for i in player.intents] == ["pause"]
+    # The same failure twice is logged once, with its traceback; each new one is logged.
+    assert [r.getMessage() for r in caplog.records] == [
+        failed, "player failed to command: no device", "player failed to close: already gone"]
+    assert all(r.exc_info is not None for r in caplog.records)
+    assert player.closed
+    assert {t.name for t in player.threads} == {"player"}
+    assert all(t.daemon for t in player.threads)
+
+
+def test_the_worker_runs_skips_and_outputs_in_order_and_holds_at_most_32() -> None:
+    player = BlockingPlayer()
+    worker = PlayerWorker(player, name="speaker")
+    worker.apply(PlayIntent("play", reason="first"))
+    assert player.entered.wait(5)
+    assert not worker.wait_idle(0.01)  # a call in progress is not idle
+    worker.set_output(device="Kitchen")
+    worker.set_output(volume=35)
+    worker.set_output(device="Hall", volume=5)
+    for _ in range(40):  # a flood of skips while the player is stuck
+        worker.skip()
+    player.release.set()
+    assert worker.wait_idle(5)
+    assert player.outputs == [("Kitchen", None), (None, 35), ("Hall", 5)]
+    assert player.skips == 32 - 3
+    assert [i.reason for i in player.intents] == ["first"]
+    worker.close()
+    assert player.closed
+
+
+def test_the_worker_re_reads_the_players_state_every_half_second_while_idle() -> None:
+    reads: list[float] = []
+    second = threading.Event()
+
+    class Counting(RecordingPlayer):
+        def state(self) -> PlayerState:
+            reads.append(time.monotonic())
+            if len(reads) >= 3:
+                second.set()
+            return super().state()
+
+    worker = PlayerWorker(Counting())
+    assert second.wait(5)
+    assert worker.state() == PlayerState(status=PlayerStatus.OK)  # the player's own, no error added
+    started = time.monotonic()
+    worker.close()
+    assert time.monotonic() - started < 0.5  # an idle worker ends at once
+    assert not worker._thread.is_alive()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(reads)]
+    assert all(0.45 <= gap < 1.2 for gap in gaps[:2]), gaps
+
+
+def test_closing_the_worker_beside_a_stuck_call_still_closes_the_player() -> None:
+    player = BlockingPlayer()
+    worker = PlayerWorker(player)
+    worker.apply(PlayIntent("play"))
+    assert player.entered.wait(5)
+    started = time.monotonic()
+    worker.close()
+    assert 0.9 <= time.monotonic() - started < 1.8  # about a second's wait for the call
+    assert player.closed
+    player.release.set()
+
+
+def test_the_throttle_sends_pauses_and_claims_at_once_and_holds_plays_for_the_interval(
+        caplog: pytest.LogCaptureFixture) -> None:
+    clock = ManualClock(100.0)
+    player = RecordingPlayer(clock)
+    throttle = ThrottledPlayer(player, min_interval_s=10.0, clock=clock)
+    throttle.flush()  # nothing held: nothing sent
+    throttle.apply(PlayIntent("play", reason="first"))  # the first goes out at once
+    clock.advance(1.0)
+    throttle.apply(PlayIntent("play", reason="held"))
+    throttle.apply(PlayIntent("play", reason="newer"))
+    clock.advance(8.5)
+    throttle.flush()  # 9.5 s since the last: still held
+    clock.advance(0.5)
+    throttle.flush()  # exactly 10 s: due
+    throttle.flush()
+    clock.advance(1.0)
+    throttle.apply(PlayIntent("pause", reason="listener left"))  # pauses are never held
+    clock.advance(1.0)
+    throttle.apply(PlayIntent("play", reason="asked", claim=True))  # nor what the listener asked for
+    clock.advance(1.0)
+    throttle.apply(PlayIntent("play", reason="after the claim"))
+    clock.advance(9.0)
+    throttle.flush()
+    assert [(i.reason, t) for i, t in zip(player.intents, player.times, strict=True)] == [
+        ("first", 100.0), ("newer", 110.0), ("listener left", 111.0), ("asked", 112.0),
+        ("after the claim", 122.0)]
+    throttle.skip()
+    throttle.set_output(device="Kitchen", volume=20)
+    assert player.skips == 1
+    assert player.outputs == [("Kitchen", 20)]
+    assert throttle.state() == PlayerState(status=PlayerStatus.OK, playing=True)
+    throttle.close()
+    assert player.closed
+
+
+def test_the_throttle_logs_a_failing_player_and_carries_on(caplog: pytest.LogCaptureFixture) -> None:
+    player = FailingPlayer()
+    throttle = ThrottledPlayer(player, min_interval_s=10.0)  # the system clock
+    with caplog.at_level(logging.ERROR):
+        throttle.apply(PlayIntent("pause", reason="listener left"))
+    assert [r.getMessage() for r in caplog.records] == ["player failed to apply pause (listener left)"]
+    assert caplog.records[0].exc_info is not None
+    player.failing = False
+    throttle.apply(PlayIntent("play", reason="back"))  # held: sent 10 s after the failed pause
+    throttle.flush()
+    assert player.intents == []
+
+
+# --- the snapshot's figures on a manual clock (mutation round, issue 17 item 6) -------------------
+
+
+class PerfCounter:
+    """Stands in for the ``time`` module in soulsyncd.core.loop: a perf_counter the doubles move."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+class TimedDetector(FixedDetector):
+    """Each detection takes the next of ``seconds`` on the perf counter."""
+
+    def __init__(self, perf: PerfCounter, seconds: list[float]) -> None:
+        self.perf, self.seconds = perf, seconds
+
+    def detect(self, frame: Frame) -> list[FaceBox]:
+        self.perf.now += self.seconds.pop(0)
+        return super().detect(frame)
+
+
+class TimedClassifier(FixedClassifier):
+    def __init__(self, perf: PerfCounter, seconds: list[float]) -> None:
+        super().__init__()
+        self.perf, self.seconds = perf, seconds
+
+    def classify(self, faces: Sequence[np.ndarray]) -> np.ndarray:
+        self.perf.now += self.seconds.pop(0)
+        return super().classify(faces)
+
+
+def test_the_snapshot_figures_are_exact_on_a_manual_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Frames per second over the window up to now, median stage times, uptime, drops, the shift."""
+    perf = PerfCounter()
+    monkeypatch.setattr(loop_module, "time", perf)
+    clock = ManualClock(50.0)
+    shift = ShiftProgress(target="happy", step=2, steps=5)
+    # Binary fractions of a second, so the milliseconds are exact: 15.625, 62.5, 15.625 ms to detect
+    # (the empty frame too), 3.90625 ms twice to classify (the frames with a face).
+    detector = TimedDetector(perf, [1 / 64, 1 / 16, 1 / 64])
+    classifier = TimedClassifier(perf, [1 / 256, 1 / 256])
+    core = SoulSync(source=ReplaySource([FACE, EMPTY, FACE, None], clock), detector=detector,
+                    classifier=classifier, smoother=MoodSmoother(), policy=MoodPolicy(), player=None,
+                    clock=clock, shift_progress=lambda: shift)
+    assert core.latest().stats == Stats()
+    for _ in range(300):
+        core.submit(SetVolume(50))  # 44 more than the queue holds
+    for _ in range(3):
+        clock.advance(0.25)
+        core.tick()
+    assert core.latest().stats == Stats(
+        frames_analysed=3, frames_with_face=2, analysis_fps=4.0,  # 2 intervals in 0.5 s
+        inference_ms=3.91, detector_ms=15.62, uptime_s=0.8, commands_dropped=44)
+    assert core.latest().shift == shift
+    clock.advance(0.25)  # a tick without a frame: only an event builds a snapshot now
+    core.submit(SetMode("shift"))
+    core.tick()
+    stats = core.latest().stats
+    # Up to now, not up to the last frame: 2 intervals in the 0.75 s since the first frame.
+    assert (stats.uptime_s, stats.analysis_fps, stats.frames_analysed) == (1.0, 2.67, 3)
+    clock.advance(0.75)
+    core.submit(SetMode("match"))
+    core.tick()
+    stats = core.latest().stats
+    assert (stats.uptime_s, stats.analysis_fps) == (1.8, 1.33)  # 1.75 s up; 2 intervals in 1.5 s
+    core.close()
+
+
+def test_without_analysis_the_stage_times_are_0() -> None:
+    clock = ManualClock()
+    core = SoulSync(source=ReplaySource([FACE] * 3, clock), detector=None, classifier=None,
+                    smoother=MoodSmoother(), policy=MoodPolicy(), player=None, clock=clock)
+    for _ in range(3):
+        clock.advance(0.25)
+        core.tick()
+    stats = core.latest().stats
+    assert (stats.detector_ms, stats.inference_ms, stats.frames_analysed) == (0.0, 0.0, 3)
+    assert stats.analysis_fps == 4.0
+    assert core.latest().shift is None
+    core.close()
+
+
+@dataclass(frozen=True)
+class Bogus:
+    """Not a command the core knows (a newer sender, a bug)."""
+
+
+def test_a_rejected_command_is_an_error_event_with_the_reason() -> None:
+    clock = ManualClock()
+    core = make_core([FACE] * 10, clock)
+    events: list[tuple[EventKind, str | None]] = []
+    core.subscribe("test", lambda event: events.append((event.kind, event.state.last_error)))
+    core.submit(Bogus())  # type: ignore[arg-type]
+    core.submit(SetVolume(140))
+    drive(core, clock, 1)
+    core.close()
+    introduced: list[tuple[EventKind, str | None]] = []  # the event that brought each error
+    for kind, error in events:
+        if error is not None and (not introduced or introduced[-1][1] != error):
+            introduced.append((kind, error))
+    assert introduced == [
+        (EventKind.ERROR, "command Bogus() rejected: unknown command Bogus()"),
+        (EventKind.ERROR, "command SetVolume(percent=140) rejected: volume must be 0..100, got 140"),
+    ]
+
+
+def test_wait_player_idle_sends_what_is_due_and_says_whether_the_player_caught_up() -> None:
+    clock = ManualClock()
+    core = SoulSync(source=ReplaySource([FACE], clock), detector=FixedDetector(),
+                    classifier=FixedClassifier(), smoother=MoodSmoother(), policy=MoodPolicy(), clock=clock)
+    assert core.wait_player_idle() is True  # no player: nothing to wait for
+    core.close()
+    player = RecordingPlayer(clock)
+    core = SoulSync(source=ReplaySource([FACE], clock), detector=FixedDetector(),
+                    classifier=FixedClassifier(), smoother=MoodSmoother(), policy=MoodPolicy(), player=player,
+                    player_min_interval_s=10.0, clock=clock)
+    core._act(PlayIntent("play", reason="first"))
+    core._act(PlayIntent("play", reason="held"))
+    assert core.wait_player_idle()
+    assert [i.reason for i in player.intents] == ["first"]
+    clock.advance(10.0)
+    assert core.wait_player_idle()  # due now: sent without waiting for a tick
+    assert [i.reason for i in player.intents] == ["first", "held"]
+    core.close()
+    stuck = BlockingPlayer()
+    core = make_core([FACE], clock, player=stuck)
+    core._act(PlayIntent("play"))
+    assert stuck.entered.wait(5)
+    assert core.wait_player_idle(0.01) is False
+    stuck.release.set()
+    assert core.wait_player_idle(5.0) is True
+    core.close()
+
+
+class TwoFaces(FixedDetector):
+    def detect(self, frame: Frame) -> list[FaceBox]:
+        return [] if not frame.image.any() else [FaceBox(4, 4, 20, 20), FaceBox(36, 30, 24, 24)]
+
+
+def test_a_tick_counts_frames_with_faces_not_faces_and_shows_their_boxes() -> None:
+    clock = ManualClock()
+    core = SoulSync(source=ReplaySource([FACE, FACE, EMPTY, FACE], clock), detector=TwoFaces(),
+                    classifier=FixedClassifier(), smoother=MoodSmoother(), policy=MoodPolicy(), clock=clock)
+    assert not core.ready.is_set()
+    seen: list[tuple[int, int, tuple[tuple[int, int, int, int], ...], float | None]] = []
+    for _ in range(4):
+        clock.advance(0.25)
+        core.tick()
+        assert core.ready.is_set()  # the first analysed frame
+        state = core.latest()
+        seen.append((state.faces, state.stats.frames_with_face, state.framing.boxes, state.framing.face_rate))
+    boxes = ((4, 4, 20, 20), (36, 30, 24, 24))
+    assert seen == [(2, 1, boxes, 1.0), (2, 2, boxes, 1.0), (0, 2, (), 0.667), (2, 3, boxes, 0.75)]
+    assert (core.latest().framing.width, core.latest().framing.height) == (64, 64)
+    core.close()
+
+
+def test_stats_events_go_out_every_5_s_of_ticks() -> None:
+    clock = ManualClock()
+    core = make_core([FACE] * 60, clock)
+    uptimes: list[float] = []
+    core.subscribe("stats", lambda event: uptimes.append(event.state.stats.uptime_s)
+                   if event.kind is EventKind.STATS else None)
+    for _ in range(60):
+        clock.advance(0.25)  # exact in binary: the 20th tick is at 5.0 s
+        core.tick()
+    core.close()
+    assert uptimes == [5.0, 10.0, 15.0]
+
+
+def test_the_worker_hands_an_intent_over_at_once_not_at_its_next_state_refresh() -> None:
+    arrived = threading.Event()
+
+    class Signalling(RecordingPlayer):
+        def apply(self, intent: PlayIntent) -> None:
+            super().apply(intent)
+            arrived.set()
+
+    worker = PlayerWorker(Signalling())  # its thread is now waiting out a fresh 0.5 s refresh
+    worker.apply(PlayIntent("play"))
+    assert arrived.wait(0.25)
+    worker.close()
+
+
+def test_a_fresh_worker_is_idle_and_a_running_skip_is_not() -> None:
+    player = BlockingPlayer()
+    skipping = threading.Event()
+
+    def stuck_skip() -> None:
+        skipping.set()
+        player.release.wait(30)
+
+    player.skip = stuck_skip  # type: ignore[method-assign]
+    worker = PlayerWorker(player)
+    assert worker.wait_idle(0)  # nothing handed over yet
+    worker.skip()
+    assert skipping.wait(5)
+    assert not worker.wait_idle(0.01)  # a command in progress is work too
+    player.release.set()
+    assert worker.wait_idle(5)
+    worker.close()
+
+
+class RacedQueue:
+    """Full when the stop marker is offered, and already drained when room is made for it."""
+
+    def __init__(self) -> None:
+        self.items: list[object] = []
+        self.full_once = True
+
+    def put_nowait(self, item: object) -> None:
+        if self.full_once:
+            self.full_once = False
+            raise stdlib_queue.Full
+        self.items.append(item)
+
+    def get_nowait(self) -> object:
+        raise stdlib_queue.Empty
+
+
+def test_the_stop_marker_gets_in_when_the_queue_was_drained_meanwhile() -> None:
+    broadcaster = Broadcaster()
+    broadcaster.subscribe("test", lambda event: None)
+    subscription = broadcaster._subscriptions[0]
+    real = subscription.queue
+    raced = RacedQueue()
+    subscription.queue = raced  # type: ignore[assignment]
+    subscription.offer_stop()
+    assert raced.items == [None]
+    subscription.queue = real
+    broadcaster.close()
+
+
+def test_a_mood_change_is_logged_at_debug_with_its_face_count(caplog: pytest.LogCaptureFixture) -> None:
+    """For whoever drives the core without the event log: one line per change, faces counted."""
+    clock = ManualClock()
+    core = SoulSync(source=ReplaySource([FACE] * 30, clock), detector=TwoFaces(),
+                    classifier=FixedClassifier(), smoother=MoodSmoother(), policy=MoodPolicy(), clock=clock)
+    with caplog.at_level(logging.DEBUG, logger="soulsyncd.core.loop"):
+        for _ in range(30):
+            clock.advance(0.25)
+            core.tick()
+    core.close()
+    changes = [r.getMessage() for r in caplog.records if r.getMessage().startswith("mood at")]
+    assert changes[-1].startswith("mood at ")
+    assert changes[-1].endswith(", 2 faces)")
+
+
+class HeldThread(threading.Thread):
+    """A thread whose start() waits until the test lets it go (it is started by release())."""
+
+    def start(self) -> None:
+        pass
+
+    def release(self) -> None:
+        super().start()
+
+
+def test_a_worker_is_idle_before_its_thread_first_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(threading, "Thread", HeldThread)
+    worker = PlayerWorker(RecordingPlayer())
+    monkeypatch.undo()
+    assert worker.wait_idle(0)  # nothing handed over: idle, whether or not the thread has looped yet
+    held = worker._thread
+    assert isinstance(held, HeldThread)
+    held.release()
+    worker.close()
+    assert not held.is_alive()

@@ -12,7 +12,7 @@ from soulsyncd.core.state import EventKind
 from soulsyncd.mood.policy import MoodPolicy
 from soulsyncd.mood.smoother import MoodSmoother
 from soulsyncd.testing import ManualClock, RecordingPlayer, ReplaySource
-from soulsyncd.types import FaceBox, Frame
+from soulsyncd.types import FaceBox, Frame, PlayIntent
 
 FACE = np.full((64, 64, 3), 128, np.uint8)
 
@@ -130,3 +130,57 @@ def test_decisions_and_mood_changes_are_timed_from_the_start() -> None:
     assert stats.mood_changes == len(stats.timeline) >= 1
     assert all(0.0 <= change.at_s < 10.0 for change in stats.timeline)
     core.close()
+
+
+class AlwaysFailing:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def classify(self, faces: Sequence[np.ndarray]) -> np.ndarray:
+        self.calls += 1
+        raise ValueError("bad frame")
+
+
+def test_a_finished_input_whose_last_tick_fails_ends_at_that_tick() -> None:
+    """A failed tick counts as "nothing analysed": with the input finished and no command queued,
+    the loop ends there rather than ticking on."""
+    clock = ManualClock(100.0)
+    finished = threading.Event()
+    classifier = AlwaysFailing()
+    core = SoulSync(source=ReplaySource([FACE] * 50, clock), detector=OneFace(), classifier=classifier,
+                    smoother=MoodSmoother(), policy=MoodPolicy(), player=RecordingPlayer(clock),
+                    clock=clock, analysis_fps=5.0, finished=finished)
+    finished.set()
+    stop = SimulatedStop(clock, 100)
+    stats = core.run(stop)
+    assert (classifier.calls, len(stop.timeouts), stats.frames_analysed) == (1, 1, 0)
+    assert stats.elapsed_s == 0.0  # no simulated time passed: the first wait was 0 s
+
+
+def test_the_run_says_how_long_it_ran() -> None:
+    clock = ManualClock(100.0)
+    core = SoulSync(source=ReplaySource([FACE] * 50, clock), detector=OneFace(),
+                    classifier=StallingClassifier(clock, stall_at=0, stall_s=0.0),
+                    smoother=MoodSmoother(), policy=MoodPolicy(), player=RecordingPlayer(clock),
+                    clock=clock, analysis_fps=4.0)
+    stats = core.run(SimulatedStop(clock, 10))  # waits of 0 s, then ten of 0.25 s, the last says stop
+    assert stats.elapsed_s == 2.5
+    assert stats.frames_analysed == 10
+    core.close()
+
+
+def test_a_decision_is_timed_from_the_start_and_published_as_a_decision_event() -> None:
+    clock = ManualClock(100.0)
+    core = SoulSync(source=ReplaySource([FACE] * 200, clock), detector=OneFace(),
+                    classifier=StallingClassifier(clock, stall_at=0, stall_s=0.0),
+                    smoother=MoodSmoother(), policy=MoodPolicy(), player=RecordingPlayer(clock),
+                    clock=clock, analysis_fps=5.0)
+    events: list[tuple[EventKind, PlayIntent | None]] = []
+    core.subscribe("test", lambda event: events.append((event.kind, event.state.last_intent)))
+    clock.advance(2.5)
+    intent = PlayIntent("play", reason="asked")
+    core._act(intent)
+    assert core.stats.decisions[-1] == (2.5, intent)
+    assert core.latest().last_intent == intent
+    core.close()  # delivers the queued events
+    assert events == [(EventKind.DECISION, intent)]

@@ -177,9 +177,9 @@ class RejectionLog:
     def rejected(self, message: str) -> None:
         now = self._clock()
         if self._last_log is None or now - self._last_log >= self._interval_s:
-            if self._unlogged:
+            if self._unlogged and self._last_log is not None:  # counted since a line: there was one
                 log.warning("%s (and %d more commands rejected in the last %.0f s)",
-                            message, self._unlogged, now - self._last_log if self._last_log else 0)
+                            message, self._unlogged, now - self._last_log)
             else:
                 log.warning("%s", message)
             self._last_log, self._unlogged = now, 0

@@ -106,10 +106,6 @@ class _Subscription:
             except Exception:  # a subscriber's bug is its own; the others and the loop go on
                 log.exception("event subscriber %s failed on %s", self.name, event.kind)
 
-    def close(self, timeout_s: float) -> None:
-        self.offer_stop()
-        self.thread.join(timeout_s)
-
     def offer_stop(self) -> None:
         while True:
             try:
