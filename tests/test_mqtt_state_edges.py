@@ -139,3 +139,71 @@ def test_rss_is_the_resident_set_from_statm_or_else_the_peak(monkeypatch: pytest
 
     monkeypatch.setattr(builtins, "open", no_proc)
     assert st._rss_bytes() == resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+# --- the process's start time (read once; the tests reset the cache) ---------------------------------
+
+
+def test_the_start_time_read_from_proc_lies_between_boot_and_now() -> None:
+    import time
+
+    started = st._proc_start_time()
+    now = time.time()
+    booted = now - time.clock_gettime(time.CLOCK_BOOTTIME)
+    assert started is not None
+    assert booted + 1 <= started <= now + 1  # this process began after boot, and not in the future
+    assert started == round(started)
+
+
+class FakeProc:
+    """``open`` for the two /proc files, with the text the test gives."""
+
+    def __init__(self, stat: str, proc_stat: str) -> None:
+        self.files = {"/proc/self/stat": stat, "/proc/stat": proc_stat}
+
+    def __call__(self, path: str, encoding: str | None = None) -> object:
+        import io
+
+        if path not in self.files:
+            raise FileNotFoundError(path)
+        return io.StringIO(self.files[path])
+
+
+def _stat_line(name: str, start_ticks: int) -> str:
+    # pid (comm) state, then fields 4..21, field 22 is the start time in clock ticks, then more
+    return f"4242 ({name}) S " + " ".join(["7"] * 18) + f" {start_ticks} 3133440 418 0\n"
+
+
+@pytest.mark.parametrize("name", ["soulsyncd", "a) b", "x (y) z)"])
+def test_the_start_time_is_boot_plus_the_start_ticks_whatever_the_command_name(
+        monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    import os
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    fake = FakeProc(_stat_line(name, 5000 * ticks + 3 * ticks // 4),
+                    "cpu  1 2 3\nbtime_x 9\nbtime 1700000000\nprocesses 12\n")
+    monkeypatch.setattr(st, "open", fake, raising=False)
+    assert st._proc_start_time() == 1700005001  # 5000.75 s after boot, to the whole second
+
+
+@pytest.mark.parametrize(("stat", "proc_stat"), [
+    (_stat_line("d", 100), "cpu 1\n"),  # no boot time
+    ("4242 (d) S 1 2\n", "btime 1700000000\n"),  # too few fields
+    (_stat_line("d", 100).replace(" 100 ", " x "), "btime 1700000000\n"),  # not a number
+])
+def test_an_unreadable_start_time_is_none(monkeypatch: pytest.MonkeyPatch, stat: str, proc_stat: str) -> None:
+    monkeypatch.setattr(st, "open", FakeProc(stat, proc_stat), raising=False)
+    assert st._proc_start_time() is None
+
+
+def test_the_process_start_is_read_once_from_proc_else_it_is_the_first_call(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(st, "_STARTED_AT", None)
+    monkeypatch.setattr(st, "_proc_start_time", lambda: 1700000123)
+    monkeypatch.setattr(st.time, "time", lambda: 1800000000.5)
+    assert st.process_started_at() == 1700000123  # the kernel's record, not now
+    monkeypatch.setattr(st, "_proc_start_time", lambda: 1)
+    assert st.process_started_at() == 1700000123  # stable between reports
+    monkeypatch.setattr(st, "_STARTED_AT", None)
+    monkeypatch.setattr(st, "_proc_start_time", lambda: None)
+    assert st.process_started_at() == 1800000000.5  # no /proc: the first call
