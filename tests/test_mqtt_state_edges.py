@@ -207,3 +207,87 @@ def test_the_process_start_is_read_once_from_proc_else_it_is_the_first_call(
     monkeypatch.setattr(st, "_STARTED_AT", None)
     monkeypatch.setattr(st, "_proc_start_time", lambda: None)
     assert st.process_started_at() == 1800000000.5  # no /proc: the first call
+
+
+# --- the exact text on the wire -------------------------------------------------------------------------
+
+
+def test_the_playing_payload_is_compact_json_in_utf_8_with_whole_second_progress() -> None:
+    from soulsyncd.types import PlayerState, Track
+
+    track = Track("spotify:track:x", "Été", ("Ütsi", "Mø"), 200.0)
+    payload, key = st.playing_payload(PlayerState(track=track, device="Küche", playing=True, volume=40,
+                                                  progress_s=61.4))
+    assert payload == ('{"text":"Été — Ütsi, Mø","title":"Été","artists":["Ütsi","Mø"],'
+                       '"uri":"spotify:track:x","duration_s":200.0,"device":"Küche","playing":true,"volume":40,"progress_s":61.0}')
+    assert key == payload.removesuffix(',"progress_s":61.0}') + "}"
+
+
+def test_nothing_playing_has_no_progress() -> None:
+    from soulsyncd.types import PlayerState
+
+    payload, _ = st.playing_payload(PlayerState(progress_s=12.0))
+    assert json.loads(payload)["progress_s"] is None
+
+
+def test_the_player_payload_carries_the_last_error_clipped() -> None:
+    from soulsyncd.types import PlayerState
+
+    assert json.loads(st.player_payload(PlayerState(last_error="boom")))["last_error"] == "boom"
+    long = json.loads(st.player_payload(PlayerState(last_error="e" * 300)))["last_error"]
+    assert long == "e" * 254 + "…"
+
+
+@pytest.mark.parametrize(("length", "limit", "clipped"), [
+    (255, 255, False), (256, 255, True), (100, 100, False), (101, 100, True)])
+def test_a_text_is_clipped_only_past_its_limit(length: int, limit: int, clipped: bool) -> None:
+    text = "x" * length
+    assert st._clip(text, limit) == ("x" * (limit - 1) + "…" if clipped else text)
+    assert st._clip(text) == ("x" * 254 + "…" if length > 255 else text)
+
+
+@pytest.mark.parametrize(("length", "published"), [(100, "d" * 100), (101, "d" * 99 + "…")])
+def test_the_device_topic_is_clipped_at_100_characters(length: int, published: str) -> None:
+    from soulsyncd.types import PlayerState
+
+    messages = st.state_messages(DaemonState(player=PlayerState(device="d" * length)), "b")
+    assert [m.payload for m in messages if m.topic == "b/device"] == [published]
+
+
+def test_a_missing_figure_rounds_to_none() -> None:
+    assert st._r(None) is None
+    assert st._r(1.23456, 3) == 1.235
+
+
+def test_rss_is_the_resident_pages_times_the_page_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    fake = FakeProc("", "")
+    fake.files["/proc/self/statm"] = "9000 250 100 1 0 300 0\n"
+    monkeypatch.setattr(st, "open", fake, raising=False)
+    assert st._rss_bytes() == 250 * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_rss_is_in_decimal_megabytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(st, "_rss_bytes", lambda: 1_350_000)
+    assert st.ProcessSampler(ManualClock(0.0)).sample().rss_mb == 1.4  # 1.35 MB, not 1.349... MB
+
+
+def test_the_sampler_reports_any_interval_unless_given_a_minimum(cpu: CpuClock) -> None:
+    clock = ManualClock(1000.0)
+    sampler = st.ProcessSampler(clock)
+    sampler.sample()
+    clock.advance(0.5)
+    cpu.seconds = 0.25
+    assert sampler.sample().cpu_percent == 50.0
+
+
+def test_figures_are_refreshed_every_10_s_unless_configured() -> None:
+    clock = ManualClock(0.0)
+    changes = st.ChangeFilter(clock)
+    changes.sent(st.StateMessage("b/mood", "1", "happy"))
+    moved = st.StateMessage("b/mood", "2", "happy")
+    clock.advance(9.5)
+    assert changes.due([moved]) == []
+    clock.advance(0.5)
+    assert changes.due([moved]) == [moved]
