@@ -642,3 +642,33 @@ def test_a_finished_playlist_read_lets_a_start_that_had_nothing_to_play_pick_aga
         rig.run_for(5)
         assert rig.playing_uri() == tracks[0].uri
         assert rig.player.state().status is PlayerStatus.OK
+
+
+def test_a_move_seen_only_at_the_third_poll_is_not_sent_again(rig: Rig) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(21)  # between two polls
+    rig.fake.add_device("Living Room")
+    since = rig.clock.now
+    rig.player.set_output(device="Living Room")
+    rig.run_for(0.5)
+    rig.fake.listener_transfers(SPEAKER)  # a slow speaker: the move does not show at the next two polls
+    rig.run_for(4)
+    assert rig.player.state().status is PlayerStatus.OK  # not taken for the listener moving it back
+    rig.fake.listener_transfers("Living Room")
+    rig.run_for(2)
+    assert rig.commands(since) == [("PUT", "/v1/me/player")]  # the move, once
+    state = rig.player.state()
+    assert (state.status, state.device, state.track) == (PlayerStatus.OK, "Living Room", rig.tracks[0])
+
+
+def test_a_pause_right_after_a_resume_goes_to_the_speakers_new_id(rig: Rig) -> None:
+    paused_rig(rig)
+    rig.fake.set_device_id(SPEAKER, "feedbeef")  # Spotify gives the speaker a new id now and then
+    since = rig.clock.now
+    rig.player.apply(PLAY)
+    rig.run_for(0.5)
+    rig.player.apply(PAUSE)  # before the poll that would read the new id
+    rig.run_for(0.5)
+    assert requests_to(rig, "/v1/me/player/play", since) == [{"device_id": "feedbeef"}]
+    assert requests_to(rig, "/v1/me/player/pause", since) == [{"device_id": "feedbeef"}]
+    assert rig.playing_uri() is None
