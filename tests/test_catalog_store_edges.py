@@ -551,3 +551,30 @@ def test_each_kind_of_failure_is_explained_in_plain_words(message: str, reason: 
     from soulsyncd.catalog.store import _explain
 
     assert _explain(sqlite3.OperationalError(message)) == reason
+
+
+def test_every_track_read_in_one_go_keeps_its_own_feature_source() -> None:
+    store = CatalogStore(":memory:")
+    store.upsert_tracks([track(1), track(3)], source="csv:x")
+    store.upsert_tracks([track(2), track(4, feature_source="learned")], source="reccobeats")
+    assert [(t.uri, t.feature_source) for t in store.tracks()] == [
+        (uri(1), "csv:x"), (uri(2), "reccobeats"), (uri(3), "csv:x"), (uri(4), "learned")]
+
+
+def test_a_catalog_file_is_written_ahead_and_synced_normally(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "c.sqlite3"
+    with CatalogStore(path) as store:
+        assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # kept in the file
+    conn.close()
+
+
+@pytest.mark.parametrize(("listened_s", "full"), [(0.79, False), (0.8, True)])
+def test_a_one_second_track_is_full_from_its_share_like_any_other(listened_s: float, full: bool) -> None:
+    store = CatalogStore(":memory:")
+    store.upsert_tracks([track(1, duration_s=1.0)], source="csv:x")
+    play(store, 1, listened_s)
+    assert store.feedback("c")[uri(1)].full_plays == int(full)
