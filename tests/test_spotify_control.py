@@ -672,3 +672,66 @@ def test_a_pause_right_after_a_resume_goes_to_the_speakers_new_id(rig: Rig) -> N
     assert requests_to(rig, "/v1/me/player/play", since) == [{"device_id": "feedbeef"}]
     assert requests_to(rig, "/v1/me/player/pause", since) == [{"device_id": "feedbeef"}]
     assert rig.playing_uri() is None
+
+
+# --- the listener's pause against the track's natural end (exact progress on the manual clock) -----------
+
+
+def test_the_listener_pausing_our_track_keeps_it_shown_while_hands_off(rig: Rig) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(20.5)
+    rig.fake.listener_pauses()
+    rig.run_for(2)
+    state = rig.player.state()
+    assert (state.status, state.track, state.device) == (
+        PlayerStatus.LISTENER_IN_CONTROL, rig.tracks[0], SPEAKER)
+
+
+def test_a_pause_in_the_first_second_of_our_track_is_the_listeners(rig: Rig) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(0.5)
+    rig.fake.listener_pauses()  # at 0.5 s into the track: not an end
+    rig.run_for(4)
+    assert rig.player.state().status is PlayerStatus.LISTENER_IN_CONTROL
+    assert [r.path for r in rig.fake.requests if r.path == "/v1/me/player/play"] == ["/v1/me/player/play"]
+
+
+@pytest.mark.parametrize(("paused_at_s", "ended"), [(1.0, False), (0.75, True)])
+def test_our_track_restarted_and_paused_as_it_should_end_is_an_end_only_before_1_s(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path, paused_at_s: float, ended: bool) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, boundary_lead_s=0.1)  # nothing queued
+    rig.player.apply(PLAY)
+    rig.run_for(178.25)  # the last poll was at 178 s
+    rig.fake.listener_plays(rig.tracks[0].uri)  # back to its start, as Spotify shows an ended track
+    rig.run_for(paused_at_s)
+    rig.fake.listener_pauses()
+    rig.run_for(2 - paused_at_s)  # the poll at 180 s: where it should have ended
+    state = rig.player.state()
+    if ended:
+        assert (state.status, state.track) == (PlayerStatus.OK, rig.tracks[1])
+    else:
+        assert state.status is PlayerStatus.LISTENER_IN_CONTROL
+
+
+@pytest.mark.parametrize(("paused_at_s", "ended"), [(179.0, True), (178.75, False)])
+def test_our_track_paused_in_its_last_second_is_an_end(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path, paused_at_s: float, ended: bool) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, boundary_lead_s=0.1)
+    rig.player.apply(PLAY)
+    rig.run_for(paused_at_s)
+    rig.fake.listener_pauses()
+    rig.run_for(180.5 - paused_at_s)  # the poll at 180 s
+    state = rig.player.state()
+    if ended:
+        assert (state.status, state.track) == (PlayerStatus.OK, rig.tracks[1])
+    else:
+        assert state.status is PlayerStatus.LISTENER_IN_CONTROL
+
+
+def test_the_next_track_is_queued_on_our_speaker(rig: Rig) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(rig.tracks[0].duration_s - 9)
+    assert requests_to(rig, "/v1/me/player/queue", float("-inf")) == [
+        {"uri": rig.tracks[1].uri, "device_id": SPEAKER_ID}]
