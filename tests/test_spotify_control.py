@@ -735,3 +735,74 @@ def test_the_next_track_is_queued_on_our_speaker(rig: Rig) -> None:
     rig.run_for(rig.tracks[0].duration_s - 9)
     assert requests_to(rig, "/v1/me/player/queue", float("-inf")) == [
         {"uri": rig.tracks[1].uri, "device_id": SPEAKER_ID}]
+
+
+# --- what goes first when the playlists' read is due too; a failure's state between its retries ------------
+
+
+@pytest.mark.parametrize("given", ["skip", "move", "new intent"])
+def test_a_command_goes_out_before_a_due_playlist_read(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path, given: str) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    fake.add_device("Living Room")
+    tracks = add_tracks(fake, 6)
+    fake.add_playlist("Happy1", "Sunny", [t.uri for t in tracks])
+    with CatalogStore(tmp_path / "catalog.sqlite3") as store:
+        rig = make_rig(fake, clock, tmp_path, tracks=tracks, store=store, speaker=False,
+                       music={"happy": "spotify:playlist:Happy1"}, switch="immediate")
+        rig.player.apply(PLAY)
+        rig.player.run_once()  # the start; the playlists' first read is due now too
+        before = len(fake.requests)
+        if given == "skip":
+            rig.player.skip()
+        elif given == "move":
+            rig.player.set_output(device="Living Room")
+        else:
+            rig.player.apply(PlayIntent("play", valence=0.1, energy=0.2, reason="sad"))
+        rig.player.run_once()
+        sent = [(r.method, r.path) for r in fake.requests[before:]]
+        expected = {"skip": [("PUT", "/v1/me/player/play")],
+                    "move": [("GET", "/v1/me/player/devices"), ("PUT", "/v1/me/player")],
+                    "new intent": [("GET", "/v1/me/player/devices"), ("PUT", "/v1/me/player/play")]}
+        assert sent == expected[given]
+
+
+def test_a_failure_with_no_state_of_its_own_leaves_the_state_between_retries(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, poll_interval_s=5.0, retry_initial_s=1.0)
+    rig.player.apply(PLAY)
+    rig.run_for(7)
+    rig.fake.fail_next(1, 400, path_prefix="me/player")  # the poll at 10 s: an error that is no state
+    rig.run_for(4.5)  # the retry at 11 s has nothing to send (the next poll is at 15 s)
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.track) == (
+        PlayerStatus.OK, "Spotify error 400: Bad request", rig.tracks[0])
+
+
+def test_in_immediate_mode_queueing_the_next_track_does_not_cut_this_one(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, switch="immediate")
+    rig.player.apply(PLAY)
+    rig.run_for(1)
+    since = rig.clock.now
+    rig.run_for(rig.tracks[0].duration_s + 5)
+    assert rig.commands(since) == [("POST", "/v1/me/player/queue")]
+    assert rig.player.state().track == rig.tracks[1]
+
+
+def test_an_outage_that_ends_as_our_last_track_ends_is_idle_not_ok(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, boundary_lead_s=0.1)  # nothing queued
+    rig.player.apply(PLAY)
+    rig.run_for(171)
+    again = restarted(rig, tmp_path, boundary_lead_s=0.1)  # no intent yet: follows our track to its end
+    again.run_for(7)  # adopted at 171 s, polls at 173, 175, 177
+    rig.fake.fail_next(1, 503, path_prefix="me/player")  # the poll at 179 s fails
+    again.run_for(1)
+    assert again.player.state().status is PlayerStatus.OFFLINE
+    again.run_for(2.5)  # the retry at 181 s finds the track over
+    state = again.player.state()
+    assert (state.status, state.track, state.last_error) == (PlayerStatus.IDLE, None, None)
