@@ -593,7 +593,9 @@ def test_our_music_back_on_the_speaker_after_it_went_away_ends_the_no_device_sta
     rig.run_for(20)
     rig.fake.remove_device(SPEAKER)
     rig.run_for(2.5)
-    assert rig.player.state().status is PlayerStatus.NO_DEVICE
+    state = rig.player.state()
+    assert (state.status, state.last_error) == (PlayerStatus.NO_DEVICE, f"{SPEAKER} stopped playing")
+    assert rig.picker.endings == [(rig.tracks[0], 22.0, False)]  # gone mid-track: not a skip
     rig.fake.add_device(SPEAKER, id=SPEAKER_ID)
     rig.fake.listener_plays(rig.tracks[0].uri, device=SPEAKER)  # the speaker came back playing our track
     rig.run_for(60)
@@ -806,3 +808,30 @@ def test_an_outage_that_ends_as_our_last_track_ends_is_idle_not_ok(
     again.run_for(2.5)  # the retry at 181 s finds the track over
     state = again.player.state()
     assert (state.status, state.track, state.last_error) == (PlayerStatus.IDLE, None, None)
+
+
+@pytest.mark.parametrize(("silent_at_s", "ended"), [(178.0, True), (176.0, False)])
+def test_silence_from_the_poll_interval_before_the_end_on_is_the_end(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path, silent_at_s: float, ended: bool) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, boundary_lead_s=0.1)  # nothing queued
+    rig.player.apply(PLAY)
+    rig.run_for(silent_at_s - 1)
+    rig.fake.fail_next(1, 204, path_prefix="me/player")  # nothing plays anywhere, at the next poll
+    rig.run_for(1.5)
+    state = rig.player.state()
+    if ended:  # 180 s long, polled every 2 s: from 178 s on, silence is its end
+        assert (state.status, state.track) == (PlayerStatus.OK, rig.tracks[1])
+        assert rig.picker.endings == [(rig.tracks[0], silent_at_s, False)]
+        assert [intent for intent, _ in rig.picker.picks] == [PLAY, PLAY]
+    else:
+        assert (state.status, state.last_error) == (PlayerStatus.NO_DEVICE, f"{SPEAKER} stopped playing")
+
+
+def test_the_queued_track_is_followed_from_the_poll_that_sees_it(rig: Rig) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(rig.tracks[0].duration_s + 0.5)  # the poll at 180 s sees the queued track playing
+    state = rig.player.state()
+    assert (state.status, state.track, state.last_error, state.playing) == (
+        PlayerStatus.OK, rig.tracks[1], None, True)
+    assert rig.picker.endings == [(rig.tracks[0], 180.0, False)]
