@@ -835,3 +835,7 @@ def test_the_queued_track_is_followed_from_the_poll_that_sees_it(rig: Rig) -> No
     assert (state.status, state.track, state.last_error, state.playing) == (
         PlayerStatus.OK, rig.tracks[1], None, True)
     assert rig.picker.endings == [(rig.tracks[0], 180.0, False)]
+    rig.clock.now += 1  # a skip before the next poll: the new track counts on from the poll that saw it
+    rig.player.skip()
+    rig.run_for(0.5)
+    assert rig.picker.endings[1] == (rig.tracks[1], 1.5, True)
