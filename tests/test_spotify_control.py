@@ -839,3 +839,33 @@ def test_the_queued_track_is_followed_from_the_poll_that_sees_it(rig: Rig) -> No
     rig.player.skip()
     rig.run_for(0.5)
     assert rig.picker.endings[1] == (rig.tracks[1], 1.5, True)
+
+
+def test_a_due_poll_goes_before_a_due_playlist_read(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    tracks = add_tracks(fake, 6)
+    fake.add_playlist("Happy1", "Sunny", [t.uri for t in tracks])
+    with CatalogStore(tmp_path / "catalog.sqlite3") as store:
+        rig = make_rig(fake, clock, tmp_path, tracks=tracks, store=store, speaker=False,
+                       music={"happy": "spotify:playlist:Happy1"})
+        rig.player.apply(PLAY)
+        rig.player.run_once()  # the start; the playlists' first read is due now
+        clock.now += 2.0  # exactly when the first poll is due
+        before = len(fake.requests)
+        rig.player.run_once()
+        assert [(r.method, r.path) for r in fake.requests[before:]] == [("GET", "/v1/me/player")]
+
+
+def test_in_immediate_mode_a_new_intent_with_nothing_to_play_is_tried_once(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, switch="immediate")
+    rig.player.apply(PLAY)
+    rig.run_for(5)
+    rig.picker.tracks.clear()
+    sad = PlayIntent("play", valence=0.1, energy=0.2, reason="sad")
+    rig.player.apply(sad)
+    rig.run_for(10)  # a busy loop of new tries would fail the rig
+    assert [intent for intent, _ in rig.picker.picks] == [PLAY, sad]
+    assert rig.player.state().last_error == "nothing to play for this mood (are music.playlists read?)"
