@@ -869,3 +869,17 @@ def test_in_immediate_mode_a_new_intent_with_nothing_to_play_is_tried_once(
     rig.run_for(10)  # a busy loop of new tries would fail the rig
     assert [intent for intent, _ in rig.picker.picks] == [PLAY, sad]
     assert rig.player.state().last_error == "nothing to play for this mood (are music.playlists read?)"
+
+
+def test_spotifys_autoplay_after_our_last_track_is_followed_by_our_next_pick(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, boundary_lead_s=0.1)  # nothing queued
+    rig.player.apply(PLAY)
+    rig.run_for(179.5)
+    rig.fake.listener_plays(rig.tracks[4].uri)  # what Spotify's autoplay put on as ours ended
+    rig.run_for(1)  # the poll at 180 s
+    state = rig.player.state()
+    assert (state.status, state.track) == (PlayerStatus.OK, rig.tracks[1])
+    assert rig.playing_uri() == rig.tracks[1].uri
+    assert rig.picker.endings == [(rig.tracks[0], 180.0, False)]
