@@ -831,6 +831,7 @@ def test_silence_from_the_poll_interval_before_the_end_on_is_the_end(
 def test_the_queued_track_is_followed_from_the_poll_that_sees_it(rig: Rig) -> None:
     rig.player.apply(PLAY)
     rig.run_for(rig.tracks[0].duration_s + 0.5)  # the poll at 180 s sees the queued track playing
+    assert timeline(rig, 1179.0) == [("GET", "/v1/me/player", 1.0)]  # and takes it as ours: no second look
     state = rig.player.state()
     assert (state.status, state.track, state.last_error, state.playing) == (
         PlayerStatus.OK, rig.tracks[1], None, True)
