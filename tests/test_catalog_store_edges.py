@@ -366,3 +366,215 @@ def test_a_catalog_replaced_while_running_is_used_or_refused_with_one_exact_line
                                          f"catalog ({path}: not a usable SQLite database")
     assert error.getMessage().endswith("); what was open is kept in memory until the next start")
     store.close()
+
+
+# --- mutation round three: the connection's settings, the in-memory copy, a failed migration -------------
+
+
+def busy_timeout_ms(store: CatalogStore) -> int:
+    """How long the store's connection waits for another writer (SQLite's own figure)."""
+    value: int = store._conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    return value
+
+
+def test_the_lock_wait_is_5_s_unless_configured(tmp_path: Path) -> None:
+    with CatalogStore(tmp_path / "a.sqlite3") as store:
+        assert busy_timeout_ms(store) == 5000
+    with CatalogStore(tmp_path / "b.sqlite3", timeout_s=0.25) as store:
+        assert busy_timeout_ms(store) == 250
+
+
+def test_a_recreated_catalog_waits_for_another_writer_only_as_long_as_configured(tmp_path: Path) -> None:
+    import sqlite3
+    import time
+
+    state = tmp_path / "state"
+    path = state / "catalog.sqlite3"
+    store = CatalogStore(path, timeout_s=0.05)
+    store.upsert_tracks([track(1)], source="csv:x")
+    shutil.rmtree(state)
+    store.upsert_tracks([track(2)], source="csv:x")  # recreated here
+    assert busy_timeout_ms(store) == 50
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    started = time.monotonic()
+    try:
+        with pytest.raises(CatalogError, match=rf"^{path}: locked by another process \(database is locked\); "
+                                               r"is another soulsyncd using the same state\.dir\? "
+                                               r"\(while trying to add tracks\)$"):
+            store.upsert_tracks([track(3)], source="csv:x")
+        assert time.monotonic() - started < 2.5  # not SQLite's default of 5 s
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        store.close()
+
+
+def test_a_catalog_is_usable_from_another_thread_than_the_one_that_opened_it(tmp_path: Path) -> None:
+    store = CatalogStore(tmp_path / "c.sqlite3")
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            store.upsert_tracks([track(1)], source="csv:x")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    worker = threading.Thread(target=write)
+    worker.start()
+    worker.join(timeout=10)
+    assert errors == []
+    assert store.count() == 1
+    store.close()
+
+
+def test_a_throw_away_catalog_writes_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with CatalogStore(":memory:") as store:
+        store.upsert_tracks([track(1)], source="csv:x")
+        assert store.count() == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_in_memory_copy_of_a_catalog_that_cannot_be_recreated_writes_no_file_and_serves_any_thread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.chdir(tmp_path)
+    state = tmp_path / "state"
+    store = CatalogStore(state / "catalog.sqlite3")
+    store.upsert_tracks([track(1)], source="csv:x")
+    shutil.rmtree(state)
+    state.write_text("a file where the state dir was")
+    store.upsert_tracks([track(2)], source="csv:x")
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            play(store, 1, 10)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    worker = threading.Thread(target=write)
+    worker.start()
+    worker.join(timeout=10)
+    assert errors == []
+    assert store.feedback("c")[uri(1)].plays == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state"]  # the copy is in memory only
+    assert len(caplog.records) == 1  # and the error is logged once, not at every write
+    store.close()
+
+
+def test_a_catalog_replaced_twice_logs_each_replacement_once_and_leaves_no_stale_wal_files(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    store = CatalogStore(path)
+    store.upsert_tracks([track(1)], source="csv:x")
+    restored = tmp_path / "backup.sqlite3"
+    with CatalogStore(restored) as other:
+        other.upsert_tracks([track(2)], source="csv:x")
+    restored.replace(path)
+    caplog.set_level(logging.WARNING, logger="soulsyncd.catalog.store")
+    play(store, 2, 10)
+    play(store, 2, 10)
+    assert store.feedback("c")[uri(2)].plays == 2
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"junk" * 1000)
+    junk.replace(path)
+    play(store, 2, 10)
+    play(store, 2, 10)
+    assert store.feedback("c")[uri(2)].plays == 4  # in memory now
+    assert [r.levelno for r in caplog.records] == [logging.WARNING, logging.ERROR]
+    # The replaced catalog's -wal and -shm are gone: they must not be read as the junk file's own.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["catalog.sqlite3"]
+    store.close()
+
+
+def test_a_track_without_features_is_stored_with_no_source_and_the_lowest_rank(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "c.sqlite3"
+    with CatalogStore(path) as store:
+        store.upsert_tracks([track(1, None, None), track(2, 0.5, None), track(3)], source="csv:x")
+    conn = sqlite3.connect(path)
+    rows = conn.execute("SELECT uri, feature_source, feature_rank FROM tracks ORDER BY uri").fetchall()
+    conn.close()
+    assert rows == [(uri(1), None, 0), (uri(2), None, 0), (uri(3), "csv:x", 40)]
+
+
+def test_a_migration_that_fails_half_way_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    import sqlite3
+
+    from soulsyncd.catalog.schema import MIGRATIONS
+
+    path = tmp_path / "catalog.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript(MIGRATIONS[0])
+    conn.execute("ALTER TABLE tracks ADD COLUMN feature_rank INTEGER")  # the third step of v2 fails on it
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    with pytest.raises(CatalogError) as info:
+        CatalogStore(path)
+    assert str(info.value) == f"{path}: duplicate column name: feature_rank (while trying to open)"
+    conn = sqlite3.connect(path)
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(tracks)")]
+    tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    conn.close()
+    assert columns == ["uri", "name", "artists", "duration_s", "valence", "energy", "added_at",
+                       "feature_rank"]
+    assert (tables, version) == (["tracks"], 1)
+
+
+def test_a_catalog_path_that_is_a_directory_cannot_be_opened(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError) as info:
+        CatalogStore(tmp_path)
+    assert str(info.value) == f"{tmp_path}: cannot open the catalog: unable to open database file"
+
+
+@pytest.mark.parametrize(("message", "reason"), [
+    ("database is locked", "locked by another process (database is locked); is another soulsyncd using "
+                           "the same state.dir?"),
+    ("the file is busy", "locked by another process (the file is busy); is another soulsyncd using "
+                         "the same state.dir?"),
+    ("attempt to write a readonly database", "read-only (attempt to write a readonly database); check the "
+                                             "state directory's permissions"),
+    ("a read-only file system", "read-only (a read-only file system); check the state directory's "
+                                "permissions"),
+    ("database disk image is malformed", "not a usable SQLite database, corrupt or not a catalog (database "
+                                         "disk image is malformed); move it away to start anew"),
+    ("disk I/O error", "disk I/O error"),
+])
+def test_each_kind_of_failure_is_explained_in_plain_words(message: str, reason: str) -> None:
+    import sqlite3
+
+    from soulsyncd.catalog.store import _explain
+
+    assert _explain(sqlite3.OperationalError(message)) == reason
+
+
+def test_every_track_read_in_one_go_keeps_its_own_feature_source() -> None:
+    store = CatalogStore(":memory:")
+    store.upsert_tracks([track(1), track(3)], source="csv:x")
+    store.upsert_tracks([track(2), track(4, feature_source="learned")], source="reccobeats")
+    assert [(t.uri, t.feature_source) for t in store.tracks()] == [
+        (uri(1), "csv:x"), (uri(2), "reccobeats"), (uri(3), "csv:x"), (uri(4), "learned")]
+
+
+def test_a_catalog_file_is_written_ahead_and_synced_normally(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "c.sqlite3"
+    with CatalogStore(path) as store:
+        assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # kept in the file
+    conn.close()
+
+
+@pytest.mark.parametrize(("listened_s", "full"), [(0.79, False), (0.8, True)])
+def test_a_one_second_track_is_full_from_its_share_like_any_other(listened_s: float, full: bool) -> None:
+    store = CatalogStore(":memory:")
+    store.upsert_tracks([track(1, duration_s=1.0)], source="csv:x")
+    play(store, 1, listened_s)
+    assert store.feedback("c")[uri(1)].full_plays == int(full)

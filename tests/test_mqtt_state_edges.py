@@ -139,3 +139,155 @@ def test_rss_is_the_resident_set_from_statm_or_else_the_peak(monkeypatch: pytest
 
     monkeypatch.setattr(builtins, "open", no_proc)
     assert st._rss_bytes() == resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+# --- the process's start time (read once; the tests reset the cache) ---------------------------------
+
+
+def test_the_start_time_read_from_proc_lies_between_boot_and_now() -> None:
+    import time
+
+    started = st._proc_start_time()
+    now = time.time()
+    booted = now - time.clock_gettime(time.CLOCK_BOOTTIME)
+    assert started is not None
+    assert booted + 1 <= started <= now + 1  # this process began after boot, and not in the future
+    assert started == round(started)
+
+
+class FakeProc:
+    """``open`` for the two /proc files, with the text the test gives."""
+
+    def __init__(self, stat: str, proc_stat: str) -> None:
+        self.files = {"/proc/self/stat": stat, "/proc/stat": proc_stat}
+
+    def __call__(self, path: str, encoding: str | None = None) -> object:
+        import io
+
+        if path not in self.files:
+            raise FileNotFoundError(path)
+        return io.StringIO(self.files[path])
+
+
+def _stat_line(name: str, start_ticks: int) -> str:
+    # pid (comm) state, then fields 4..21, field 22 is the start time in clock ticks, then more
+    return f"4242 ({name}) S " + " ".join(["7"] * 18) + f" {start_ticks} 3133440 418 0\n"
+
+
+@pytest.mark.parametrize("name", ["soulsyncd", "a) b", "x (y) z)"])
+def test_the_start_time_is_boot_plus_the_start_ticks_whatever_the_command_name(
+        monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    import os
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    fake = FakeProc(_stat_line(name, 5000 * ticks + 3 * ticks // 4),
+                    "cpu  1 2 3\nbtime_x 9\nbtime 1700000000\nprocesses 12\n")
+    monkeypatch.setattr(st, "open", fake, raising=False)
+    assert st._proc_start_time() == 1700005001  # 5000.75 s after boot, to the whole second
+
+
+@pytest.mark.parametrize(("stat", "proc_stat"), [
+    (_stat_line("d", 100), "cpu 1\n"),  # no boot time
+    ("4242 (d) S 1 2\n", "btime 1700000000\n"),  # too few fields
+    (_stat_line("d", 100).replace(" 100 ", " x "), "btime 1700000000\n"),  # not a number
+])
+def test_an_unreadable_start_time_is_none(monkeypatch: pytest.MonkeyPatch, stat: str, proc_stat: str) -> None:
+    monkeypatch.setattr(st, "open", FakeProc(stat, proc_stat), raising=False)
+    assert st._proc_start_time() is None
+
+
+def test_the_process_start_is_read_once_from_proc_else_it_is_the_first_call(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(st, "_STARTED_AT", None)
+    monkeypatch.setattr(st, "_proc_start_time", lambda: 1700000123)
+    monkeypatch.setattr(st.time, "time", lambda: 1800000000.5)
+    assert st.process_started_at() == 1700000123  # the kernel's record, not now
+    monkeypatch.setattr(st, "_proc_start_time", lambda: 1)
+    assert st.process_started_at() == 1700000123  # stable between reports
+    monkeypatch.setattr(st, "_STARTED_AT", None)
+    monkeypatch.setattr(st, "_proc_start_time", lambda: None)
+    assert st.process_started_at() == 1800000000.5  # no /proc: the first call
+
+
+# --- the exact text on the wire -------------------------------------------------------------------------
+
+
+def test_the_playing_payload_is_compact_json_in_utf_8_with_whole_second_progress() -> None:
+    from soulsyncd.types import PlayerState, Track
+
+    track = Track("spotify:track:x", "Été", ("Ütsi", "Mø"), 200.0)
+    payload, key = st.playing_payload(PlayerState(track=track, device="Küche", playing=True, volume=40,
+                                                  progress_s=61.4))
+    assert payload == ('{"text":"Été — Ütsi, Mø","title":"Été","artists":["Ütsi","Mø"],'
+                       '"uri":"spotify:track:x","duration_s":200.0,"device":"Küche","playing":true,"volume":40,"progress_s":61.0}')
+    assert key == payload.removesuffix(',"progress_s":61.0}') + "}"
+
+
+def test_nothing_playing_has_no_progress() -> None:
+    from soulsyncd.types import PlayerState
+
+    payload, _ = st.playing_payload(PlayerState(progress_s=12.0))
+    assert json.loads(payload)["progress_s"] is None
+
+
+def test_the_player_payload_carries_the_last_error_clipped() -> None:
+    from soulsyncd.types import PlayerState
+
+    assert json.loads(st.player_payload(PlayerState(last_error="boom")))["last_error"] == "boom"
+    long = json.loads(st.player_payload(PlayerState(last_error="e" * 300)))["last_error"]
+    assert long == "e" * 254 + "…"
+
+
+@pytest.mark.parametrize(("length", "limit", "clipped"), [
+    (255, 255, False), (256, 255, True), (100, 100, False), (101, 100, True)])
+def test_a_text_is_clipped_only_past_its_limit(length: int, limit: int, clipped: bool) -> None:
+    text = "x" * length
+    assert st._clip(text, limit) == ("x" * (limit - 1) + "…" if clipped else text)
+    assert st._clip(text) == ("x" * 254 + "…" if length > 255 else text)
+
+
+@pytest.mark.parametrize(("length", "published"), [(100, "d" * 100), (101, "d" * 99 + "…")])
+def test_the_device_topic_is_clipped_at_100_characters(length: int, published: str) -> None:
+    from soulsyncd.types import PlayerState
+
+    messages = st.state_messages(DaemonState(player=PlayerState(device="d" * length)), "b")
+    assert [m.payload for m in messages if m.topic == "b/device"] == [published]
+
+
+def test_a_missing_figure_rounds_to_none() -> None:
+    assert st._r(None) is None
+    assert st._r(1.23456, 3) == 1.235
+
+
+def test_rss_is_the_resident_pages_times_the_page_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    fake = FakeProc("", "")
+    fake.files["/proc/self/statm"] = "9000 250 100 1 0 300 0\n"
+    monkeypatch.setattr(st, "open", fake, raising=False)
+    assert st._rss_bytes() == 250 * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_rss_is_in_decimal_megabytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(st, "_rss_bytes", lambda: 1_350_000)
+    assert st.ProcessSampler(ManualClock(0.0)).sample().rss_mb == 1.4  # 1.35 MB, not 1.349... MB
+
+
+def test_the_sampler_reports_any_interval_unless_given_a_minimum(cpu: CpuClock) -> None:
+    clock = ManualClock(1000.0)
+    sampler = st.ProcessSampler(clock)
+    sampler.sample()
+    clock.advance(0.5)
+    cpu.seconds = 0.25
+    assert sampler.sample().cpu_percent == 50.0
+
+
+def test_figures_are_refreshed_every_10_s_unless_configured() -> None:
+    clock = ManualClock(0.0)
+    changes = st.ChangeFilter(clock)
+    changes.sent(st.StateMessage("b/mood", "1", "happy"))
+    moved = st.StateMessage("b/mood", "2", "happy")
+    clock.advance(9.5)
+    assert changes.due([moved]) == []
+    clock.advance(0.5)
+    assert changes.due([moved]) == [moved]

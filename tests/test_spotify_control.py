@@ -440,3 +440,447 @@ def test_a_picker_that_fails_to_take_feedback_is_logged_and_play_goes_on(
     assert rig.playing_uri() == rig.tracks[1].uri
     assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
         (logging.ERROR, "the track picker failed to take feedback")]
+
+
+# --- mutation round three: exact timelines for the natural end, the resume that does not show up, ----------
+# --- a restart's adoption of our own music, and the hands-off period with no intent yet ---------------------
+
+
+def test_a_track_that_ends_unqueued_is_followed_by_the_next_pick_in_the_same_step(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, boundary_lead_s=0.1)  # the queue is missed
+    rig.player.apply(PLAY)
+    rig.run_for(rig.tracks[0].duration_s - 1)
+    since = rig.clock.now
+    rig.run_for(3.5)
+    # the poll that finds it ended plays the next pick at once: no second look at playback or speakers
+    assert timeline(rig, since) == [("GET", "/v1/me/player", 1.0), ("PUT", "/v1/me/player/play", 1.0),
+                                    ("GET", "/v1/me/player", 3.0)]
+    assert requests_to(rig, "/v1/me/player/play", since) == [{"device_id": SPEAKER_ID}]
+    assert rig.playing_uri() == rig.tracks[1].uri
+
+
+def test_a_resume_is_not_taken_as_seen_before_the_first_poll(rig: Rig) -> None:
+    paused_rig(rig)
+    rig.fake.fail_next(1, 202, path_prefix="me/player/play")  # accepted, and it stays paused
+    since = rig.clock.now
+    rig.player.apply(PLAY)
+    rig.run_for(3)
+    assert timeline(rig, since) == [("GET", "/v1/me/player", 0.0), ("GET", "/v1/me/player/devices", 0.0),
+                                    ("PUT", "/v1/me/player/play", 0.0), ("GET", "/v1/me/player", 2.0)]
+    state = rig.player.state()  # the first poll only confirms the track is there
+    assert (state.status, state.last_error, state.track) == (PlayerStatus.OK, None, rig.tracks[0])
+
+
+def test_the_polls_that_miss_a_resume_are_counted_from_zero(rig: Rig) -> None:
+    rig.fake.fail_next(1, 202, path_prefix="me/player/play")
+    rig.player.apply(PLAY)
+    rig.run_for(2.5)  # one poll missed the play ...
+    rig.fake.listener_plays(rig.tracks[0].uri, device=SPEAKER)  # ... then it shows up (a slow speaker)
+    rig.run_for(20)
+    assert [r.at - 1000.0 for r in rig.fake.requests if r.path == "/v1/me/player/play"] == [0.0]
+    rig.player.apply(PAUSE)
+    rig.run_for(0.5)
+    since = rig.clock.now
+    rig.player.apply(PLAY)
+    rig.run_for(0.5)
+    rig.fake.listener_plays(rig.tracks[4].uri)  # not our track at the next polls: the resume is not seen
+    rig.run_for(2)
+    state = rig.player.state()
+    assert (state.status, state.last_error) == (PlayerStatus.OK, None)
+    rig.run_for(4)
+    assert [r.at - since for r in rig.fake.requests if r.path == "/v1/me/player/play" and r.at >= since] == [
+        0.0, 6.0]  # sent again at the third poll that missed it, not the second
+
+
+def test_resume_when_the_listener_resumed_our_own_track_is_no_takeover(rig: Rig) -> None:
+    paused_rig(rig)
+    rig.fake.listener_plays(rig.tracks[0].uri, device=SPEAKER)  # our track again, from their phone
+    rig.player.apply(PLAY)
+    rig.run_for(0.5)
+    state = rig.player.state()
+    assert (state.status, state.track) == (PlayerStatus.OK, rig.tracks[0])
+    assert rig.playing_uri() == rig.tracks[0].uri
+
+
+def test_resume_while_the_listener_plays_elsewhere_shows_their_track_and_speaker(rig: Rig) -> None:
+    paused_rig(rig)
+    rig.fake.add_device("Phone")
+    rig.fake.listener_plays(rig.tracks[4].uri, device="Phone")
+    rig.player.apply(PLAY)
+    rig.run_for(0.5)
+    state = rig.player.state()
+    assert (state.status, state.device, state.track) == (
+        PlayerStatus.LISTENER_IN_CONTROL, "Phone", rig.tracks[4])
+
+
+def test_resume_in_immediate_mode_with_nothing_left_to_play_is_idle(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, switch="immediate")
+    paused_rig(rig)
+    rig.picker.tracks.clear()
+    rig.player.apply(PLAY)
+    rig.run_for(5)
+    state = rig.player.state()
+    assert (state.status, state.track, state.last_error) == (
+        PlayerStatus.IDLE, None, "nothing to play for this mood (are music.playlists read?)")
+    assert rig.playing_uri() is None
+
+
+def restarted(rig: Rig, tmp_path: Path, **player: object) -> Rig:
+    """A new player (a restart, a reload) on the same account and state dir; the old one stops."""
+    rig.player.close()
+    return make_rig(rig.fake, rig.clock, tmp_path, tracks=rig.tracks[2:], speaker=False, **player)
+
+
+def test_after_a_restart_without_an_intent_our_music_is_adopted_and_polled_on_time(
+        rig: Rig, tmp_path: Path) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(19)  # the old player's last poll was at 18 s
+    again = restarted(rig, tmp_path, volume=30)
+    since = rig.clock.now
+    again.run_for(4.5)
+    assert timeline(again, since) == [("GET", "/v1/me/player", 0.0), ("GET", "/v1/me/player", 2.0),
+                                      ("GET", "/v1/me/player", 4.0)]  # no volume: the speaker's stays
+    state = again.player.state()
+    assert (state.status, state.track, state.playing, state.device, state.last_error) == (
+        PlayerStatus.OK, rig.tracks[0], True, SPEAKER, None)
+
+
+def test_a_skip_before_the_first_poll_after_a_restart_counts_from_the_adopting_read(
+        rig: Rig, tmp_path: Path) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(19)
+    again = restarted(rig, tmp_path)
+    again.run_for(1)  # adopted at 19 s, the first poll is due at 21 s
+    again.player.apply(PLAY)
+    again.player.skip()
+    again.run_for(0.5)
+    assert again.picker.endings == [(rig.tracks[0], 20.0, True)]
+    assert again.playing_uri() == rig.tracks[2].uri
+
+
+def test_after_a_restart_in_immediate_mode_our_music_plays_on(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, switch="immediate")
+    rig.player.apply(PLAY)
+    rig.run_for(20)
+    again = restarted(rig, tmp_path, switch="immediate")
+    since = rig.clock.now
+    again.player.apply(PLAY)
+    again.run_for(10)
+    assert again.commands(since) == []  # carried on, not cut off for a new pick
+    assert again.player.state().track == rig.tracks[0]
+
+
+def test_after_a_restart_our_old_track_on_another_speaker_is_the_listeners(rig: Rig, tmp_path: Path) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(20)
+    rig.fake.add_device("Phone")
+    rig.fake.listener_plays(rig.tracks[0].uri, device="Phone")
+    again = restarted(rig, tmp_path)
+    again.player.apply(PLAY)
+    again.run_for(1)
+    state = again.player.state()
+    assert (state.status, state.device) == (PlayerStatus.LISTENER_IN_CONTROL, "Phone")
+
+
+def test_our_music_back_on_the_speaker_after_it_went_away_ends_the_no_device_state(rig: Rig) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(20)
+    rig.fake.remove_device(SPEAKER)
+    rig.run_for(2.5)
+    state = rig.player.state()
+    assert (state.status, state.last_error) == (PlayerStatus.NO_DEVICE, f"{SPEAKER} stopped playing")
+    assert rig.picker.endings == [(rig.tracks[0], 22.0, False)]  # gone mid-track: not a skip
+    rig.fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig.fake.listener_plays(rig.tracks[0].uri, device=SPEAKER)  # the speaker came back playing our track
+    rig.run_for(60)
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.track) == (PlayerStatus.OK, None, rig.tracks[0])
+
+
+@pytest.mark.parametrize("how", ["resume_control", "their music stopped"])
+def test_with_no_intent_yet_the_end_of_hands_off_is_idle(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path, how: str) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, takeover_backoff_s=60.0)
+    rig.player.apply(PLAY)
+    rig.run_for(20)
+    again = restarted(rig, tmp_path, takeover_backoff_s=60.0)
+    again.run_for(1)
+    rig.fake.listener_plays(rig.tracks[4].uri)
+    again.run_for(2)
+    assert again.player.state().status is PlayerStatus.LISTENER_IN_CONTROL
+    again.run_for(61)  # the period ends while their music plays: hands off for another one
+    assert again.player.state().status is PlayerStatus.LISTENER_IN_CONTROL
+    if how == "resume_control":
+        again.player.resume_control()
+    else:
+        rig.fake.listener_pauses()
+        again.run_for(60)
+    again.run_for(1)
+    state = again.player.state()
+    assert (state.status, state.track, state.retry_at) == (PlayerStatus.IDLE, None, None)
+
+
+def test_a_finished_playlist_read_lets_a_start_that_had_nothing_to_play_pick_again(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    tracks = add_tracks(fake, 3)
+    fake.add_playlist("Happy1", "Sunny", [t.uri for t in tracks])
+    with CatalogStore(tmp_path / "catalog.sqlite3") as store:
+        rig = make_rig(fake, clock, tmp_path, tracks=[], store=store, speaker=False,
+                       music={"happy": "spotify:playlist:Happy1"})
+        rig.player.apply(PLAY)
+        rig.player.run_once()  # the start comes first, and finds nothing to play yet
+        state = rig.player.state()
+        assert (state.status, state.last_error) == (
+            PlayerStatus.IDLE, "nothing to play for this mood (are music.playlists read?)")
+        rig.picker.tracks.extend(tracks)  # what the playlists bring, as the engine would see it
+        rig.run_for(5)
+        assert rig.playing_uri() == tracks[0].uri
+        assert rig.player.state().status is PlayerStatus.OK
+
+
+def test_a_move_seen_only_at_the_third_poll_is_not_sent_again(rig: Rig) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(21)  # between two polls
+    rig.fake.add_device("Living Room")
+    since = rig.clock.now
+    rig.player.set_output(device="Living Room")
+    rig.run_for(0.5)
+    rig.fake.listener_transfers(SPEAKER)  # a slow speaker: the move does not show at the next two polls
+    rig.run_for(4)
+    assert rig.player.state().status is PlayerStatus.OK  # not taken for the listener moving it back
+    rig.fake.listener_transfers("Living Room")
+    rig.run_for(2)
+    assert rig.commands(since) == [("PUT", "/v1/me/player")]  # the move, once
+    state = rig.player.state()
+    assert (state.status, state.device, state.track) == (PlayerStatus.OK, "Living Room", rig.tracks[0])
+
+
+def test_a_pause_right_after_a_resume_goes_to_the_speakers_new_id(rig: Rig) -> None:
+    paused_rig(rig)
+    rig.fake.set_device_id(SPEAKER, "feedbeef")  # Spotify gives the speaker a new id now and then
+    since = rig.clock.now
+    rig.player.apply(PLAY)
+    rig.run_for(0.5)
+    rig.player.apply(PAUSE)  # before the poll that would read the new id
+    rig.run_for(0.5)
+    assert requests_to(rig, "/v1/me/player/play", since) == [{"device_id": "feedbeef"}]
+    assert requests_to(rig, "/v1/me/player/pause", since) == [{"device_id": "feedbeef"}]
+    assert rig.playing_uri() is None
+
+
+# --- the listener's pause against the track's natural end (exact progress on the manual clock) -----------
+
+
+def test_the_listener_pausing_our_track_keeps_it_shown_while_hands_off(rig: Rig) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(20.5)
+    rig.fake.listener_pauses()
+    rig.run_for(2)
+    state = rig.player.state()
+    assert (state.status, state.track, state.device) == (
+        PlayerStatus.LISTENER_IN_CONTROL, rig.tracks[0], SPEAKER)
+
+
+def test_a_pause_in_the_first_second_of_our_track_is_the_listeners(rig: Rig) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(0.5)
+    rig.fake.listener_pauses()  # at 0.5 s into the track: not an end
+    rig.run_for(4)
+    assert rig.player.state().status is PlayerStatus.LISTENER_IN_CONTROL
+    assert [r.path for r in rig.fake.requests if r.path == "/v1/me/player/play"] == ["/v1/me/player/play"]
+
+
+@pytest.mark.parametrize(("paused_at_s", "ended"), [(1.0, False), (0.75, True)])
+def test_our_track_restarted_and_paused_as_it_should_end_is_an_end_only_before_1_s(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path, paused_at_s: float, ended: bool) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, boundary_lead_s=0.1)  # nothing queued
+    rig.player.apply(PLAY)
+    rig.run_for(178.25)  # the last poll was at 178 s
+    rig.fake.listener_plays(rig.tracks[0].uri)  # back to its start, as Spotify shows an ended track
+    rig.run_for(paused_at_s)
+    rig.fake.listener_pauses()
+    rig.run_for(2 - paused_at_s)  # the poll at 180 s: where it should have ended
+    state = rig.player.state()
+    if ended:
+        assert (state.status, state.track) == (PlayerStatus.OK, rig.tracks[1])
+    else:
+        assert state.status is PlayerStatus.LISTENER_IN_CONTROL
+
+
+@pytest.mark.parametrize(("paused_at_s", "ended"), [(179.0, True), (178.75, False)])
+def test_our_track_paused_in_its_last_second_is_an_end(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path, paused_at_s: float, ended: bool) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, boundary_lead_s=0.1)
+    rig.player.apply(PLAY)
+    rig.run_for(paused_at_s)
+    rig.fake.listener_pauses()
+    rig.run_for(180.5 - paused_at_s)  # the poll at 180 s
+    state = rig.player.state()
+    if ended:
+        assert (state.status, state.track) == (PlayerStatus.OK, rig.tracks[1])
+    else:
+        assert state.status is PlayerStatus.LISTENER_IN_CONTROL
+
+
+def test_the_next_track_is_queued_on_our_speaker(rig: Rig) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(rig.tracks[0].duration_s - 9)
+    assert requests_to(rig, "/v1/me/player/queue", float("-inf")) == [
+        {"uri": rig.tracks[1].uri, "device_id": SPEAKER_ID}]
+
+
+# --- what goes first when the playlists' read is due too; a failure's state between its retries ------------
+
+
+@pytest.mark.parametrize("given", ["skip", "move", "new intent"])
+def test_a_command_goes_out_before_a_due_playlist_read(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path, given: str) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    fake.add_device("Living Room")
+    tracks = add_tracks(fake, 6)
+    fake.add_playlist("Happy1", "Sunny", [t.uri for t in tracks])
+    with CatalogStore(tmp_path / "catalog.sqlite3") as store:
+        rig = make_rig(fake, clock, tmp_path, tracks=tracks, store=store, speaker=False,
+                       music={"happy": "spotify:playlist:Happy1"}, switch="immediate")
+        rig.player.apply(PLAY)
+        rig.player.run_once()  # the start; the playlists' first read is due now too
+        before = len(fake.requests)
+        if given == "skip":
+            rig.player.skip()
+        elif given == "move":
+            rig.player.set_output(device="Living Room")
+        else:
+            rig.player.apply(PlayIntent("play", valence=0.1, energy=0.2, reason="sad"))
+        rig.player.run_once()
+        sent = [(r.method, r.path) for r in fake.requests[before:]]
+        expected = {"skip": [("PUT", "/v1/me/player/play")],
+                    "move": [("GET", "/v1/me/player/devices"), ("PUT", "/v1/me/player")],
+                    "new intent": [("GET", "/v1/me/player/devices"), ("PUT", "/v1/me/player/play")]}
+        assert sent == expected[given]
+
+
+def test_a_failure_with_no_state_of_its_own_leaves_the_state_between_retries(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, poll_interval_s=5.0, retry_initial_s=1.0)
+    rig.player.apply(PLAY)
+    rig.run_for(7)
+    rig.fake.fail_next(1, 400, path_prefix="me/player")  # the poll at 10 s: an error that is no state
+    rig.run_for(4.5)  # the retry at 11 s has nothing to send (the next poll is at 15 s)
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.track) == (
+        PlayerStatus.OK, "Spotify error 400: Bad request", rig.tracks[0])
+
+
+def test_in_immediate_mode_queueing_the_next_track_does_not_cut_this_one(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, switch="immediate")
+    rig.player.apply(PLAY)
+    rig.run_for(1)
+    since = rig.clock.now
+    rig.run_for(rig.tracks[0].duration_s + 5)
+    assert rig.commands(since) == [("POST", "/v1/me/player/queue")]
+    assert rig.player.state().track == rig.tracks[1]
+
+
+def test_an_outage_that_ends_as_our_last_track_ends_is_idle_not_ok(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, boundary_lead_s=0.1)  # nothing queued
+    rig.player.apply(PLAY)
+    rig.run_for(171)
+    again = restarted(rig, tmp_path, boundary_lead_s=0.1)  # no intent yet: follows our track to its end
+    again.run_for(7)  # adopted at 171 s, polls at 173, 175, 177
+    rig.fake.fail_next(1, 503, path_prefix="me/player")  # the poll at 179 s fails
+    again.run_for(1)
+    assert again.player.state().status is PlayerStatus.OFFLINE
+    again.run_for(2.5)  # the retry at 181 s finds the track over
+    state = again.player.state()
+    assert (state.status, state.track, state.last_error) == (PlayerStatus.IDLE, None, None)
+
+
+@pytest.mark.parametrize(("silent_at_s", "ended"), [(178.0, True), (176.0, False)])
+def test_silence_from_the_poll_interval_before_the_end_on_is_the_end(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path, silent_at_s: float, ended: bool) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, boundary_lead_s=0.1)  # nothing queued
+    rig.player.apply(PLAY)
+    rig.run_for(silent_at_s - 1)
+    rig.fake.fail_next(1, 204, path_prefix="me/player")  # nothing plays anywhere, at the next poll
+    rig.run_for(1.5)
+    state = rig.player.state()
+    if ended:  # 180 s long, polled every 2 s: from 178 s on, silence is its end
+        assert (state.status, state.track) == (PlayerStatus.OK, rig.tracks[1])
+        assert rig.picker.endings == [(rig.tracks[0], silent_at_s, False)]
+        assert [intent for intent, _ in rig.picker.picks] == [PLAY, PLAY]
+    else:
+        assert (state.status, state.last_error) == (PlayerStatus.NO_DEVICE, f"{SPEAKER} stopped playing")
+
+
+def test_the_queued_track_is_followed_from_the_poll_that_sees_it(rig: Rig) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(rig.tracks[0].duration_s + 0.5)  # the poll at 180 s sees the queued track playing
+    assert timeline(rig, 1179.0) == [("GET", "/v1/me/player", 1.0)]  # and takes it as ours: no second look
+    state = rig.player.state()
+    assert (state.status, state.track, state.last_error, state.playing) == (
+        PlayerStatus.OK, rig.tracks[1], None, True)
+    assert rig.picker.endings == [(rig.tracks[0], 180.0, False)]
+    rig.clock.now += 1  # a skip before the next poll: the new track counts on from the poll that saw it
+    rig.player.skip()
+    rig.run_for(0.5)
+    assert rig.picker.endings[1] == (rig.tracks[1], 1.5, True)
+
+
+def test_a_due_poll_goes_before_a_due_playlist_read(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    tracks = add_tracks(fake, 6)
+    fake.add_playlist("Happy1", "Sunny", [t.uri for t in tracks])
+    with CatalogStore(tmp_path / "catalog.sqlite3") as store:
+        rig = make_rig(fake, clock, tmp_path, tracks=tracks, store=store, speaker=False,
+                       music={"happy": "spotify:playlist:Happy1"})
+        rig.player.apply(PLAY)
+        rig.player.run_once()  # the start; the playlists' first read is due now
+        clock.now += 2.0  # exactly when the first poll is due
+        before = len(fake.requests)
+        rig.player.run_once()
+        assert [(r.method, r.path) for r in fake.requests[before:]] == [("GET", "/v1/me/player")]
+
+
+def test_in_immediate_mode_a_new_intent_with_nothing_to_play_is_tried_once(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, switch="immediate")
+    rig.player.apply(PLAY)
+    rig.run_for(5)
+    rig.picker.tracks.clear()
+    sad = PlayIntent("play", valence=0.1, energy=0.2, reason="sad")
+    rig.player.apply(sad)
+    rig.run_for(10)  # a busy loop of new tries would fail the rig
+    assert [intent for intent, _ in rig.picker.picks] == [PLAY, sad]
+    assert rig.player.state().last_error == "nothing to play for this mood (are music.playlists read?)"
+
+
+def test_spotifys_autoplay_after_our_last_track_is_followed_by_our_next_pick(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, boundary_lead_s=0.1)  # nothing queued
+    rig.player.apply(PLAY)
+    rig.run_for(179.5)
+    rig.fake.listener_plays(rig.tracks[4].uri)  # what Spotify's autoplay put on as ours ended
+    rig.run_for(1)  # the poll at 180 s
+    state = rig.player.state()
+    assert (state.status, state.track) == (PlayerStatus.OK, rig.tracks[1])
+    assert rig.playing_uri() == rig.tracks[1].uri
+    assert rig.picker.endings == [(rig.tracks[0], 180.0, False)]

@@ -322,6 +322,7 @@ def test_after_a_restart_its_own_music_is_not_the_listeners(rig: Rig, tmp_path: 
     assert again.player.state().status is PlayerStatus.OK
     assert again.player.state().track == rig.tracks[1]
     assert again.commands(since=since) == [("POST", "/v1/me/player/queue")]  # no play: nothing cut off
+    assert [(t, skipped) for t, _, skipped in again.picker.endings] == [(rig.tracks[0], False)]  # ended
     again.run_for(rig.tracks[1].duration_s)
     assert again.playing_uri() == rig.tracks[2].uri  # and the new player's own pick follows
     assert again.player.state().status is PlayerStatus.OK
