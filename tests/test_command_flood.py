@@ -4,7 +4,6 @@ faster than its back-off, and rejected commands are counted, not logged one by o
 from __future__ import annotations
 
 import logging
-import queue as stdlib_queue
 
 import numpy as np
 import pytest
@@ -26,6 +25,7 @@ from soulsyncd.mood.policy import MoodPolicy
 from soulsyncd.mood.smoother import MoodSmoother
 from soulsyncd.testing import ManualClock, RecordingPlayer, ReplaySource
 from soulsyncd.types import Emotion, FaceBox, Frame
+from tests.doubles import RacedQueue
 
 TICK_S = 0.2
 FACE = np.full((64, 64, 3), 128, np.uint8)
@@ -252,23 +252,6 @@ def test_the_seconds_since_the_last_line_are_right_on_a_clock_that_started_at_0(
     rejections.rejected("third")
     assert [r.getMessage() for r in caplog.records] == [
         "first", "third (and 1 more commands rejected in the last 61 s)"]
-
-
-class RacedQueue:
-    """A queue that was full when a producer tried, and empty (the loop drained it) when it made room."""
-
-    def __init__(self) -> None:
-        self.items: list[object] = []
-        self.full_once = True
-
-    def put_nowait(self, item: object) -> None:
-        if self.full_once:
-            self.full_once = False
-            raise stdlib_queue.Full
-        self.items.append(item)
-
-    def get_nowait(self) -> object:
-        raise stdlib_queue.Empty
 
 
 def test_a_queue_drained_between_full_and_making_room_still_takes_the_command() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import queue as stdlib_queue
 import threading
 import time
 from collections.abc import Sequence
@@ -47,6 +46,7 @@ from soulsyncd.types import (
     PlayIntent,
     ShiftProgress,
 )
+from tests.doubles import RacedQueue
 
 TICK_S = 0.2
 
@@ -1103,23 +1103,6 @@ def test_a_fresh_worker_is_idle_and_a_running_skip_is_not() -> None:
     player.release.set()
     assert worker.wait_idle(5)
     worker.close()
-
-
-class RacedQueue:
-    """Full when the stop marker is offered, and already drained when room is made for it."""
-
-    def __init__(self) -> None:
-        self.items: list[object] = []
-        self.full_once = True
-
-    def put_nowait(self, item: object) -> None:
-        if self.full_once:
-            self.full_once = False
-            raise stdlib_queue.Full
-        self.items.append(item)
-
-    def get_nowait(self) -> object:
-        raise stdlib_queue.Empty
 
 
 def test_the_stop_marker_gets_in_when_the_queue_was_drained_meanwhile() -> None:
