@@ -37,6 +37,22 @@ def play(store: CatalogStore, n: int, listened_s: float, *, skipped: bool = Fals
                       arousal_change=da, at=at, full=full)
 
 
+def on_another_thread(write: Callable[[], object]) -> list[BaseException]:
+    """Run ``write`` on a thread of its own (SQLite connections are per thread) and return what it raised."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            write()
+        except BaseException as exc:  # returned to the test
+            errors.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), "the write did not finish within 10 s"
+    return errors
+
 def test_a_full_play_starts_at_exactly_the_share_of_a_known_length() -> None:
     store = CatalogStore(":memory:")
     store.upsert_tracks([track(1), track(2, duration_s=0.0)], source="csv:x")
@@ -291,18 +307,7 @@ def test_a_vanished_catalog_is_recreated_with_one_warning_and_stays_usable_from_
     assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
         (logging.WARNING, f"catalog {path} vanished while running (state dir removed?); recreated it from "
                           "the open copy, nothing learned is lost")]
-    errors: list[BaseException] = []
-
-    def write() -> None:
-        try:
-            play(store, 1, 10)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    worker = threading.Thread(target=write)
-    worker.start()
-    worker.join(timeout=10)
-    assert errors == []
+    assert on_another_thread(lambda: play(store, 1, 10)) == []
     store.close()
     with CatalogStore(path) as reopened:
         assert reopened.count() == 2
@@ -412,18 +417,7 @@ def test_a_recreated_catalog_waits_for_another_writer_only_as_long_as_configured
 
 def test_a_catalog_is_usable_from_another_thread_than_the_one_that_opened_it(tmp_path: Path) -> None:
     store = CatalogStore(tmp_path / "c.sqlite3")
-    errors: list[BaseException] = []
-
-    def write() -> None:
-        try:
-            store.upsert_tracks([track(1)], source="csv:x")
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    worker = threading.Thread(target=write)
-    worker.start()
-    worker.join(timeout=10)
-    assert errors == []
+    assert on_another_thread(lambda: store.upsert_tracks([track(1)], source="csv:x")) == []
     assert store.count() == 1
     store.close()
 
@@ -445,18 +439,7 @@ def test_the_in_memory_copy_of_a_catalog_that_cannot_be_recreated_writes_no_file
     shutil.rmtree(state)
     state.write_text("a file where the state dir was")
     store.upsert_tracks([track(2)], source="csv:x")
-    errors: list[BaseException] = []
-
-    def write() -> None:
-        try:
-            play(store, 1, 10)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    worker = threading.Thread(target=write)
-    worker.start()
-    worker.join(timeout=10)
-    assert errors == []
+    assert on_another_thread(lambda: play(store, 1, 10)) == []
     assert store.feedback("c")[uri(1)].plays == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state"]  # the copy is in memory only
     assert len(caplog.records) == 1  # and the error is logged once, not at every write
