@@ -337,14 +337,10 @@ check_config() {
 unit_for_this_systemd() {
     version=$(systemctl --version 2>/dev/null | sed -n '1s/^systemd \([0-9][0-9]*\).*/\1/p')
     version=${version:-0}
-    if [ "$version" -ge 254 ]; then
-        sed -e 's/^Type=notify$/Type=notify-reload/' -e '/^ExecReload=/d' \
-            -e 's/^LoadCredential=/ImportCredential=/' "$1"
-    elif [ "$version" -ge 253 ]; then
-        sed -e 's/^Type=notify$/Type=notify-reload/' -e '/^ExecReload=/d' "$1"
-    else
-        cat "$1"
-    fi
+    script=""
+    if [ "$version" -ge 253 ]; then script='s/^Type=notify$/Type=notify-reload/;/^ExecReload=/d'; fi
+    if [ "$version" -ge 254 ]; then script="$script;s/^LoadCredential=/ImportCredential=/"; fi
+    sed -e "$script" "$1"
 }
 
 enable_unit() {
