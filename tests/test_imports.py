@@ -51,16 +51,25 @@ def test_the_demo_daemon_wiring_loads_no_spotify_or_mqtt() -> None:
     assert not loaded & {"spotipy", "paho", "requests"}
 
 
-def test_the_spotify_player_loads_spotipy_without_redis() -> None:
-    """spotipy imports redis (and asyncio) for a cache handler the daemon never uses: 8.7 MB. The
-    Spotify player gets spotipy without it, and a later ``import redis`` still gets the real one."""
+def test_the_spotify_player_loads_spotipy_without_redis_or_a_charset_detector() -> None:
+    """spotipy imports redis (and asyncio) for a cache handler the daemon never uses (8.7 MB), and
+    requests a character detector for text answers that name no encoding (2.4 MB). The Spotify
+    player gets both without them, silently, a JSON answer still decodes, and a later import of
+    either package still gets the real one."""
     code = (
-        "import sys\nimport soulsyncd.spotify.player\nimport spotipy\n"
+        "import sys, warnings\nwarnings.simplefilter('error')\n"
+        "import soulsyncd.spotify.player\nimport spotipy, requests\n"
         "assert 'redis' not in sys.modules and 'asyncio' not in sys.modules, 'redis loaded'\n"
+        "assert 'charset_normalizer' not in sys.modules and 'chardet' not in sys.modules, 'detector loaded'\n"
         "assert spotipy.Spotify and spotipy.cache_handler.CacheFileHandler\n"
+        "answer = requests.models.Response()\nanswer._content = '{\"name\": \"Sigur Rós\"}'.encode()\n"
+        "assert answer.json() == {'name': 'Sigur R\u00f3s'}\n"
+        "assert answer.text == '{\"name\": \"Sigur R\u00f3s\"}'\n"
         "import importlib.util\n"
-        "if importlib.util.find_spec('redis'):\n"
-        "    import redis\n    assert hasattr(redis, 'Redis'), 'the stand-in stayed'\n"
+        "for name, attribute in (('redis', 'Redis'), ('charset_normalizer', 'from_bytes')):\n"
+        "    if importlib.util.find_spec(name):\n"
+        "        module = importlib.import_module(name)\n"
+        "        assert hasattr(module, attribute), f'the stand-in for {name} stayed'\n"
     )
     assert {"spotipy", "requests"} <= loaded_after(code)
 

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-import soulsyncd.spotify.without_redis  # noqa: F401  (first: spotipy without redis)
+import soulsyncd.spotify.lean_import  # noqa: F401  (first: spotipy without redis, requests without chardet)
 
 # isort: split
 

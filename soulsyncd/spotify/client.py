@@ -11,7 +11,7 @@ one retry; a second 401 means the login is gone. Methods are for one thread at a
 
 from __future__ import annotations
 
-import soulsyncd.spotify.without_redis  # noqa: F401  (first: spotipy without redis)
+import soulsyncd.spotify.lean_import  # noqa: F401  (first: spotipy without redis, requests without chardet)
 
 # isort: split
 

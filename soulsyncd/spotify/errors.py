@@ -105,7 +105,7 @@ def translate(exc: BaseException, *, player: bool) -> SpotifyError | None:
         exc: what the call raised.
         player: True for player endpoints (``/me/player/...``), where a 404 means "no device".
     """
-    import soulsyncd.spotify.without_redis  # noqa: F401
+    import soulsyncd.spotify.lean_import  # noqa: F401
 
     # isort: split
 
