@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ from soulsyncd.core.commands import (
     SetVolume,
     Skip,
 )
+from soulsyncd.core.limits import ANALYSIS_FPS_MAX, ANALYSIS_FPS_MIN, PLAYER_MIN_INTERVAL_S_MAX
 from soulsyncd.core.loop import HISTORY, RepeatedErrorLog, SoulSync
 from soulsyncd.core.playback import PlayerWorker, ThrottledPlayer, describe
 from soulsyncd.core.progress import Progress
@@ -1153,3 +1155,78 @@ def test_a_worker_is_idle_before_its_thread_first_runs(monkeypatch: pytest.Monke
     held.release()
     worker.close()
     assert not held.is_alive()
+
+
+# --- the loop's defaults, limits, log level, close and figures (mutation round four) ---------------
+
+
+def bare_core(clock: ManualClock, images: Sequence[np.ndarray | None] = (), **options: object) -> SoulSync:
+    """A core without analysis or player: only the loop's own bookkeeping runs."""
+    return SoulSync(source=ReplaySource(images, clock), detector=None, classifier=None,  # type: ignore[arg-type]
+                    smoother=MoodSmoother(), clock=clock, **{"policy": MoodPolicy(), **options})
+
+
+def test_a_fresh_core_ticks_5_times_a_second_and_its_first_snapshot_is_the_policys_and_the_loggers(
+) -> None:
+    """Before any tick: the policy's mode and target and the root logger's level, nothing measured yet."""
+    clock = ManualClock(40.0)
+    root = logging.getLogger()
+    before = root.level
+    try:
+        root.setLevel(logging.DEBUG)
+        core = bare_core(clock, policy=MoodPolicy(mode="shift", target="happy"))
+    finally:
+        root.setLevel(before)
+    assert core.interval_s == 0.2
+    assert core.latest() == DaemonState(mode="shift", target="happy", log_level="debug")
+    assert core.progress() == Progress(last_tick_at=None, last_frame_at=None, capture_alive=True,
+                                       frames_expected=True)
+    core.close()
+
+
+@pytest.mark.parametrize(("level", "word"), [
+    (logging.DEBUG, "debug"), (logging.INFO, "info"), (logging.WARNING, "warning"), (logging.ERROR, "error"),
+    (logging.CRITICAL, "info"), (15, "info"), (logging.NOTSET, "info"),
+])
+def test_the_snapshot_gives_the_root_loggers_level_as_a_config_word(level: int, word: str) -> None:
+    """The four words the config and the log-level command know; anything between or beyond is "info"."""
+    clock = ManualClock()
+    root = logging.getLogger()
+    before = root.level
+    try:
+        root.setLevel(level)
+        core = bare_core(clock)
+    finally:
+        root.setLevel(before)
+    assert core.latest().log_level == word
+    core.close()
+
+
+@pytest.mark.parametrize("fps", [ANALYSIS_FPS_MIN, 1.0, ANALYSIS_FPS_MAX])
+def test_the_analysis_rate_is_accepted_at_both_ends_of_its_range(fps: float) -> None:
+    core = bare_core(ManualClock(), analysis_fps=fps)
+    assert core.interval_s == 1.0 / fps
+    core.close()
+
+
+@pytest.mark.parametrize(("fps", "message"), [
+    (0.09, "analysis_fps must be 0.1..60.0, got 0.09"),
+    (60.5, "analysis_fps must be 0.1..60.0, got 60.5"),
+])
+def test_an_analysis_rate_out_of_range_is_refused_with_the_range(fps: float, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        bare_core(ManualClock(), analysis_fps=fps)
+
+
+@pytest.mark.parametrize("seconds", [0.0, PLAYER_MIN_INTERVAL_S_MAX])
+def test_the_players_interval_is_accepted_at_both_ends_of_its_range(seconds: float) -> None:
+    bare_core(ManualClock(), player_min_interval_s=seconds).close()
+
+
+@pytest.mark.parametrize(("seconds", "message"), [
+    (-0.5, "player_min_interval_s must be 0..3600.0, got -0.5"),
+    (3600.5, "player_min_interval_s must be 0..3600.0, got 3600.5"),
+])
+def test_a_players_interval_out_of_range_is_refused_with_the_range(seconds: float, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        bare_core(ManualClock(), player_min_interval_s=seconds)
