@@ -1230,3 +1230,97 @@ def test_the_players_interval_is_accepted_at_both_ends_of_its_range(seconds: flo
 def test_a_players_interval_out_of_range_is_refused_with_the_range(seconds: float, message: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         bare_core(ManualClock(), player_min_interval_s=seconds)
+
+
+class FailingStore:
+    def close(self) -> None:
+        raise OSError("disk gone")
+
+
+class ClosingStore:
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_resource_that_fails_to_close_is_logged_by_its_type_and_the_others_still_close(
+        caplog: pytest.LogCaptureFixture) -> None:
+    kept = ClosingStore()
+    core = bare_core(ManualClock(), resources=[kept, FailingStore()])
+    with caplog.at_level(logging.ERROR, logger="soulsyncd.core.loop"):
+        core.close()
+    records = [r for r in caplog.records if r.name == "soulsyncd.core.loop"]
+    assert [(r.levelno, r.getMessage()) for r in records] == [(logging.ERROR, "closing FailingStore failed")]
+    assert records[0].exc_info is not None
+    assert str(records[0].exc_info[1]) == "disk gone"
+    assert kept.closed
+
+
+@pytest.mark.parametrize("with_detector", [True, False])
+def test_analysis_needs_both_the_detector_and_the_classifier(with_detector: bool) -> None:
+    """With only one of the two every frame counts as "no face", and nothing is timed."""
+    clock = ManualClock()
+    core = SoulSync(source=ReplaySource([FACE] * 3, clock),
+                    detector=FixedDetector() if with_detector else None,
+                    classifier=None if with_detector else FixedClassifier(),
+                    smoother=MoodSmoother(), policy=MoodPolicy(), clock=clock)
+    for _ in range(3):
+        clock.advance(0.25)
+        core.tick()
+    state = core.latest()
+    assert state.mood is not None
+    assert (state.mood.absent, state.faces, state.probabilities) == (True, 0, None)
+    assert (state.stats.frames_analysed, state.stats.frames_with_face) == (3, 0)
+    assert (state.stats.detector_ms, state.stats.inference_ms) == (0.0, 0.0)
+    core.close()
+
+
+def test_the_stage_times_are_the_median_of_the_last_50_frames_in_whole_milliseconds(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """60 slow frames, then 50 fast ones: the medians are the fast ones' (all 110 would give the slow)."""
+    perf = PerfCounter()
+    monkeypatch.setattr(loop_module, "time", perf)
+    clock = ManualClock()
+    detector = TimedDetector(perf, [1 / 16] * 60 + [1 / 64] * 50)  # 62.5 ms, then 15.625 ms
+    classifier = TimedClassifier(perf, [1 / 2] * 60 + [1 / 4] * 50)  # 500 ms, then 250 ms
+    core = SoulSync(source=ReplaySource([FACE] * 110, clock), detector=detector, classifier=classifier,
+                    smoother=MoodSmoother(), policy=MoodPolicy(), clock=clock)
+    for _ in range(110):
+        clock.advance(0.25)
+        core.tick()
+    stats = core.latest().stats
+    assert (stats.detector_ms, stats.inference_ms) == (15.62, 250.0)
+    core.close()
+
+
+def frames_at(clock: ManualClock, core: SoulSync, steps: Sequence[float]) -> float:
+    """A frame analysed after each step of the clock; the snapshot's frames/s after the last."""
+    for step in steps:
+        clock.advance(step)
+        core.tick()
+    return core.latest().stats.analysis_fps
+
+
+def test_two_frames_a_second_apart_are_1_frame_per_second() -> None:
+    clock = ManualClock(50.0)
+    core = bare_core(clock, [FACE] * 2)
+    assert frames_at(clock, core, [1.0, 1.0]) == 1.0
+    core.close()
+
+
+def test_two_frames_at_the_same_instant_are_0_frames_per_second_not_a_division_by_zero() -> None:
+    clock = ManualClock(50.0)
+    core = bare_core(clock, [FACE] * 2)
+    assert frames_at(clock, core, [1.0, 0.0]) == 0.0
+    assert core.stats.frames_analysed == 2
+    core.close()
+
+
+@pytest.mark.parametrize(("last_step", "fps"), [(4.0, 0.4), (4.5, 0.22)])
+def test_a_frame_exactly_5_s_old_is_still_in_the_window(last_step: float, fps: float) -> None:
+    """Frames at 51, 52 and 56 s: 2 intervals in 5 s. At 56.5 s the first has left: 1 in 4.5 s."""
+    clock = ManualClock(50.0)
+    core = bare_core(clock, [FACE] * 3)
+    assert frames_at(clock, core, [1.0, 1.0, last_step]) == fps
+    core.close()
