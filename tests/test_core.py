@@ -47,6 +47,7 @@ from soulsyncd.types import (
     PlayerStatus,
     PlayIntent,
     ShiftProgress,
+    Track,
 )
 from tests.doubles import RacedQueue
 
@@ -1324,3 +1325,62 @@ def test_a_frame_exactly_5_s_old_is_still_in_the_window(last_step: float, fps: f
     core = bare_core(clock, [FACE] * 3)
     assert frames_at(clock, core, [1.0, 1.0, last_step]) == fps
     core.close()
+
+
+class TrackPlayer(RecordingPlayer):
+    """Plays track n for its n-th play intent; a pause keeps the track, stopped."""
+
+    def state(self) -> PlayerState:
+        plays = sum(intent.action == "play" for intent in self.intents)
+        if not plays:
+            return PlayerState()
+        return PlayerState(playing=self.intents[-1].action == "play", detail="for happy",
+                           track=Track(uri=f"spotify:track:{plays}", name="Song"))
+
+
+def test_a_track_is_kept_once_with_the_time_it_was_seen_and_a_pause_of_it_is_no_new_track() -> None:
+    clock = ManualClock(100.0)
+    player = TrackPlayer(clock)
+    core = make_core([FACE] * 100, clock, player=player)
+    for _ in range(60):
+        clock.advance(0.25)
+        core.tick()
+        assert core.wait_player_idle(5.0)
+        if player.intents:
+            break
+    assert [intent.action for intent in player.intents] == ["play"]
+    clock.advance(0.25)
+    core.tick()  # the tick after the play sees the player's new track
+    seen_at = clock.now - 100.0
+    core.submit(Pause())
+    for _ in range(2):
+        clock.advance(0.25)
+        core.tick()
+        assert core.wait_player_idle(5.0)
+    assert core.latest().player.playing is False
+    assert list(core.stats.tracks) == [(seen_at, Track(uri="spotify:track:1", name="Song"), "for happy")]
+    assert core.stats.tracks_started == 1
+    core.close()
+
+
+def test_the_log_level_and_restart_commands_are_control_events() -> None:
+    clock = ManualClock()
+    root = logging.getLogger()
+    before = root.level
+    core = bare_core(clock)
+    events: list[Event] = []
+    core.subscribe("test", events.append)
+    try:
+        core.submit(SetLogLevel("warning"))
+        clock.advance(0.25)
+        core.tick()
+        core.submit(Restart())
+        clock.advance(0.25)
+        core.tick()
+    finally:
+        root.setLevel(before)
+        core.close()  # delivers what is queued, then stops the subscriber
+    unlisted = {EventKind.MOOD, EventKind.CAMERA, EventKind.STATS}
+    assert [(e.kind, e.state.log_level) for e in events if e.kind not in unlisted] == [
+        (EventKind.CONTROL, "warning"), (EventKind.CONTROL, "warning")]
+    assert core.restart_requested.is_set()
