@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ from soulsyncd.core.commands import (
     SetVolume,
     Skip,
 )
+from soulsyncd.core.limits import ANALYSIS_FPS_MAX, ANALYSIS_FPS_MIN, PLAYER_MIN_INTERVAL_S_MAX
 from soulsyncd.core.loop import HISTORY, RepeatedErrorLog, SoulSync
 from soulsyncd.core.playback import PlayerWorker, ThrottledPlayer, describe
 from soulsyncd.core.progress import Progress
@@ -45,6 +47,7 @@ from soulsyncd.types import (
     PlayerStatus,
     PlayIntent,
     ShiftProgress,
+    Track,
 )
 from tests.doubles import RacedQueue
 
@@ -1153,3 +1156,231 @@ def test_a_worker_is_idle_before_its_thread_first_runs(monkeypatch: pytest.Monke
     held.release()
     worker.close()
     assert not held.is_alive()
+
+
+# --- the loop's defaults, limits, log level, close and figures (mutation round four) ---------------
+
+
+def bare_core(clock: ManualClock, images: Sequence[np.ndarray | None] = (), **options: object) -> SoulSync:
+    """A core without analysis or player: only the loop's own bookkeeping runs."""
+    return SoulSync(source=ReplaySource(images, clock), detector=None, classifier=None,  # type: ignore[arg-type]
+                    smoother=MoodSmoother(), clock=clock, **{"policy": MoodPolicy(), **options})
+
+
+def test_a_fresh_core_ticks_5_times_a_second_and_its_first_snapshot_is_the_policys_and_the_loggers(
+) -> None:
+    """Before any tick: the policy's mode and target and the root logger's level, nothing measured yet."""
+    clock = ManualClock(40.0)
+    root = logging.getLogger()
+    before = root.level
+    try:
+        root.setLevel(logging.DEBUG)
+        core = bare_core(clock, policy=MoodPolicy(mode="shift", target="happy"))
+    finally:
+        root.setLevel(before)
+    assert core.interval_s == 0.2
+    assert core.latest() == DaemonState(mode="shift", target="happy", log_level="debug")
+    assert core.progress() == Progress(last_tick_at=None, last_frame_at=None, capture_alive=True,
+                                       frames_expected=True)
+    core.close()
+
+
+@pytest.mark.parametrize(("level", "word"), [
+    (logging.DEBUG, "debug"), (logging.INFO, "info"), (logging.WARNING, "warning"), (logging.ERROR, "error"),
+    (logging.CRITICAL, "info"), (15, "info"), (logging.NOTSET, "info"),
+])
+def test_the_snapshot_gives_the_root_loggers_level_as_a_config_word(level: int, word: str) -> None:
+    """The four words the config and the log-level command know; anything between or beyond is "info"."""
+    clock = ManualClock()
+    root = logging.getLogger()
+    before = root.level
+    try:
+        root.setLevel(level)
+        core = bare_core(clock)
+    finally:
+        root.setLevel(before)
+    assert core.latest().log_level == word
+    core.close()
+
+
+@pytest.mark.parametrize("fps", [ANALYSIS_FPS_MIN, 1.0, ANALYSIS_FPS_MAX])
+def test_the_analysis_rate_is_accepted_at_both_ends_of_its_range(fps: float) -> None:
+    core = bare_core(ManualClock(), analysis_fps=fps)
+    assert core.interval_s == 1.0 / fps
+    core.close()
+
+
+@pytest.mark.parametrize(("fps", "message"), [
+    (0.09, "analysis_fps must be 0.1..60.0, got 0.09"),
+    (60.5, "analysis_fps must be 0.1..60.0, got 60.5"),
+])
+def test_an_analysis_rate_out_of_range_is_refused_with_the_range(fps: float, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        bare_core(ManualClock(), analysis_fps=fps)
+
+
+@pytest.mark.parametrize("seconds", [0.0, PLAYER_MIN_INTERVAL_S_MAX])
+def test_the_players_interval_is_accepted_at_both_ends_of_its_range(seconds: float) -> None:
+    bare_core(ManualClock(), player_min_interval_s=seconds).close()
+
+
+@pytest.mark.parametrize(("seconds", "message"), [
+    (-0.5, "player_min_interval_s must be 0..3600.0, got -0.5"),
+    (3600.5, "player_min_interval_s must be 0..3600.0, got 3600.5"),
+])
+def test_a_players_interval_out_of_range_is_refused_with_the_range(seconds: float, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        bare_core(ManualClock(), player_min_interval_s=seconds)
+
+
+class FailingStore:
+    def close(self) -> None:
+        raise OSError("disk gone")
+
+
+class ClosingStore:
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_resource_that_fails_to_close_is_logged_by_its_type_and_the_others_still_close(
+        caplog: pytest.LogCaptureFixture) -> None:
+    kept = ClosingStore()
+    core = bare_core(ManualClock(), resources=[kept, FailingStore()])
+    with caplog.at_level(logging.ERROR, logger="soulsyncd.core.loop"):
+        core.close()
+    records = [r for r in caplog.records if r.name == "soulsyncd.core.loop"]
+    assert [(r.levelno, r.getMessage()) for r in records] == [(logging.ERROR, "closing FailingStore failed")]
+    assert records[0].exc_info is not None
+    assert str(records[0].exc_info[1]) == "disk gone"
+    assert kept.closed
+
+
+@pytest.mark.parametrize("with_detector", [True, False])
+def test_analysis_needs_both_the_detector_and_the_classifier(with_detector: bool) -> None:
+    """With only one of the two every frame counts as "no face", and nothing is timed."""
+    clock = ManualClock()
+    core = SoulSync(source=ReplaySource([FACE] * 3, clock),
+                    detector=FixedDetector() if with_detector else None,
+                    classifier=None if with_detector else FixedClassifier(),
+                    smoother=MoodSmoother(), policy=MoodPolicy(), clock=clock)
+    for _ in range(3):
+        clock.advance(0.25)
+        core.tick()
+    state = core.latest()
+    assert state.mood is not None
+    assert (state.mood.absent, state.faces, state.probabilities) == (True, 0, None)
+    assert (state.stats.frames_analysed, state.stats.frames_with_face) == (3, 0)
+    assert (state.stats.detector_ms, state.stats.inference_ms) == (0.0, 0.0)
+    core.close()
+
+
+def test_the_stage_times_are_the_median_of_the_last_50_frames_in_whole_milliseconds(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """60 slow frames, then 50 fast ones: the medians are the fast ones' (all 110 would give the slow)."""
+    perf = PerfCounter()
+    monkeypatch.setattr(loop_module, "time", perf)
+    clock = ManualClock()
+    detector = TimedDetector(perf, [1 / 16] * 60 + [1 / 64] * 50)  # 62.5 ms, then 15.625 ms
+    classifier = TimedClassifier(perf, [1 / 2] * 60 + [1 / 4] * 50)  # 500 ms, then 250 ms
+    core = SoulSync(source=ReplaySource([FACE] * 110, clock), detector=detector, classifier=classifier,
+                    smoother=MoodSmoother(), policy=MoodPolicy(), clock=clock)
+    for _ in range(110):
+        clock.advance(0.25)
+        core.tick()
+    stats = core.latest().stats
+    assert (stats.detector_ms, stats.inference_ms) == (15.62, 250.0)
+    core.close()
+
+
+def frames_at(clock: ManualClock, core: SoulSync, steps: Sequence[float]) -> float:
+    """A frame analysed after each step of the clock; the snapshot's frames/s after the last."""
+    for step in steps:
+        clock.advance(step)
+        core.tick()
+    return core.latest().stats.analysis_fps
+
+
+def test_two_frames_a_second_apart_are_1_frame_per_second() -> None:
+    clock = ManualClock(50.0)
+    core = bare_core(clock, [FACE] * 2)
+    assert frames_at(clock, core, [1.0, 1.0]) == 1.0
+    core.close()
+
+
+def test_two_frames_at_the_same_instant_are_0_frames_per_second_not_a_division_by_zero() -> None:
+    clock = ManualClock(50.0)
+    core = bare_core(clock, [FACE] * 2)
+    assert frames_at(clock, core, [1.0, 0.0]) == 0.0
+    assert core.stats.frames_analysed == 2
+    core.close()
+
+
+@pytest.mark.parametrize(("last_step", "fps"), [(4.0, 0.4), (4.5, 0.22)])
+def test_a_frame_exactly_5_s_old_is_still_in_the_window(last_step: float, fps: float) -> None:
+    """Frames at 51, 52 and 56 s: 2 intervals in 5 s. At 56.5 s the first has left: 1 in 4.5 s."""
+    clock = ManualClock(50.0)
+    core = bare_core(clock, [FACE] * 3)
+    assert frames_at(clock, core, [1.0, 1.0, last_step]) == fps
+    core.close()
+
+
+class TrackPlayer(RecordingPlayer):
+    """Plays track n for its n-th play intent; a pause keeps the track, stopped."""
+
+    def state(self) -> PlayerState:
+        plays = sum(intent.action == "play" for intent in self.intents)
+        if not plays:
+            return PlayerState()
+        return PlayerState(playing=self.intents[-1].action == "play", detail="for happy",
+                           track=Track(uri=f"spotify:track:{plays}", name="Song"))
+
+
+def test_a_track_is_kept_once_with_the_time_it_was_seen_and_a_pause_of_it_is_no_new_track() -> None:
+    clock = ManualClock(100.0)
+    player = TrackPlayer(clock)
+    core = make_core([FACE] * 100, clock, player=player)
+    for _ in range(60):
+        clock.advance(0.25)
+        core.tick()
+        assert core.wait_player_idle(5.0)
+        if player.intents:
+            break
+    assert [intent.action for intent in player.intents] == ["play"]
+    clock.advance(0.25)
+    core.tick()  # the tick after the play sees the player's new track
+    seen_at = clock.now - 100.0
+    core.submit(Pause())
+    for _ in range(2):
+        clock.advance(0.25)
+        core.tick()
+        assert core.wait_player_idle(5.0)
+    assert core.latest().player.playing is False
+    assert list(core.stats.tracks) == [(seen_at, Track(uri="spotify:track:1", name="Song"), "for happy")]
+    assert core.stats.tracks_started == 1
+    core.close()
+
+
+def test_the_log_level_and_restart_commands_are_control_events() -> None:
+    clock = ManualClock()
+    root = logging.getLogger()
+    before = root.level
+    core = bare_core(clock)
+    events: list[Event] = []
+    core.subscribe("test", events.append)
+    try:
+        core.submit(SetLogLevel("warning"))
+        clock.advance(0.25)
+        core.tick()
+        core.submit(Restart())
+        clock.advance(0.25)
+        core.tick()
+    finally:
+        root.setLevel(before)
+        core.close()  # delivers what is queued, then stops the subscriber
+    unlisted = {EventKind.MOOD, EventKind.CAMERA, EventKind.STATS}
+    assert [(e.kind, e.state.log_level) for e in events if e.kind not in unlisted] == [
+        (EventKind.CONTROL, "warning"), (EventKind.CONTROL, "warning")]
+    assert core.restart_requested.is_set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -47,12 +48,15 @@ class GapSmoother(MoodSmoother):
 
 
 class Rig:
-    def __init__(self, *, reopen: bool = True) -> None:
+    def __init__(self, *, reopen: bool = True,
+                 kind: Callable[[list[np.ndarray], ManualClock], ReplaySource] = ReplaySource) -> None:
         self.clock = ManualClock(500.0)
         self.sources: list[ReplaySource] = []
+        self.kind = kind  # what a reopen makes (the first camera is a plain replay)
         self.detector = ResettableDetector()
         self.smoother = GapSmoother()
-        first = self.open()
+        first = ReplaySource([FACE] * 100, self.clock)
+        self.sources.append(first)
         self.core = SoulSync(source=first, detector=self.detector, classifier=Happy(), smoother=self.smoother,
                              policy=MoodPolicy(), player=RecordingPlayer(self.clock), clock=self.clock,
                              source_factory=self.open if reopen else None)
@@ -62,7 +66,7 @@ class Rig:
         first.start()
 
     def open(self) -> ReplaySource:
-        source = ReplaySource([FACE] * 100, self.clock)
+        source = self.kind([FACE] * 100, self.clock)
         self.sources.append(source)
         return source
 
@@ -160,3 +164,92 @@ def test_a_detector_without_memory_needs_no_reset() -> None:
     assert core.source is not None
     assert core.latest().last_error is None
     core.close()
+
+
+# --- the reopen back-off, to the tick (mutation round four) -------------------------------------------
+
+
+def step(rig: Rig, seconds: float, *enabled: bool) -> None:
+    """Queue these switch commands, move the clock (binary fractions: exact times) and tick once."""
+    for on in enabled:
+        rig.core.submit(SetCamera(on))
+    rig.clock.advance(seconds)
+    rig.core.tick()
+
+
+def test_a_reopen_waits_for_the_1_s_back_off_and_happens_on_the_tick_it_ends() -> None:
+    rig = Rig()  # a source without a back-off of its own: 1 s between two opens
+    step(rig, 0.25, False)
+    step(rig, 0.25, True)  # 500.5: opened
+    assert len(rig.sources) == 2
+    step(rig, 0.25, False)
+    step(rig, 0.5, True)  # 501.25: 0.75 s after the open, so it waits
+    assert (len(rig.sources), rig.core.source) == (2, None)
+    step(rig, 0.25)  # 501.5: exactly 1 s after the open, with no new command
+    assert len(rig.sources) == 3
+    assert rig.core.source is rig.sources[2]
+    assert rig.sources[2].started
+    rig.core.close()
+
+
+def test_an_off_while_a_reopen_waits_cancels_it() -> None:
+    """A dashboard toggled on, off, on, off fast: the camera stays off (the last word was off)."""
+    rig = Rig()
+    step(rig, 0.25, False)
+    step(rig, 0.25, True)  # opened
+    step(rig, 0.25, False)
+    step(rig, 0.25, True)  # waits for the back-off
+    step(rig, 0.25, False)  # cancels it
+    for _ in range(8):
+        step(rig, 0.25)
+    assert (len(rig.sources), rig.core.source) == (2, None)
+    assert rig.core.latest().camera is CameraStatus.DISABLED
+    rig.core.close()
+
+
+class SlowRetrySource(ReplaySource):
+    retry_initial_s = 2.5  # the source's own back-off between opens
+
+
+def test_the_back_off_is_the_sources_own_retry_time() -> None:
+    rig = Rig(kind=SlowRetrySource)
+    step(rig, 0.25, False)
+    step(rig, 0.25, True)  # 500.5: opened, a source that retries after 2.5 s
+    step(rig, 0.25, False)
+    step(rig, 1.75, True)  # 502.5: 2 s after the open
+    assert (len(rig.sources), rig.core.source) == (2, None)
+    step(rig, 0.25)  # 502.75: still 0.25 s short
+    assert len(rig.sources) == 2
+    step(rig, 0.25)  # 503.0: 2.5 s
+    assert len(rig.sources) == 3
+    assert rig.core.source is rig.sources[2]
+    rig.core.close()
+
+
+def test_a_camera_that_fails_to_open_is_rejected_once_not_retried_at_every_tick() -> None:
+    opens: list[float] = []
+
+    def broken(images: list[np.ndarray], clock: ManualClock) -> ReplaySource:
+        opens.append(clock.now)
+        raise OSError("no camera at /dev/video0")
+
+    rig = Rig(kind=broken)
+    step(rig, 0.25, False)
+    step(rig, 0.25, True)
+    for _ in range(12):
+        step(rig, 0.25)
+    assert opens == [500.5]
+    assert rig.core.source is None
+    expected = "command SetCamera(enabled=True) rejected: no camera at /dev/video0"
+    assert rig.core.latest().last_error == expected
+    rig.core.close()
+
+
+def test_a_core_started_with_the_camera_off_keeps_it_off_until_asked() -> None:
+    rig = Rig()
+    rig.core.start_with_camera_off()
+    for _ in range(10):
+        step(rig, 0.25)
+    assert (len(rig.sources), rig.core.source) == (1, None)
+    assert rig.core.latest().camera is CameraStatus.DISABLED
+    rig.core.close()

@@ -504,6 +504,47 @@ def test_candidates_come_nearest_first_ties_by_index_each_once(n: int) -> None:
     assert list(_nearest(distinct, 0.5)) == expected_order(distinct, 0.5)
 
 
+REAL_PARTITION = np.partition
+
+
+def contract_partition(order: str) -> Any:
+    """``np.partition`` as its contract allows it to be: the k-th element in place, the smaller ones
+    before it and the larger after it, each side in ``order`` (numpy's introselect happens to leave
+    other layouts; the search must not rely on them)."""
+    rng = np.random.default_rng(7)
+
+    def partition(values: np.ndarray, kth: int) -> np.ndarray:
+        assert isinstance(kth, int | np.integer)  # the engine asks for one position
+        out = REAL_PARTITION(values, kth)
+        before, after = np.sort(out[:kth]), np.sort(out[kth + 1:])
+        # "turning": ascending for a search's first round (k = 64), descending for its later ones.
+        if order == "descending" or (order == "turning" and kth > 63):
+            before, after = before[::-1], after[::-1]
+        elif order == "shuffled":
+            before, after = rng.permutation(before), rng.permutation(after)
+        out[:kth], out[kth + 1:] = before, after
+        return out
+
+    return partition
+
+
+@pytest.mark.parametrize("order", ["ascending", "descending", "turning", "shuffled"])
+@pytest.mark.parametrize("n", [65, 257, 300, 1100])
+def test_candidates_come_nearest_first_each_once_whatever_the_partitions_layout(
+        monkeypatch: pytest.MonkeyPatch, order: str, n: int) -> None:
+    """Each round's bound is the k-th distance itself (the one place ``np.partition`` fixes), not a
+    neighbour whose value depends on how the smaller ones happen to lie; with ties and without."""
+    monkeypatch.setattr(np, "partition", contract_partition(order))
+    rng = np.random.default_rng(n)
+    tied = rng.integers(0, 9, size=n).astype(np.float64) / 16
+    tied[rng.integers(0, n, size=n // 7)] = np.inf
+    distinct = rng.random(n)
+    for d2 in (tied, distinct):
+        picked = list(_nearest(d2, 0.5))
+        assert len(picked) == len(set(picked))
+        assert picked == expected_order(d2, 0.5)
+
+
 @pytest.mark.parametrize("step", [0.25, 0.249999999], ids=["exact", "within-tolerance"])
 def test_the_step_rule_admits_a_track_exactly_one_step_from_the_last(step: float) -> None:
     """Tracks a quarter apart on one line and a step of a quarter (or of a quarter less EPSILON):

@@ -22,8 +22,8 @@ from soulsyncd.player import DryRunPlayer
 from soulsyncd.service.logs import EventLog
 from soulsyncd.service.notify import status_line
 from soulsyncd.testing import ListPicker, ManualClock, RecordingPlayer, ReplaySource
-from soulsyncd.types import CameraStatus, Emotion, Frame, Track
-from tests.test_core import FACE, TICK_S, FixedClassifier, FixedDetector, drive, make_core
+from soulsyncd.types import CameraStatus, Emotion, Frame, Framing, Track
+from tests.test_core import EMPTY, FACE, TICK_S, FixedClassifier, FixedDetector, drive, make_core
 from tests.test_engine_shift import SETTINGS, grid, shift_intent
 
 
@@ -85,14 +85,16 @@ def test_camera_off_makes_the_mood_unknown_and_faces_zero_at_once() -> None:
     core.close()
 
 
-@pytest.mark.parametrize(("status", "error"), [("retrying", "cannot open camera 0"), ("ended", None)])
-def test_an_absent_or_ended_camera_makes_the_mood_unknown(status: str, error: str | None) -> None:
+@pytest.mark.parametrize(("status", "error", "camera"), [
+    ("retrying", "cannot open camera 0", CameraStatus.ABSENT), ("ended", None, CameraStatus.ENDED)])
+def test_an_absent_or_ended_camera_makes_the_mood_unknown(
+        status: str, error: str | None, camera: CameraStatus) -> None:
     clock = ManualClock()
     core, source = happy_core(clock)
     source.state, source.last_error = status, error
     drive(core, clock, 1)
     state = core.latest()
-    assert state.camera in (CameraStatus.ABSENT, CameraStatus.ENDED)
+    assert state.camera is camera
     assert (state.mood, state.faces, state.probabilities) == (None, 0, None)
     core.close()
 
@@ -301,3 +303,93 @@ def test_systemd_status_says_mood_unknown_within_2_s_of_the_camera_going_off() -
         notifier.stop()
         core.close()
         listener.close()
+
+
+# --- the camera's status, word by word, and the mood forgotten once (mutation round four) ------------
+
+
+@pytest.mark.parametrize(("status", "error", "camera", "detail", "ready"), [
+    ("ok", None, CameraStatus.OK, "", False),
+    ("starting", None, CameraStatus.STARTING, "", False),
+    ("ended", None, CameraStatus.ENDED, "", True),
+    ("retrying", "cannot open camera 0", CameraStatus.ABSENT, "cannot open camera 0", True),
+    ("retrying", "device unplugged", CameraStatus.ERROR, "device unplugged", True),
+])
+def test_the_camera_status_and_reason_come_from_the_source_and_only_a_missing_camera_is_ready(
+        status: str, error: str | None, camera: CameraStatus, detail: str, ready: bool) -> None:
+    """"cannot open" is a camera that never appeared; any other reason, one that failed after opening.
+    systemd stops waiting for a camera that is absent, failed or ended (no frame will come)."""
+    clock = ManualClock()
+    core = make_core([], clock)
+    source = StateSource([], clock)  # no frame: ready only by the camera's status
+    source.state, source.last_error = status, error
+    core.source = source
+    events = Recorder()
+    core.subscribe("test", events)
+    drive(core, clock, 3)
+    state = core.latest()
+    assert (state.camera, state.camera_detail, core.ready.is_set()) == (camera, detail, ready)
+    core.close()  # delivers what is queued
+    published = [(e.kind, e.state.camera, e.state.camera_detail) for e in events.events
+                 if e.kind is not EventKind.STATS]
+    expected = [] if camera is CameraStatus.STARTING else [(EventKind.CAMERA, camera, detail)]
+    assert published == expected  # once, not at every tick
+
+
+def test_a_new_reason_with_the_same_status_is_published() -> None:
+    clock = ManualClock()
+    core = make_core([], clock)
+    source = StateSource([], clock)
+    source.state, source.last_error = "retrying", "cannot open camera 0"
+    core.source = source
+    drive(core, clock, 1)
+    source.last_error = "cannot open camera 1"
+    drive(core, clock, 1)
+    state = core.latest()
+    assert (state.camera, state.camera_detail) == (CameraStatus.ABSENT, "cannot open camera 1")
+    core.close()
+
+
+def test_an_ended_camera_forgets_the_mood_once_with_its_faces_and_framing() -> None:
+    clock = ManualClock()
+    core, source = happy_core(clock)
+    assert core.latest().framing.boxes  # the face was framed
+    events = Recorder()
+    core.subscribe("test", events)
+    source.state = "ended"
+    drive(core, clock, 5)
+    core.close()  # delivers what is queued
+    moods = [e.state for e in events.events if e.kind is EventKind.MOOD]
+    assert [(s.mood, s.faces, s.probabilities, s.framing) for s in moods] == [(None, 0, None, Framing())]
+    assert core.latest().framing == Framing()
+
+
+def test_the_camera_switched_off_in_an_empty_room_makes_the_mood_unknown_not_absent() -> None:
+    """"absent" is a mood seen (nobody there); with the camera off nobody can tell."""
+    clock = ManualClock()
+    core = make_core([EMPTY] * 50, clock)
+    drive(core, clock, 10)
+    before = core.latest()
+    assert before.mood is not None
+    assert (before.mood.label, before.probabilities) == ("absent", None)
+    events = Recorder()
+    core.subscribe("test", events)
+    core.submit(SetCamera(enabled=False))
+    drive(core, clock, 3)
+    assert (core.latest().mood, core.latest().camera) == (None, CameraStatus.DISABLED)
+    core.close()
+    assert [e.state.mood for e in events.events if e.kind is EventKind.MOOD] == [None]
+
+
+def test_the_camera_off_event_shows_no_face_boxes() -> None:
+    """The snapshot that says "camera disabled" does not still frame the listener's face."""
+    clock = ManualClock()
+    core, _ = happy_core(clock)
+    events = Recorder()
+    core.subscribe("test", events)
+    core.submit(SetCamera(enabled=False))
+    drive(core, clock, 1)
+    core.close()
+    cameras = [e.state for e in events.events if e.kind is EventKind.CAMERA]
+    assert [(s.camera, s.camera_detail, s.framing) for s in cameras] == [
+        (CameraStatus.DISABLED, "privacy switch", Framing())]
