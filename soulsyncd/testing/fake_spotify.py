@@ -454,6 +454,14 @@ class FakeSpotify:
         with self._lock:
             self._model.listener_plays(uri, device)
 
+    def listener_plays_non_catalog(self, kind: str, device: str | None = None,
+                                   duration_s: float = 30.0) -> None:
+        """The listener's app plays what is no catalog track: ``"ad"`` (``GET /me/player`` names no
+        ``item``, ``currently_playing_type`` ``"ad"``) or ``"local file"`` (an ``is_local`` item with a
+        ``spotify:local:`` uri). It stops after ``duration_s``; nothing follows it."""
+        with self._lock:
+            self._model.listener_plays_non_catalog(kind, device, duration_s)
+
     def listener_pauses(self) -> None:
         with self._lock:
             self._model.listener_pauses()
