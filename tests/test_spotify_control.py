@@ -12,7 +12,7 @@ from soulsyncd.catalog.store import CatalogStore
 from soulsyncd.testing import ManualClock
 from soulsyncd.testing.fake_spotify import FakeSpotify
 from soulsyncd.types import PlayerStatus, PlayIntent
-from tests.spotify_support import PAUSE, PLAY, SPEAKER, Rig, add_tracks, make_rig
+from tests.spotify_support import PAUSE, PLAY, SPEAKER, WALL0, Rig, add_tracks, make_rig
 
 
 @pytest.fixture
@@ -884,3 +884,44 @@ def test_spotifys_autoplay_after_our_last_track_is_followed_by_our_next_pick(
     assert (state.status, state.track) == (PlayerStatus.OK, rig.tracks[1])
     assert rig.playing_uri() == rig.tracks[1].uri
     assert rig.picker.endings == [(rig.tracks[0], 180.0, False)]
+
+
+# --- round four: what plays without a catalog track; a queued track shorter than the lead ------------------
+
+
+@pytest.mark.parametrize("kind", ["ad", "local file"])
+def test_an_ad_or_a_local_file_on_our_speaker_mid_track_is_the_listener_taking_over(
+        rig: Rig, kind: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="soulsyncd.spotify")
+    rig.player.apply(PLAY)
+    rig.run_for(20.5)
+    rig.fake.listener_plays_non_catalog(kind, device=SPEAKER)  # playback names no track of ours
+    since = rig.clock.now
+    caplog.clear()
+    rig.run_for(2)  # the poll at 22 s
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.device, state.track, state.playing, state.retry_at) == (
+        PlayerStatus.LISTENER_IN_CONTROL, None, SPEAKER, None, False, WALL0 + 1022.0 + 900.0)
+    assert rig.picker.endings == [(rig.tracks[0], 22.0, True)]
+    assert rig.commands(since) == []
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.INFO, "listener in control (something is playing): hands off for 900 s")]
+
+
+def test_a_queued_track_shorter_than_the_lead_gets_its_next_one_queued_at_the_poll_that_sees_it(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    tracks = add_tracks(fake, 6, prefix="S", duration_s=6.0)  # 6, 7, 8, ... s: each under the 10 s lead
+    rig = make_rig(fake, clock, tmp_path, tracks=tracks, speaker=False)
+    rig.player.apply(PLAY)
+    rig.run_for(6.5)  # polls at 2 (confirms), 4 (queues the next), 6 (sees it playing)
+    queued = [(r.at - 1000.0, r.query["uri"]) for r in fake.requests if r.path == "/v1/me/player/queue"]
+    assert queued == [(4.0, tracks[1].uri), (6.0, tracks[2].uri)]
+    state = rig.player.state()
+    assert (state.status, state.track, state.detail) == (
+        PlayerStatus.OK, tracks[1], f"next: {tracks[2].name}")
+    rig.run_for(8)  # the first ends at 6 s, the second at 13 s; polls at 8, 10, 12, 14
+    queued = [(r.at - 1000.0, r.query["uri"]) for r in fake.requests if r.path == "/v1/me/player/queue"]
+    assert queued == [(4.0, tracks[1].uri), (6.0, tracks[2].uri), (14.0, tracks[3].uri)]
+    assert rig.player.state().track == tracks[2]
+    assert [(t, skipped) for t, _, skipped in rig.picker.endings] == [(tracks[0], False), (tracks[1], False)]
