@@ -438,6 +438,15 @@ def test_an_ad_or_a_local_file_plays_without_a_catalog_item_and_stops_at_its_end
         fake.listener_plays_non_catalog("podcast")
 
 
+def test_answer_next_sends_a_body_as_it_is_then_serves_again(fake: FakeSpotify, sp: spotipy.Spotify) -> None:
+    t = add_tracks(fake, 1)
+    sp.start_playback(device_id=fake.add_device("Kitchen"), uris=t)
+    fake.answer_next(1, {"progress_ms": "soon", "item": []}, path_prefix="me/player")
+    assert sp.current_playback() == {"progress_ms": "soon", "item": []}
+    assert sp.current_playback()["item"]["uri"] == t[0]
+    assert [r.status for r in fake.requests if r.path == "/v1/me/player"] == [200, 200]
+
+
 def test_the_active_device_leaving_ends_playback(fake: FakeSpotify, sp: spotipy.Spotify) -> None:
     t = add_tracks(fake, 1)
     sp.start_playback(device_id=fake.add_device("Kitchen"), uris=t)
