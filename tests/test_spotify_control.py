@@ -925,3 +925,27 @@ def test_a_queued_track_shorter_than_the_lead_gets_its_next_one_queued_at_the_po
     assert queued == [(4.0, tracks[1].uri), (6.0, tracks[2].uri), (14.0, tracks[3].uri)]
     assert rig.player.state().track == tracks[2]
     assert [(t, skipped) for t, _, skipped in rig.picker.endings] == [(tracks[0], False), (tracks[1], False)]
+
+
+def test_an_answer_of_the_wrong_shape_is_an_unexpected_error_logged_with_its_traceback_then_retried(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="soulsyncd.spotify")
+    rig.player.apply(PLAY)
+    rig.run_for(9)  # polls at 2, 4, 6, 8 s
+    garbled = rig.fake.playback()
+    assert garbled is not None
+    garbled["progress_ms"] = "soon"
+    rig.fake.answer_next(1, garbled, path_prefix="me/player")
+    rig.run_for(2)  # the poll at 10 s cannot read the answer
+    state = rig.player.state()
+    error = "unexpected error: could not convert string to float: 'soon'"
+    assert (state.status, state.last_error, state.track, state.retry_at) == (
+        PlayerStatus.OK, error, rig.tracks[0], WALL0 + 1010.0 + 2.0)
+    assert [(r.levelno, r.getMessage(), r.exc_info is not None) for r in caplog.records] == [
+        (logging.ERROR, "Spotify player step failed", True),
+        (logging.WARNING, f"Spotify: {error}; next try in 2 s", False)]
+    assert [r.at - 1000.0 for r in rig.fake.requests if r.at >= 1009.0] == [10.0]  # nothing before the retry
+    rig.run_for(1.5)  # the retry at 12 s reads playback again, and that proves it over
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.retry_at) == (PlayerStatus.OK, None, None)
+    assert [r.at - 1000.0 for r in rig.fake.requests if r.at >= 1009.0] == [10.0, 12.0]
