@@ -11,7 +11,7 @@ import pytest
 from soulsyncd.catalog.store import CatalogStore
 from soulsyncd.testing import ManualClock
 from soulsyncd.testing.fake_spotify import FakeSpotify
-from soulsyncd.types import PlayerStatus, PlayIntent
+from soulsyncd.types import PlayerState, PlayerStatus, PlayIntent
 from tests.spotify_support import PAUSE, PLAY, SPEAKER, WALL0, Rig, add_tracks, make_rig
 
 
@@ -949,3 +949,40 @@ def test_an_answer_of_the_wrong_shape_is_an_unexpected_error_logged_with_its_tra
     state = rig.player.state()
     assert (state.status, state.last_error, state.retry_at) == (PlayerStatus.OK, None, None)
     assert [r.at - 1000.0 for r in rig.fake.requests if r.at >= 1009.0] == [10.0, 12.0]
+
+
+def test_a_new_player_is_idle_on_its_speaker_with_no_error(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, volume=30)
+    assert rig.player.state() == PlayerState(
+        status=PlayerStatus.IDLE, device=SPEAKER, track=None, playing=False, progress_s=0.0, volume=30,
+        last_error=None, retry_at=None, detail="")
+
+
+def test_a_speaker_restricted_from_the_start_is_called_restricted(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, restricted=True)
+    rig = make_rig(fake, clock, tmp_path, speaker=False)
+    rig.player.apply(PLAY)
+    rig.run_for(1)
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.device) == (
+        PlayerStatus.NO_DEVICE, f"speaker {SPEAKER!r} is restricted (accepts no commands)",
+        f"{SPEAKER} (not found)")
+
+
+def test_our_music_adopted_after_a_restart_plays_on_when_the_first_intent_comes(
+        rig: Rig, tmp_path: Path) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(19)
+    again = restarted(rig, tmp_path)
+    again.run_for(1)  # adopted at 19 s with no intent yet; the next poll is due at 21 s
+    since = rig.clock.now
+    again.player.apply(PLAY)
+    again.run_for(4.5)
+    # polls only: no skip, no look for the speaker, no new pick
+    assert timeline(again, since) == [("GET", "/v1/me/player", 1.0), ("GET", "/v1/me/player", 3.0)]
+    state = again.player.state()
+    assert (state.status, state.track, state.playing) == (PlayerStatus.OK, rig.tracks[0], True)
+    assert (again.picker.picks, again.picker.endings) == ([], [])
