@@ -986,3 +986,25 @@ def test_our_music_adopted_after_a_restart_plays_on_when_the_first_intent_comes(
     state = again.player.state()
     assert (state.status, state.track, state.playing) == (PlayerStatus.OK, rig.tracks[0], True)
     assert (again.picker.picks, again.picker.endings) == ([], [])
+
+
+def test_a_sleeping_speaker_is_woken_by_a_transfer_that_plays_nothing_then_the_play_is_sent_again(
+        rig: Rig) -> None:
+    rig.fake.add_device("Phone")
+    rig.fake.listener_plays(rig.tracks[4].uri, device="Phone")
+    rig.fake.listener_pauses()  # the listener's music from this morning, paused on their phone
+    rig.fake.fail_next(1, 404, reason="NO_ACTIVE_DEVICE", path_prefix="me/player/play")  # librespot asleep
+    rig.player.apply(PLAY)
+    rig.run_for(1)
+    assert [(r.method, r.path, r.status, r.at - 1000.0) for r in rig.fake.requests] == [
+        ("GET", "/v1/me/player", 200, 0.0), ("GET", "/v1/me/player/devices", 200, 0.0),
+        ("PUT", "/v1/me/player/play", 404, 0.0), ("PUT", "/v1/me/player", 204, 0.0)]
+    playback = rig.fake.playback()
+    assert playback is not None  # the speaker is awake and active, and plays nothing of the listener's
+    assert (playback["device"]["id"], playback["item"]["uri"], playback["is_playing"]) == (
+        SPEAKER_ID, rig.tracks[4].uri, False)
+    assert rig.player.state().status is PlayerStatus.NO_DEVICE
+    rig.run_for(2)  # the play is sent again after the back-off: the same pick
+    assert rig.playing_uri() == rig.tracks[0].uri
+    assert [intent for intent, _ in rig.picker.picks] == [PLAY]
+    assert rig.player.state().status is PlayerStatus.OK
