@@ -1008,3 +1008,21 @@ def test_a_sleeping_speaker_is_woken_by_a_transfer_that_plays_nothing_then_the_p
     assert rig.playing_uri() == rig.tracks[0].uri
     assert [intent for intent, _ in rig.picker.picks] == [PLAY]
     assert rig.player.state().status is PlayerStatus.OK
+
+
+def test_a_picker_that_fails_is_logged_with_its_traceback_and_is_nothing_to_play(
+        rig: Rig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(intent: PlayIntent) -> None:
+        raise RuntimeError("the catalog is gone")
+
+    monkeypatch.setattr(rig.picker, "pick", broken)
+    caplog.set_level(logging.WARNING, logger="soulsyncd.spotify")
+    rig.player.apply(PLAY)
+    rig.run_for(30)  # tried once: nothing is retried until something changes
+    assert [(r.levelno, r.getMessage(), r.exc_info is not None) for r in caplog.records] == [
+        (logging.ERROR, "the track picker failed", True),
+        (logging.WARNING, "nothing to play for this mood (are music.playlists read?)", False)]
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.track) == (
+        PlayerStatus.IDLE, "nothing to play for this mood (are music.playlists read?)", None)
+    assert rig.commands() == []
