@@ -9,10 +9,21 @@ from pathlib import Path
 import pytest
 
 from soulsyncd.catalog.store import CatalogStore
+from soulsyncd.spotify.player import build_spotify_player
 from soulsyncd.testing import ManualClock
 from soulsyncd.testing.fake_spotify import FakeSpotify
 from soulsyncd.types import PlayerState, PlayerStatus, PlayIntent
-from tests.spotify_support import PAUSE, PLAY, SPEAKER, WALL0, Rig, add_tracks, make_rig
+from tests.spotify_support import (
+    PAUSE,
+    PLAY,
+    SPEAKER,
+    WALL0,
+    Rig,
+    add_tracks,
+    log_in,
+    make_rig,
+    spotify_config,
+)
 
 
 @pytest.fixture
@@ -1026,3 +1037,19 @@ def test_a_picker_that_fails_is_logged_with_its_traceback_and_is_nothing_to_play
     assert (state.status, state.last_error, state.track) == (
         PlayerStatus.IDLE, "nothing to play for this mood (are music.playlists read?)", None)
     assert rig.commands() == []
+
+
+def test_a_player_without_a_picker_has_nothing_to_play(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    log_in(fake, tmp_path)
+    player = build_spotify_player(spotify_config(fake, tmp_path), None, clock=clock,
+                                  wall=lambda: WALL0 + clock.now, api_prefix=fake.api_prefix,
+                                  token_url=fake.token_url, start=False)
+    player.apply(PLAY)
+    assert player.run_once() is None  # nothing more to do until something changes
+    state = player.state()
+    assert (state.status, state.last_error, state.track) == (
+        PlayerStatus.IDLE, "nothing to play for this mood (are music.playlists read?)", None)
+    assert [(r.method, r.path) for r in fake.requests] == [("GET", "/v1/me/player"),
+                                                           ("GET", "/v1/me/player/devices")]
