@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -1053,3 +1054,25 @@ def test_a_player_without_a_picker_has_nothing_to_play(
         PlayerStatus.IDLE, "nothing to play for this mood (are music.playlists read?)", None)
     assert [(r.method, r.path) for r in fake.requests] == [("GET", "/v1/me/player"),
                                                            ("GET", "/v1/me/player/devices")]
+
+
+def test_an_outage_while_hands_off_shows_offline_then_the_listener_in_control_again(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, takeover_backoff_s=60.0)
+    rig.player.apply(PLAY)
+    rig.run_for(20)
+    rig.fake.listener_plays(rig.tracks[4].uri)
+    rig.run_for(3)  # the poll at 22 s: hands off until 82 s
+    rig.fake.fail_next(1, 503, path_prefix="me/player")
+    rig.run_for(60)  # the recheck at 82 s fails
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.retry_at, state.detail) == (
+        PlayerStatus.OFFLINE, "Spotify error 503: Service unavailable", WALL0 + 1084.0, "")
+    rig.run_for(2)  # the retry at 84 s finds their music still playing: another period, from then
+    state = rig.player.state()
+    until = WALL0 + 1144.0
+    assert (state.status, state.last_error, state.retry_at, state.detail, state.device, state.track) == (
+        PlayerStatus.LISTENER_IN_CONTROL, None, until,
+        f"hands off until {time.strftime('%H:%M', time.localtime(until))}", SPEAKER, rig.tracks[4])
+    assert rig.commands() == [("PUT", "/v1/me/player/play")]  # ours, at the start; nothing since
