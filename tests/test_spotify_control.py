@@ -1076,3 +1076,27 @@ def test_an_outage_while_hands_off_shows_offline_then_the_listener_in_control_ag
         PlayerStatus.LISTENER_IN_CONTROL, None, until,
         f"hands off until {time.strftime('%H:%M', time.localtime(until))}", SPEAKER, rig.tracks[4])
     assert rig.commands() == [("PUT", "/v1/me/player/play")]  # ours, at the start; nothing since
+
+
+def test_a_pause_while_our_speaker_is_gone_leaves_the_speaker_not_found(rig: Rig) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(20)
+    rig.fake.remove_device(SPEAKER)
+    rig.run_for(2.5)  # the poll at 22 s: it stopped playing mid-track
+    since = rig.clock.now
+    rig.player.apply(PAUSE)  # nothing of ours plays: nothing to pause, and nothing shows the speaker back
+    rig.run_for(120)
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.device) == (
+        PlayerStatus.NO_DEVICE, f"{SPEAKER} stopped playing", f"{SPEAKER} (not found)")
+    assert rig.requests(since) == []
+
+
+def test_the_state_names_the_speaker_as_spotify_does_not_as_configured(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, device=SPEAKER.lower())
+    rig.player.apply(PLAY)
+    rig.run_for(5)
+    state = rig.player.state()
+    assert (state.status, state.device, state.track) == (PlayerStatus.OK, SPEAKER, rig.tracks[0])
