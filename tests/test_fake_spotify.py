@@ -412,6 +412,41 @@ def test_the_listener_takes_over_from_the_phone(fake: FakeSpotify, sp: spotipy.S
     assert (state["device"]["name"], state["item"]["uri"], state["context"]) == ("Kitchen", t[0], None)
 
 
+def test_an_ad_or_a_local_file_plays_without_a_catalog_item_and_stops_at_its_end(
+    fake: FakeSpotify, sp: spotipy.Spotify, clock: ManualClock
+) -> None:
+    t = add_tracks(fake, 1)
+    sp.start_playback(device_id=fake.add_device("Kitchen"), uris=t)
+    fake.listener_plays_non_catalog("ad", duration_s=30.0)
+    clock.advance(12)
+    state = sp.current_playback()
+    assert (state["device"]["name"], state["item"], state["currently_playing_type"], state["progress_ms"],
+            state["is_playing"]) == ("Kitchen", None, "ad", 12_000, True)
+    fake.listener_plays_non_catalog("local file", device="Kitchen", duration_s=20.0)
+    clock.advance(5)
+    state = sp.current_playback()
+    item = state["item"]
+    assert (item["uri"], item["is_local"], item["id"], item["duration_ms"], state["currently_playing_type"],
+            state["progress_ms"]) == (
+        "spotify:local:Local+Band:Home+Recordings:Demo+Tape:20", True, None, 20_000, "track", 5_000)
+    clock.advance(15)  # it ended: nothing follows it
+    state = sp.current_playback()
+    assert (state["is_playing"], state["progress_ms"], state["item"]["is_local"]) == (False, 0, True)
+    fake.listener_plays(t[0])  # a catalog track replaces it
+    assert sp.current_playback()["item"]["uri"] == t[0]
+    with pytest.raises(ValueError, match="not an ad or a local file: podcast"):
+        fake.listener_plays_non_catalog("podcast")
+
+
+def test_answer_next_sends_a_body_as_it_is_then_serves_again(fake: FakeSpotify, sp: spotipy.Spotify) -> None:
+    t = add_tracks(fake, 1)
+    sp.start_playback(device_id=fake.add_device("Kitchen"), uris=t)
+    fake.answer_next(1, {"progress_ms": "soon", "item": []}, path_prefix="me/player")
+    assert sp.current_playback() == {"progress_ms": "soon", "item": []}
+    assert sp.current_playback()["item"]["uri"] == t[0]
+    assert [r.status for r in fake.requests if r.path == "/v1/me/player"] == [200, 200]
+
+
 def test_the_active_device_leaving_ends_playback(fake: FakeSpotify, sp: spotipy.Spotify) -> None:
     t = add_tracks(fake, 1)
     sp.start_playback(device_id=fake.add_device("Kitchen"), uris=t)

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from soulsyncd.catalog.store import CatalogStore
+from soulsyncd.spotify.player import build_spotify_player
 from soulsyncd.testing import ManualClock
 from soulsyncd.testing.fake_spotify import FakeSpotify
-from soulsyncd.types import PlayerStatus, PlayIntent
-from tests.spotify_support import PAUSE, PLAY, SPEAKER, Rig, add_tracks, make_rig
+from soulsyncd.types import PlayerState, PlayerStatus, PlayIntent
+from tests.spotify_support import (
+    PAUSE,
+    PLAY,
+    SPEAKER,
+    WALL0,
+    Rig,
+    add_tracks,
+    log_in,
+    make_rig,
+    spotify_config,
+)
 
 
 @pytest.fixture
@@ -884,3 +896,207 @@ def test_spotifys_autoplay_after_our_last_track_is_followed_by_our_next_pick(
     assert (state.status, state.track) == (PlayerStatus.OK, rig.tracks[1])
     assert rig.playing_uri() == rig.tracks[1].uri
     assert rig.picker.endings == [(rig.tracks[0], 180.0, False)]
+
+
+# --- round four: what plays without a catalog track; a queued track shorter than the lead ------------------
+
+
+@pytest.mark.parametrize("kind", ["ad", "local file"])
+def test_an_ad_or_a_local_file_on_our_speaker_mid_track_is_the_listener_taking_over(
+        rig: Rig, kind: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="soulsyncd.spotify")
+    rig.player.apply(PLAY)
+    rig.run_for(20.5)
+    rig.fake.listener_plays_non_catalog(kind, device=SPEAKER)  # playback names no track of ours
+    since = rig.clock.now
+    caplog.clear()
+    rig.run_for(2)  # the poll at 22 s
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.device, state.track, state.playing, state.retry_at) == (
+        PlayerStatus.LISTENER_IN_CONTROL, None, SPEAKER, None, False, WALL0 + 1022.0 + 900.0)
+    assert rig.picker.endings == [(rig.tracks[0], 22.0, True)]
+    assert rig.commands(since) == []
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.INFO, "listener in control (something is playing): hands off for 900 s")]
+
+
+def test_a_queued_track_shorter_than_the_lead_gets_its_next_one_queued_at_the_poll_that_sees_it(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    tracks = add_tracks(fake, 6, prefix="S", duration_s=6.0)  # 6, 7, 8, ... s: each under the 10 s lead
+    rig = make_rig(fake, clock, tmp_path, tracks=tracks, speaker=False)
+    rig.player.apply(PLAY)
+    rig.run_for(6.5)  # polls at 2 (confirms), 4 (queues the next), 6 (sees it playing)
+    queued = [(r.at - 1000.0, r.query["uri"]) for r in fake.requests if r.path == "/v1/me/player/queue"]
+    assert queued == [(4.0, tracks[1].uri), (6.0, tracks[2].uri)]
+    state = rig.player.state()
+    assert (state.status, state.track, state.detail) == (
+        PlayerStatus.OK, tracks[1], f"next: {tracks[2].name}")
+    rig.run_for(8)  # the first ends at 6 s, the second at 13 s; polls at 8, 10, 12, 14
+    queued = [(r.at - 1000.0, r.query["uri"]) for r in fake.requests if r.path == "/v1/me/player/queue"]
+    assert queued == [(4.0, tracks[1].uri), (6.0, tracks[2].uri), (14.0, tracks[3].uri)]
+    assert rig.player.state().track == tracks[2]
+    assert [(t, skipped) for t, _, skipped in rig.picker.endings] == [(tracks[0], False), (tracks[1], False)]
+
+
+def test_an_answer_of_the_wrong_shape_is_an_unexpected_error_logged_with_its_traceback_then_retried(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="soulsyncd.spotify")
+    rig.player.apply(PLAY)
+    rig.run_for(9)  # polls at 2, 4, 6, 8 s
+    garbled = rig.fake.playback()
+    assert garbled is not None
+    garbled["progress_ms"] = "soon"
+    rig.fake.answer_next(1, garbled, path_prefix="me/player")
+    rig.run_for(2)  # the poll at 10 s cannot read the answer
+    state = rig.player.state()
+    error = "unexpected error: could not convert string to float: 'soon'"
+    assert (state.status, state.last_error, state.track, state.retry_at) == (
+        PlayerStatus.OK, error, rig.tracks[0], WALL0 + 1010.0 + 2.0)
+    assert [(r.levelno, r.getMessage(), r.exc_info is not None) for r in caplog.records] == [
+        (logging.ERROR, "Spotify player step failed", True),
+        (logging.WARNING, f"Spotify: {error}; next try in 2 s", False)]
+    assert [r.at - 1000.0 for r in rig.fake.requests if r.at >= 1009.0] == [10.0]  # nothing before the retry
+    rig.run_for(1.5)  # the retry at 12 s reads playback again, and that proves it over
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.retry_at) == (PlayerStatus.OK, None, None)
+    assert [r.at - 1000.0 for r in rig.fake.requests if r.at >= 1009.0] == [10.0, 12.0]
+
+
+def test_a_new_player_is_idle_on_its_speaker_with_no_error(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, volume=30)
+    assert rig.player.state() == PlayerState(
+        status=PlayerStatus.IDLE, device=SPEAKER, track=None, playing=False, progress_s=0.0, volume=30,
+        last_error=None, retry_at=None, detail="")
+
+
+def test_a_speaker_restricted_from_the_start_is_called_restricted(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, restricted=True)
+    rig = make_rig(fake, clock, tmp_path, speaker=False)
+    rig.player.apply(PLAY)
+    rig.run_for(1)
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.device) == (
+        PlayerStatus.NO_DEVICE, f"speaker {SPEAKER!r} is restricted (accepts no commands)",
+        f"{SPEAKER} (not found)")
+
+
+def test_our_music_adopted_after_a_restart_plays_on_when_the_first_intent_comes(
+        rig: Rig, tmp_path: Path) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(19)
+    again = restarted(rig, tmp_path)
+    again.run_for(1)  # adopted at 19 s with no intent yet; the next poll is due at 21 s
+    since = rig.clock.now
+    again.player.apply(PLAY)
+    again.run_for(4.5)
+    # polls only: no skip, no look for the speaker, no new pick
+    assert timeline(again, since) == [("GET", "/v1/me/player", 1.0), ("GET", "/v1/me/player", 3.0)]
+    state = again.player.state()
+    assert (state.status, state.track, state.playing) == (PlayerStatus.OK, rig.tracks[0], True)
+    assert (again.picker.picks, again.picker.endings) == ([], [])
+
+
+def test_a_sleeping_speaker_is_woken_by_a_transfer_that_plays_nothing_then_the_play_is_sent_again(
+        rig: Rig) -> None:
+    rig.fake.add_device("Phone")
+    rig.fake.listener_plays(rig.tracks[4].uri, device="Phone")
+    rig.fake.listener_pauses()  # the listener's music from this morning, paused on their phone
+    rig.fake.fail_next(1, 404, reason="NO_ACTIVE_DEVICE", path_prefix="me/player/play")  # librespot asleep
+    rig.player.apply(PLAY)
+    rig.run_for(1)
+    assert [(r.method, r.path, r.status, r.at - 1000.0) for r in rig.fake.requests] == [
+        ("GET", "/v1/me/player", 200, 0.0), ("GET", "/v1/me/player/devices", 200, 0.0),
+        ("PUT", "/v1/me/player/play", 404, 0.0), ("PUT", "/v1/me/player", 204, 0.0)]
+    playback = rig.fake.playback()
+    assert playback is not None  # the speaker is awake and active, and plays nothing of the listener's
+    assert (playback["device"]["id"], playback["item"]["uri"], playback["is_playing"]) == (
+        SPEAKER_ID, rig.tracks[4].uri, False)
+    assert rig.player.state().status is PlayerStatus.NO_DEVICE
+    rig.run_for(2)  # the play is sent again after the back-off: the same pick
+    assert rig.playing_uri() == rig.tracks[0].uri
+    assert [intent for intent, _ in rig.picker.picks] == [PLAY]
+    assert rig.player.state().status is PlayerStatus.OK
+
+
+def test_a_picker_that_fails_is_logged_with_its_traceback_and_is_nothing_to_play(
+        rig: Rig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(intent: PlayIntent) -> None:
+        raise RuntimeError("the catalog is gone")
+
+    monkeypatch.setattr(rig.picker, "pick", broken)
+    caplog.set_level(logging.WARNING, logger="soulsyncd.spotify")
+    rig.player.apply(PLAY)
+    rig.run_for(30)  # tried once: nothing is retried until something changes
+    assert [(r.levelno, r.getMessage(), r.exc_info is not None) for r in caplog.records] == [
+        (logging.ERROR, "the track picker failed", True),
+        (logging.WARNING, "nothing to play for this mood (are music.playlists read?)", False)]
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.track) == (
+        PlayerStatus.IDLE, "nothing to play for this mood (are music.playlists read?)", None)
+    assert rig.commands() == []
+
+
+def test_a_player_without_a_picker_has_nothing_to_play(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    log_in(fake, tmp_path)
+    player = build_spotify_player(spotify_config(fake, tmp_path), None, clock=clock,
+                                  wall=lambda: WALL0 + clock.now, api_prefix=fake.api_prefix,
+                                  token_url=fake.token_url, start=False)
+    player.apply(PLAY)
+    assert player.run_once() is None  # nothing more to do until something changes
+    state = player.state()
+    assert (state.status, state.last_error, state.track) == (
+        PlayerStatus.IDLE, "nothing to play for this mood (are music.playlists read?)", None)
+    assert [(r.method, r.path) for r in fake.requests] == [("GET", "/v1/me/player"),
+                                                           ("GET", "/v1/me/player/devices")]
+
+
+def test_an_outage_while_hands_off_shows_offline_then_the_listener_in_control_again(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, takeover_backoff_s=60.0)
+    rig.player.apply(PLAY)
+    rig.run_for(20)
+    rig.fake.listener_plays(rig.tracks[4].uri)
+    rig.run_for(3)  # the poll at 22 s: hands off until 82 s
+    rig.fake.fail_next(1, 503, path_prefix="me/player")
+    rig.run_for(60)  # the recheck at 82 s fails
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.retry_at, state.detail) == (
+        PlayerStatus.OFFLINE, "Spotify error 503: Service unavailable", WALL0 + 1084.0, "")
+    rig.run_for(2)  # the retry at 84 s finds their music still playing: another period, from then
+    state = rig.player.state()
+    until = WALL0 + 1144.0
+    assert (state.status, state.last_error, state.retry_at, state.detail, state.device, state.track) == (
+        PlayerStatus.LISTENER_IN_CONTROL, None, until,
+        f"hands off until {time.strftime('%H:%M', time.localtime(until))}", SPEAKER, rig.tracks[4])
+    assert rig.commands() == [("PUT", "/v1/me/player/play")]  # ours, at the start; nothing since
+
+
+def test_a_pause_while_our_speaker_is_gone_leaves_the_speaker_not_found(rig: Rig) -> None:
+    rig.player.apply(PLAY)
+    rig.run_for(20)
+    rig.fake.remove_device(SPEAKER)
+    rig.run_for(2.5)  # the poll at 22 s: it stopped playing mid-track
+    since = rig.clock.now
+    rig.player.apply(PAUSE)  # nothing of ours plays: nothing to pause, and nothing shows the speaker back
+    rig.run_for(120)
+    state = rig.player.state()
+    assert (state.status, state.last_error, state.device) == (
+        PlayerStatus.NO_DEVICE, f"{SPEAKER} stopped playing", f"{SPEAKER} (not found)")
+    assert rig.requests(since) == []
+
+
+def test_the_state_names_the_speaker_as_spotify_does_not_as_configured(
+        fake: FakeSpotify, clock: ManualClock, tmp_path: Path) -> None:
+    fake.add_device(SPEAKER, id=SPEAKER_ID)
+    rig = make_rig(fake, clock, tmp_path, speaker=False, device=SPEAKER.lower())
+    rig.player.apply(PLAY)
+    rig.run_for(5)
+    state = rig.player.state()
+    assert (state.status, state.device, state.track) == (PlayerStatus.OK, SPEAKER, rig.tracks[0])

@@ -176,7 +176,10 @@ class Controller:
             return
         self._error = None
         if self._status in _ERROR_STATES:
-            self._status = PlayerStatus.OK if self._ours else PlayerStatus.IDLE
+            if self._hands_off.active:  # the failure hid it: their music still plays, hands still off
+                self._status = PlayerStatus.LISTENER_IN_CONTROL
+            else:
+                self._status = PlayerStatus.OK if self._ours else PlayerStatus.IDLE
 
     def state(self) -> PlayerState:
         """A snapshot for the dashboard.

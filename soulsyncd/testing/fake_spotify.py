@@ -102,6 +102,7 @@ class _Fault:
     retry_after: int | None
     path_prefix: str
     message: str | None
+    body: JSON | None = None  # answered as it is (answer_next): a body of the wrong shape
 
 
 @dataclass
@@ -454,6 +455,14 @@ class FakeSpotify:
         with self._lock:
             self._model.listener_plays(uri, device)
 
+    def listener_plays_non_catalog(self, kind: str, device: str | None = None,
+                                   duration_s: float = 30.0) -> None:
+        """The listener's app plays what is no catalog track: ``"ad"`` (``GET /me/player`` names no
+        ``item``, ``currently_playing_type`` ``"ad"``) or ``"local file"`` (an ``is_local`` item with a
+        ``spotify:local:`` uri). It stops after ``duration_s``; nothing follows it."""
+        with self._lock:
+            self._model.listener_plays_non_catalog(kind, device, duration_s)
+
     def listener_pauses(self) -> None:
         with self._lock:
             self._model.listener_pauses()
@@ -497,6 +506,16 @@ class FakeSpotify:
         with self._lock:
             self._faults.append(_Fault(n, status, reason, retry_after, "/" + prefix, message))
 
+    def answer_next(self, n: int, body: JSON, *, path_prefix: str | None = None) -> None:
+        """Answer the next ``n`` matching requests 200 with ``body`` instead of serving them: an answer
+        of the wrong shape, as a broken proxy or an incident on Spotify's side gives. Matching as in
+        :meth:`fail_next` (and in one queue with its rules)."""
+        prefix = (path_prefix or "/v1/").lstrip("/")
+        if not prefix.startswith(("v1/", "api/", "authorize")):
+            prefix = "v1/" + prefix
+        with self._lock:
+            self._faults.append(_Fault(n, 200, None, None, "/" + prefix, None, dict(body)))
+
     def answer_late(self, n: int, seconds: float, advance: Callable[[float], None], *,
                     path_prefix: str | None = None) -> None:
         """The next ``n`` matching requests are answered ``seconds`` late on the injected clock: the
@@ -537,6 +556,8 @@ class FakeSpotify:
             if fault.remaining > 0 and path.startswith(fault.path_prefix):
                 fault.remaining -= 1
                 headers = (("Retry-After", str(fault.retry_after)),) if fault.retry_after is not None else ()
+                if fault.body is not None:
+                    return _Response(fault.status, fault.body, headers)
                 if fault.status in (202, 204):
                     return _Response(fault.status, None, headers)
                 message = fault.message or _REASON_MESSAGES.get(fault.reason or "") or _STATUS_MESSAGES.get(

@@ -149,6 +149,30 @@ def track_json(track: Track, prefix: str) -> JSON:
     }
 
 
+def local_track_json(duration_s: float) -> JSON:
+    """A local file as the Web API shows one: ``is_local``, no ids, a ``spotify:local:`` uri."""
+    seconds = round(duration_s)
+    return {
+        "album": {"album_type": None, "artists": [], "external_urls": {}, "href": None, "id": None,
+                  "images": [], "name": "Home Recordings", "release_date": None,
+                  "release_date_precision": None, "type": "album", "uri": None},
+        "artists": [{"external_urls": {}, "href": None, "id": None, "name": "Local Band", "type": "artist",
+                     "uri": None}],
+        "disc_number": 0,
+        "duration_ms": seconds * 1000,
+        "explicit": False,
+        "external_ids": {},
+        "external_urls": {},
+        "href": None,
+        "id": None,
+        "is_local": True,
+        "name": "Demo Tape",
+        "track_number": 0,
+        "type": "track",
+        "uri": f"spotify:local:Local+Band:Home+Recordings:Demo+Tape:{seconds}",
+    }
+
+
 def device_json(device: Device, *, active: bool) -> JSON:
     return {
         "id": device.id,
@@ -247,6 +271,8 @@ class SpotifyModel:
         self.queue: list[str] = []
         self.device_id: str | None = None  # the active device
         self.item: str | None = None  # the current track's uri
+        # What plays that is no catalog track (an ad, a local file): (kind, length in seconds).
+        self.non_catalog: tuple[str, float] | None = None
         self.context: str | None = None  # playlist uri; None when playing a list of uris
         self._sequence: list[str] = []  # the context's tracks, in order
         self._index = 0  # position in _sequence of the last context track played
@@ -288,6 +314,11 @@ class SpotifyModel:
                 if not self._next_track():
                     self.playing, pos = False, 0.0
                     break
+            self._pos_s = pos
+        elif self.playing and self.non_catalog is not None and self.device_id is not None:
+            pos = self._pos_s + (now - self._anchor)
+            if pos >= self.non_catalog[1]:  # it ended: nothing follows it here
+                self.playing, pos = False, 0.0
             self._pos_s = pos
         self._anchor = now
 
@@ -351,7 +382,7 @@ class SpotifyModel:
         return sequence, index, context
 
     def _load(self, sequence: list[str], index: int, context: str | None, position_s: float = 0.0) -> None:
-        self._sequence, self._index, self.context = sequence, index, context
+        self._sequence, self._index, self.context, self.non_catalog = sequence, index, context, None
         self.item, self.playing, self._pos_s, self._anchor = sequence[index], True, position_s, self._clock()
 
     def play(self, device_id: str | None, body: JSON) -> None:
@@ -419,6 +450,18 @@ class SpotifyModel:
         self.device_id = device_id
         self._load(sequence, index, context)
 
+    def listener_plays_non_catalog(self, kind: str, device_name: str | None, duration_s: float) -> None:
+        """The phone app plays what is no catalog track: an ``"ad"`` or a ``"local file"``."""
+        if kind not in ("ad", "local file"):
+            raise ValueError(f"not an ad or a local file: {kind}")
+        device_id = self.device(name=device_name).id if device_name is not None else (
+            self.device_id or self.devices[0].id)
+        self.advance()
+        self.device_id = device_id
+        self._sequence, self._index, self.context, self.item = [], 0, None, None
+        self.non_catalog = (kind, duration_s)
+        self.playing, self._pos_s, self._anchor = True, 0.0, self._clock()
+
     def listener_pauses(self) -> None:
         self.advance()
         self.playing = False
@@ -432,8 +475,16 @@ class SpotifyModel:
     def currently_playing_json(self) -> JSON | None:
         """``GET /me/player/currently-playing``; None (HTTP 204) when nothing is loaded on a device."""
         self.advance()
-        if self.device_id is None or self.item is None:
+        if self.device_id is None or (self.item is None and self.non_catalog is None):
             return None
+        item: JSON | None
+        if self.item is not None:
+            item, kind = track_json(self.tracks[self.item], self.prefix), "track"
+        elif self.non_catalog is not None and self.non_catalog[0] == "ad":
+            item, kind = None, "ad"  # Spotify names no item while an ad plays
+        else:
+            assert self.non_catalog is not None
+            item, kind = local_track_json(self.non_catalog[1]), "track"
         context = None
         if self.context is not None:
             pid = self.context.rsplit(":", 1)[-1]
@@ -448,8 +499,8 @@ class SpotifyModel:
             "context": context,
             "progress_ms": int(self._pos_s * 1000),
             "is_playing": self.playing,
-            "item": track_json(self.tracks[self.item], self.prefix),
-            "currently_playing_type": "track",
+            "item": item,
+            "currently_playing_type": kind,
             "actions": {"disallows": {"resuming": True} if self.playing else {"pausing": True}},
         }
 
