@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("cv2", "numpy", "ai_edge_litert", "tflite_runtime", "spotipy", "paho", "sqlite3", "requests",
-         "pydantic", "pydantic_core")
+         "pydantic", "pydantic_core", "_hashlib")
 
 
 def loaded_after(code: str) -> set[str]:
@@ -41,7 +41,7 @@ def test_validating_a_config_loads_no_library_of_the_pipeline(tmp_path: Path) ->
 
 def test_the_demo_daemon_wiring_loads_no_spotify_or_mqtt() -> None:
     """The demo's daemon (dry-run player, MQTT off) built as ``soulsyncd run`` builds it: OpenCV,
-    numpy, LiteRT and SQLite (its catalog), but neither spotipy, paho nor requests."""
+    numpy, LiteRT and SQLite (its catalog), but neither spotipy, paho nor requests, nor pydantic."""
     code = (
         "from pathlib import Path\nimport soulsyncd.app as app\nfrom soulsyncd.config import load_config\n"
         "config = load_config(Path('config/demo.yaml'))\n"
@@ -50,6 +50,19 @@ def test_the_demo_daemon_wiring_loads_no_spotify_or_mqtt() -> None:
     )
     loaded = loaded_after(code)
     assert not loaded & {"spotipy", "paho", "requests", "pydantic", "pydantic_core"}
+
+
+def test_the_demo_pipeline_loads_no_hashlib(tmp_path: Path) -> None:
+    """hashlib's ``_hashlib`` maps the system's libcrypto (3.3 MB resident; OpenCV brings its own
+    copy for FFmpeg): the pipeline (model, detector, source, catalog) is built without it."""
+    code = (
+        "from pathlib import Path\nimport msgspec\nimport soulsyncd.app as app\n"
+        "from soulsyncd.config import StateConfig, load_config\n"
+        "config = load_config(Path('config/demo.yaml'))\n"
+        f"config = msgspec.structs.replace(config, state=StateConfig(dir=Path({str(tmp_path)!r})))\n"
+        "core = app.build(config)\ncore.close()\n"
+    )
+    assert "_hashlib" not in loaded_after(code)
 
 
 def test_the_spotify_player_loads_spotipy_without_redis_or_a_charset_detector() -> None:
