@@ -156,6 +156,8 @@ _SEQUENCES = mi.ListType | mi.VarTupleType | mi.SetType | mi.FrozenSetType
 
 
 class _Validation:
+    """One validation: the walk of the data, each section's conversion, and the problems found."""
+
     def __init__(self, base_dir: Path | None) -> None:
         self._base_dir = base_dir
         self.problems: list[Problem] = []
