@@ -10,15 +10,13 @@ import difflib
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo
+import msgspec
 
 EXIT_CONFIG = os.EX_CONFIG  # 78
 """Exit status for a bad configuration (EX_CONFIG from sysexits.h); systemd won't restart-loop on it
 when the unit sets ``RestartPreventExitStatus=78``."""
-
-CONTEXT_BASE_DIR = "base_dir"
 
 Loc = tuple[str | int, ...]
 
@@ -31,41 +29,73 @@ class ConfigError(Exception):
         self.errors = errors
 
 
-class Section(BaseModel):
-    """Base of every config section: unknown keys are errors, the model is frozen, floats are finite.
+class FieldError(ValueError):
+    """A section's rule broke on one field: the loader reports ``message`` at ``section.field``.
 
-    Bounds of a field (``ge``/``gt``/``le``/``lt``) and choice lists (``Literal``) are the ones the
-    component that uses the value declares (module constants there), never numbers written again
-    here, so a value the config accepts is a value the component runs with.
+    Raised from a section's ``__post_init__`` or :meth:`Section.check_written` (a plain ValueError
+    there is reported at the section itself).
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Base of every config section (a :class:`msgspec.Struct`): unknown keys are errors, the section
+    is frozen, floats are finite.
+
+    Bounds of a field (``ge``/``gt``/``le``/``lt`` in its ``msgspec.Meta``) and choice lists
+    (``Literal``) are the ones the component that uses the value declares (module constants there),
+    never numbers written again here, so a value the config accepts is a value the component runs with.
+
+    Validation happens when data is converted (:func:`soulsyncd.config.parse_config`, the loader), not
+    in ``__init__``: a section built in code from keywords checks only its ``__post_init__`` rules.
+    Cross-field rules live in ``__post_init__`` and raise :class:`FieldError`. Subclasses repeat
+    ``frozen=True, kw_only=True`` (msgspec does not inherit ``kw_only``; type checkers want ``frozen``).
     """
 
     # Unknown keys are errors (a typo must not silently fall back to a default); frozen because the
     # config is shared read-only by every thread; no field of any section means anything at .inf or
-    # .nan (a window or a retry delay of .inf was accepted and then broke the daemon at run time).
-    # defer_build: a section's own validator is built only when something validates the section on
-    # its own; the file model's validator holds every section's already (built at class creation,
-    # each section was in memory twice: 0.5 MB of the daemon's peak, docs/performance.md).
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
+    # .nan (a window or a retry delay of .inf was accepted and then broke the daemon at run time):
+    # the loader refuses them before conversion (soulsyncd.config.validate).
+
+    shorthand: ClassVar[str | None] = None
+    """A field that a bare value (not a mapping) written for the whole section stands for: a string
+    as a one-item list of it, a list as itself (``calm: spotify:playlist:x`` for ``calm: {uris: [...]}``)."""
+
+    @classmethod
+    def check_written(cls, data: Mapping[str, object]) -> None:
+        """Rules on the values as written, before conversion changes what they look like (YAML's
+        ``2025.10`` already is the number 2025.1; ``true`` is a bool, never a camera index).
+
+        Raises:
+            FieldError: a value as written can't be what the user meant.
+        """
 
 
-def resolve_path(value: Path, info: ValidationInfo) -> Path:
-    """Make a relative path relative to the config file's directory (passed in the validation context).
+def resolve_path(value: object, base_dir: Path | None) -> Path:
+    """A path from the config: ``~`` and ``~user`` expanded, a relative one made relative to
+    ``base_dir`` (the config file's directory; None: left relative).
 
-    ``~`` and ``~user`` are expanded; a ``~user`` that does not exist is a ValueError (reported as a
-    config error), not the RuntimeError ``Path.expanduser`` raises.
+    Raises:
+        ValueError: not text, a NUL character, or a ``~user`` that does not exist (reported as a
+            config error, not the RuntimeError ``Path.expanduser`` raises).
     """
+    if not isinstance(value, str | Path):
+        raise ValueError(f"expected a path, got {shown(value)}")
     if "\0" in str(value):  # accepted by Path, refused by every system call that would use it
         raise ValueError("a path cannot contain a NUL character")
+    path = Path(value)
     try:
-        value = value.expanduser()
+        path = path.expanduser()
     except RuntimeError:  # ~nosuchuser, or no home directory at all
-        head = str(value).split("/", 1)[0]
+        head = str(path).split("/", 1)[0]
         raise ValueError(f"cannot expand {shown(head)}: no such user, or no home directory") from None
-    context = info.context
-    if value.is_absolute() or not isinstance(context, Mapping) or CONTEXT_BASE_DIR not in context:
-        return value
+    if path.is_absolute() or base_dir is None:
+        return path
     # normpath, not resolve(): tidy '..' for the logs without following symlinks the user chose.
-    return Path(os.path.normpath(Path(context[CONTEXT_BASE_DIR]) / value))
+    return Path(os.path.normpath(base_dir / path))
 
 
 def shown(value: object, limit: int = 60) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from soulsyncd.config import Config, MusicConfig, SpotifyPlayerConfig, StateConfig
+from soulsyncd.config import Config, SpotifyPlayerConfig, StateConfig, parse_config
 from soulsyncd.spotify.auth import TokenCache, token_path
 from soulsyncd.spotify.player import SpotifyPlayer, build_spotify_player
 from soulsyncd.spotify.playlists import PlaylistStore
@@ -41,7 +41,7 @@ def spotify_config(fake: FakeSpotify, state_dir: Path, *, music: dict[str, Any] 
     settings = {"client_id": fake.client_id, "device": SPEAKER, **player}
     return Config(
         player=SpotifyPlayerConfig(**settings),
-        music=MusicConfig.model_validate({"playlists": music or {}}),
+        music=parse_config({"music": {"playlists": music or {}}}).music,
         state=StateConfig(dir=state_dir),
     )
 

@@ -10,7 +10,7 @@ import pytest
 
 from soulsyncd.catalog.schema import MIGRATIONS, SCHEMA_VERSION
 from soulsyncd.catalog.store import CatalogError, CatalogStore, CatalogTrack, catalog_path
-from soulsyncd.config import Config
+from soulsyncd.config import parse_config
 
 
 def uri(n: int) -> str:
@@ -190,7 +190,7 @@ def test_one_store_is_shared_by_threads() -> None:
 
 
 def test_catalog_path_is_in_the_state_dir(tmp_path: Path) -> None:
-    config = Config.model_validate({"state": {"dir": str(tmp_path)}})
+    config = parse_config({"state": {"dir": str(tmp_path)}})
     assert catalog_path(config) == tmp_path / "catalog.sqlite3"
 
 

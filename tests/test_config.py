@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import typing
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
+import msgspec.inspect as mi
 import pytest
-from pydantic import BaseModel
 
 from soulsyncd.config import (
     EXIT_CONFIG,
@@ -19,6 +19,7 @@ from soulsyncd.config import (
     FileCameraConfig,
     UsbCameraConfig,
     load_config,
+    parse_config,
     read_secret,
 )
 from soulsyncd.config.loader import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
@@ -67,8 +68,8 @@ def test_section_with_everything_commented_out_means_defaults(tmp_path: Path) ->
 def test_config_is_frozen() -> None:
     """Config values can't be changed after loading (threads share them)."""
     config = Config()
-    with pytest.raises(ValueError, match="frozen"):
-        config.analysis.fps = 1.0
+    with pytest.raises(AttributeError, match="immutable type: 'AnalysisConfig'"):
+        config.analysis.fps = 1.0  # type: ignore[misc]
 
 
 def test_exit_config_is_ex_config() -> None:
@@ -76,15 +77,33 @@ def test_exit_config_is_ex_config() -> None:
     assert EXIT_CONFIG == 78
 
 
-def _field_names(model: type[BaseModel]) -> Iterator[str]:
-    """Every field name of a model and its nested models, every member of a union included."""
-    for name, info in model.model_fields.items():
+def _structs(kind: mi.Type) -> list[mi.StructType]:
+    """The structs a field's type holds: itself, a union's members, a dict's values."""
+    while isinstance(kind, mi.Metadata):
+        kind = kind.type
+    if isinstance(kind, mi.StructType):
+        return [kind]
+    if isinstance(kind, mi.UnionType):
+        return [struct for member in kind.types for struct in _structs(member)]
+    if isinstance(kind, mi.DictType):
+        return _structs(kind.value_type)
+    return []
+
+
+def _keys(struct: mi.StructType) -> list[tuple[str, mi.Type | None]]:
+    """A struct's keys in the file: its fields and its tag (``kind``), if it has one."""
+    tag = [(struct.tag_field, None)] if struct.tag_field else []
+    return [*tag, *((field.name, field.type) for field in struct.fields)]
+
+
+def _field_names(model: type[msgspec.Struct]) -> Iterator[str]:
+    """Every key of a section and its nested sections, every member of a union included."""
+    struct = mi.type_info(model)
+    assert isinstance(struct, mi.StructType)
+    for name, kind in _keys(struct):
         yield name
-        annotation = info.annotation
-        members = [annotation] if isinstance(annotation, type) else list(typing.get_args(annotation))
-        for member in members:
-            if isinstance(member, type) and issubclass(member, BaseModel):
-                yield from _field_names(member)
+        for member in _structs(kind) if kind is not None else []:
+            yield from _field_names(member.cls)
 
 
 def test_example_config_loads_and_equals_the_defaults() -> None:
@@ -211,8 +230,7 @@ def test_wrong_type_names_path_line_and_value(tmp_path: Path) -> None:
     """A value of the wrong type is reported at its key's line with the value given."""
     path = write(tmp_path, "detection:\n  scale_factor: 1.2\n  min_neighbors: lots\n")
     assert errors_of(path) == [
-        f"{path}:3: detection.min_neighbors: input should be a valid integer, "
-        "unable to parse string as an integer, got 'lots'"
+        f"{path}:3: detection.min_neighbors: expected an integer, got 'lots'"
     ]
 
 
@@ -220,20 +238,20 @@ def test_section_of_the_wrong_type(tmp_path: Path) -> None:
     """A section that isn't a mapping is reported at the section."""
     path = write(tmp_path, "logging: loud\n")
     assert errors_of(path) == [
-        f"{path}:1: logging: input should be a valid dictionary or instance of LoggingConfig, got 'loud'"
+        f"{path}:1: logging: expected a mapping, got 'loud'"
     ]
 
 
 def test_bad_enum_value_lists_the_choices(tmp_path: Path) -> None:
     """A value outside a Literal's choices names the choices and the value."""
     path = write(tmp_path, "analysis:\n  faces: some\n")
-    assert errors_of(path) == [f"{path}:2: analysis.faces: input should be 'largest' or 'all', got 'some'"]
+    assert errors_of(path) == [f"{path}:2: analysis.faces: expected one of 'largest', 'all', got 'some'"]
 
 
 def test_out_of_range_value(tmp_path: Path) -> None:
     """A bound (analysis.fps <= 60) is reported with the value."""
     path = write(tmp_path, "analysis:\n  fps: 61\n")
-    assert errors_of(path) == [f"{path}:2: analysis.fps: input should be less than or equal to 60, got 61"]
+    assert errors_of(path) == [f"{path}:2: analysis.fps: must be at most 60, got 61"]
 
 
 def test_bad_camera_kind_lists_the_kinds(tmp_path: Path) -> None:
@@ -315,8 +333,8 @@ def test_all_errors_are_reported_in_line_order(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert info.value.errors == [
-        f"{path}:2: logging.level: input should be 'debug', 'info', 'warning' or 'error', got 'loud'",
-        f"{path}:4: analysis.faces: input should be 'largest' or 'all', got 'some'",
+        f"{path}:2: logging.level: expected one of 'debug', 'info', 'warning', 'error', got 'loud'",
+        f"{path}:4: analysis.faces: expected one of 'largest', 'all', got 'some'",
         f"{path}:5: analysis.fsp: unknown key (did you mean 'fps'?)",
     ]
     assert str(info.value) == "\n".join(info.value.errors)
@@ -437,15 +455,15 @@ def test_read_secret_rejects_names_that_are_paths(name: str) -> None:
         read_secret(name)
 
 
-def _dotted_keys(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
+def _dotted_keys(model: type[msgspec.Struct], prefix: str = "") -> Iterator[str]:
     """Dotted paths of every leaf key (``camera.device``), every union member included."""
-    for name, info in model.model_fields.items():
-        annotation = info.annotation
-        members = [annotation] if isinstance(annotation, type) else list(typing.get_args(annotation))
-        nested = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+    struct = mi.type_info(model)
+    assert isinstance(struct, mi.StructType)
+    for name, kind in _keys(struct):
+        nested = _structs(kind) if kind is not None else []
         if nested:
             for member in nested:
-                yield from _dotted_keys(member, f"{prefix}{name}.")
+                yield from _dotted_keys(member.cls, f"{prefix}{name}.")
         else:
             yield f"{prefix}{name}"
 
@@ -580,22 +598,22 @@ def test_aliases_may_nest_collections_50_deep_and_no_deeper(tmp_path: Path) -> N
     ("text", "expected"),
     [
         # Items of a list are named by their index, at their own line.
-        ("web:\n  hosts:\n    - a\n    - 7\n", "F:4: web.hosts[1]: input should be a valid string, got 7"),
-        ("web:\n  hosts: [7, a]\n", "F:2: web.hosts[0]: input should be a valid string, got 7"),
+        ("web:\n  hosts:\n    - a\n    - 7\n", "F:4: web.hosts[1]: expected a string, got 7"),
+        ("web:\n  hosts: [7, a]\n", "F:2: web.hosts[0]: expected a string, got 7"),
         ("music:\n  playlists:\n    calm:\n      uris:\n        - spotify:playlist:a\n        - 5\n",
-         "F:6: music.playlists.calm.uris[1]: input should be a valid string, got 5"),
+         "F:6: music.playlists.calm.uris[1]: expected a string, got 5"),
         # The shorthand (a list for uris:) is reported as written: no "uris" in the path.
         ("music:\n  playlists:\n    calm: [a,\n      5]\n",
-         "F:4: music.playlists.calm[1]: input should be a valid string, got 5"),
+         "F:4: music.playlists.calm[1]: expected a string, got 5"),
         ("music:\n  playlists:\n    calm:\n      - a\n      - [b]\n",
-         "F:5: music.playlists.calm[1]: input should be a valid string"),
+         "F:5: music.playlists.calm[1]: expected a string, got a list"),
         # Keys YAML reads as numbers, at any depth.
         ("1: x\n", "F:1: 1: keys must be strings"),
         ("music:\n  playlists:\n    calm:\n      1: 2\n",
          "F:4: music.playlists.calm.1: keys must be strings"),
         # A value that is not a plain scalar is not quoted back; a null is.
-        ("logging: [a]\n", "F:1: logging: input should be a valid dictionary or instance of LoggingConfig"),
-        ("analysis:\n  fps: null\n", "F:2: analysis.fps: input should be a valid number, got None"),
+        ("logging: [a]\n", "F:1: logging: expected a mapping, got a list"),
+        ("analysis:\n  fps: null\n", "F:2: analysis.fps: expected a number, got None"),
         # A validator's message is cut at 300 characters.
         ("music:\n  playlists:\n    " + "t" * 400 + ": [a]\n", "F:2: music.playlists: '" + "t" * 296 + "..."),
     ],
@@ -659,14 +677,14 @@ def test_files_that_are_not_config_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        # On one line, pydantic's order of the fields (fps before faces), not the messages' order.
-        ("analysis: {fps: 100, faces: some}\n",
-         ["F:1: analysis.fps: input should be less than or equal to 60, got 100",
-          "F:1: analysis.faces: input should be 'largest' or 'all', got 'some'"]),
+        # Within one section the first wrong value in the file's order is reported (msgspec stops there).
+        ("analysis: {faces: some, fps: 100}\n",
+         ["F:1: analysis.faces: expected one of 'largest', 'all', got 'some'"]),
+        ("analysis: {fps: 100, faces: some}\n", ["F:1: analysis.fps: must be at most 60, got 100"]),
         # A secret is reported as one, and the problems after it are still reported.
         ("analysis:\n  token: x\nlogging:\n  level: loud\n",
          [f"F:2: analysis.token: {SECRET_ADVICE}",
-          "F:4: logging.level: input should be 'debug', 'info', 'warning' or 'error', got 'loud'"]),
+          "F:4: logging.level: expected one of 'debug', 'info', 'warning', 'error', got 'loud'"]),
         ("mqtt:\n  api-key: x\n", [f"F:2: mqtt.api-key: {SECRET_ADVICE}"]),  # '-' read as '_'
         # The parser's context and its problem, both.
         ("analysis: {fps: 5\nlogging:\n  level: info\n",
@@ -720,4 +738,76 @@ def test_an_anchor_inside_an_earlier_collection_is_no_cycle(tmp_path: Path) -> N
 
 def test_the_first_item_of_a_block_list_is_found_on_its_own_line(tmp_path: Path) -> None:
     path = write(tmp_path, "web:\n  hosts:\n    - 7\n    - a\n")
-    assert errors_of(path) == [f"{path}:3: web.hosts[0]: input should be a valid string, got 7"]
+    assert errors_of(path) == [f"{path}:3: web.hosts[0]: expected a string, got 7"]
+
+
+# --- parse_config: data to a Config, msgspec's errors said plainly ---------------------------------
+
+
+def parse_errors(data: dict[object, object], base_dir: Path | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, base_dir)  # type: ignore[arg-type]
+    return info.value.errors
+
+
+def test_parse_config_validates_data_as_the_file_would_be(tmp_path: Path) -> None:
+    """The one way to build a Config from data: types, bounds, rules and relative paths as in a file."""
+    config = parse_config({"camera": {"kind": "file", "path": "clips/a.avi"}, "analysis": {"fps": "7"},
+                           "logging": None}, tmp_path)
+    assert config.camera == FileCameraConfig(path=tmp_path / "clips" / "a.avi")
+    assert config.analysis.fps == 7.0  # a quoted number is still a number, as YAML users write it
+    assert parse_config({"model": {"path": "m.tflite"}}).model.path == Path("m.tflite")  # no base: as given
+    assert parse_errors({"analysis": {"fps": 0}}) == ["analysis.fps: must be at least 0.1, got 0"]
+
+
+def test_every_section_reports_its_first_problem(tmp_path: Path) -> None:
+    """Each section is converted on its own: a mistake in each of three sections gives three messages;
+    within one section, only the first (in the file's order) is said."""
+    path = write(tmp_path, "analysis:\n  fps: 0\n  faces: some\ndetection:\n  min_neighbors: x\n"
+                           "web:\n  port: 0\n")
+    assert errors_of(path) == [
+        f"{path}:2: analysis.fps: must be at least 0.1, got 0",
+        f"{path}:5: detection.min_neighbors: expected an integer, got 'x'",
+        f"{path}:7: web.port: must be at least 1, got 0",
+    ]
+
+
+def test_infinity_and_nan_are_refused_where_no_bound_would(tmp_path: Path) -> None:
+    """A float with no bounds of its own (an emotion point's items) refuses .inf and .nan too, and so
+    does the text 'nan' that lax conversion would read as a number."""
+    path = write(tmp_path, "engine:\n  emotion_points:\n    happy: [.inf, 0.5]\n")
+    assert errors_of(path) == [f"{path}:3: engine.emotion_points.happy[0]: must be a finite number, got inf"]
+    assert parse_errors({"smoothing": {"window_s": "nan"}}) == [
+        "smoothing.window_s: must be a finite number, got 'nan'"]
+
+
+def test_a_problem_inside_a_mapping_of_sections_names_its_key(tmp_path: Path) -> None:
+    """msgspec names no key inside a dict (``$.emotion_points[...]``): the message still does."""
+    path = write(tmp_path, "engine:\n  emotion_points:\n    sad: [0.1, 0.2]\n    happy: [0.5]\n")
+    assert errors_of(path) == [f"{path}:4: engine.emotion_points.happy: must have exactly 2 items, got 1"]
+    assert parse_errors({"music": {"playlists": {"calm": ["a"], "sad": {"uris": ["b"], "energy": 2}}}}) == [
+        "music.playlists.sad.energy: must be at most 1, got 2"]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"logging": {"level": None}},
+         "logging.level: expected one of 'debug', 'info', 'warning', 'error', got None"),
+        ({"mqtt": {"protocol": 5}}, "mqtt.protocol: expected one of '3.1.1', '5', got 5"),
+        ({"web": {"listen": ""}}, "web.listen: must be at least 1 character long"),
+        ({"web": {"hosts": ["a"] * 33}}, "web.hosts: must have at most 32 items, got 33"),
+        ({"model": {"num_threads": 2.5}}, "model.num_threads: expected an integer, got 2.5"),
+        ({"camera": {"kind": "file", "path": 5}}, "camera.path: expected a path, got 5"),
+        ({"camera": {"kind": "file", "path": "a\0b"}}, "camera.path: a path cannot contain a NUL character"),
+        ({"camera": {"kind": 5}}, "camera.kind: unknown kind 5; expected one of 'usb', 'picamera2', 'file'"),
+        ({"camera": "usb"}, "camera: expected a mapping, got 'usb'"),
+        ({"engine": {"weights": {"distance": -1}}}, "engine.weights.distance: must be at least 0, got -1"),
+        ({"player": {"kind": "spotify"}},
+         "player.client_id: required: the Client ID of your app at developer.spotify.com"),
+        ({"music": {"playlists": {"calm": {"uris": ["a"], "valence": 0.5}}}},
+         "music.playlists.calm: give both valence and energy, or neither"),
+    ],
+)
+def test_msgspec_errors_are_said_plainly(data: dict[object, object], expected: str) -> None:
+    assert parse_errors(data) == [expected]

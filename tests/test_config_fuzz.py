@@ -160,40 +160,40 @@ def test_a_problem_inside_an_aliased_mapping_is_reported_once(tmp_path: Path) ->
         ),
         ("camera:\n  kind: usb\n  device: yes\n",
          "F:3: camera.device: expected a camera index or a device path such as /dev/video0, got True"),
-        ("smoothing:\n  margin: 1\n", "F:2: smoothing.margin: input should be less than 1, got 1"),
+        ("smoothing:\n  margin: 1\n", "F:2: smoothing.margin: must be less than 1, got 1"),
         (
             "analysis:\n  fps: 1e-12\n",
-            "F:2: analysis.fps: input should be greater than or equal to 0.1, got '1e-12'",
+            "F:2: analysis.fps: must be at least 0.1, got '1e-12'",
         ),
-        ("analysis:\n  fps: 61\n", "F:2: analysis.fps: input should be less than or equal to 60, got 61"),
+        ("analysis:\n  fps: 61\n", "F:2: analysis.fps: must be at most 60, got 61"),
         ("camera:\n  kind: usb\n  retry_initial_s: 1e10\n",
-         "F:3: camera.retry_initial_s: input should be less than or equal to 3600, got '1e10'"),
+         "F:3: camera.retry_initial_s: must be at most 3600, got '1e10'"),
         (
             "smoothing:\n  window_s: .inf\n",
-            "F:2: smoothing.window_s: input should be a finite number, got inf",
+            "F:2: smoothing.window_s: must be a finite number, got inf",
         ),
         (
             "smoothing:\n  window_s: 61\n",
-            "F:2: smoothing.window_s: input should be less than or equal to 60, got 61",
+            "F:2: smoothing.window_s: must be at most 60, got 61",
         ),
-        ("smoothing:\n  dwell_s: .nan\n", "F:2: smoothing.dwell_s: input should be a finite number, got nan"),
+        ("smoothing:\n  dwell_s: .nan\n", "F:2: smoothing.dwell_s: must be a finite number, got nan"),
         (
             "detection:\n  scale_factor: 1.001\n",
-            f"F:2: detection.scale_factor: input should be greater than or equal to {SCALE_FACTOR_MIN:g}, "
+            f"F:2: detection.scale_factor: must be at least {SCALE_FACTOR_MIN:g}, "
             "got 1.001",
         ),
         (
             "detection:\n  min_neighbors: 0\n",
-            f"F:2: detection.min_neighbors: input should be greater than or equal to {MIN_NEIGHBORS_MIN}, "
+            f"F:2: detection.min_neighbors: must be at least {MIN_NEIGHBORS_MIN}, "
             "got 0",
         ),
         (
             "policy:\n  step: 5e-324\n",
-            f"F:2: policy.step: input should be greater than or equal to {STEP_MIN:g}, got '5e-324'",
+            f"F:2: policy.step: must be at least {STEP_MIN:g}, got '5e-324'",
         ),
         (
             "policy:\n  step: 1e9\n",
-            f"F:2: policy.step: input should be less than or equal to {STEP_MAX:g}, got '1e9'",
+            f"F:2: policy.step: must be at most {STEP_MAX:g}, got '1e9'",
         ),
     ],
 )

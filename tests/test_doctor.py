@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from soulsyncd.catalog.store import CatalogStore, CatalogTrack, catalog_path
@@ -90,8 +91,8 @@ def test_no_face_in_a_blank_picture_is_a_fail(tmp_path: Path) -> None:
     blank = tmp_path / "blank"
     blank.mkdir()
     cv2.imwrite(str(blank / "grey.png"), np.full((120, 160, 3), 128, np.uint8))
-    settings = config(tmp_path, "").model_copy(update={"camera": config(tmp_path).camera.model_copy(
-        update={"path": blank})})
+    settings = msgspec.structs.replace(
+        config(tmp_path, ""), camera=msgspec.structs.replace(config(tmp_path).camera, path=blank))
     camera, face = doctor.check_camera(settings, None, face_s=0.5)
     assert camera.status == "ok"
     assert face.status == "fail"

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("cv2", "numpy", "ai_edge_litert", "tflite_runtime", "spotipy", "paho", "sqlite3", "requests")
+HEAVY = ("cv2", "numpy", "ai_edge_litert", "tflite_runtime", "spotipy", "paho", "sqlite3", "requests",
+         "pydantic", "pydantic_core", "_hashlib")
 
 
 def loaded_after(code: str) -> set[str]:
@@ -22,7 +23,7 @@ def loaded_after(code: str) -> set[str]:
 
 def test_validating_a_config_loads_no_library_of_the_pipeline(tmp_path: Path) -> None:
     """check-config's path: the whole file validated (every section, Spotify player and MQTT on too)
-    without OpenCV, numpy, LiteRT, spotipy, paho, SQLite or requests."""
+    without OpenCV, numpy, LiteRT, spotipy, paho, SQLite, requests or pydantic."""
     config = tmp_path / "soulsync.yaml"
     config.write_text(
         "camera:\n  kind: usb\n  device: /dev/video0\n"
@@ -40,7 +41,7 @@ def test_validating_a_config_loads_no_library_of_the_pipeline(tmp_path: Path) ->
 
 def test_the_demo_daemon_wiring_loads_no_spotify_or_mqtt() -> None:
     """The demo's daemon (dry-run player, MQTT off) built as ``soulsyncd run`` builds it: OpenCV,
-    numpy, LiteRT and SQLite (its catalog), but neither spotipy, paho nor requests."""
+    numpy, LiteRT and SQLite (its catalog), but neither spotipy, paho nor requests, nor pydantic."""
     code = (
         "from pathlib import Path\nimport soulsyncd.app as app\nfrom soulsyncd.config import load_config\n"
         "config = load_config(Path('config/demo.yaml'))\n"
@@ -48,7 +49,20 @@ def test_the_demo_daemon_wiring_loads_no_spotify_or_mqtt() -> None:
         "assert [type(s).__name__ for s in app.build_services(config)] == ['EventLog']\n"
     )
     loaded = loaded_after(code)
-    assert not loaded & {"spotipy", "paho", "requests"}
+    assert not loaded & {"spotipy", "paho", "requests", "pydantic", "pydantic_core"}
+
+
+def test_the_demo_pipeline_loads_no_hashlib(tmp_path: Path) -> None:
+    """hashlib's ``_hashlib`` maps the system's libcrypto (3.3 MB resident; OpenCV brings its own
+    copy for FFmpeg): the pipeline (model, detector, source, catalog) is built without it."""
+    code = (
+        "from pathlib import Path\nimport msgspec\nimport soulsyncd.app as app\n"
+        "from soulsyncd.config import StateConfig, load_config\n"
+        "config = load_config(Path('config/demo.yaml'))\n"
+        f"config = msgspec.structs.replace(config, state=StateConfig(dir=Path({str(tmp_path)!r})))\n"
+        "core = app.build(config)\ncore.close()\n"
+    )
+    assert "_hashlib" not in loaded_after(code)
 
 
 def test_the_spotify_player_loads_spotipy_without_redis_or_a_charset_detector() -> None:
@@ -74,17 +88,12 @@ def test_the_spotify_player_loads_spotipy_without_redis_or_a_charset_detector() 
     assert {"spotipy", "requests"} <= loaded_after(code)
 
 
-def test_sections_the_file_does_not_use_build_no_validator_of_their_own() -> None:
-    """The file model's validator validates every section; a section's own (a second copy in memory)
-    is built only when the section is validated on its own, as a default or by hand."""
+def test_no_module_of_soulsyncd_imports_pydantic() -> None:
+    """The config is validated by msgspec (pydantic, its core and the libcrypto it loads cost ~20 MB of
+    the daemon's peak, docs/memory-nopydantic.md): every module of the package imports without it."""
     code = (
-        "from pathlib import Path\nfrom soulsyncd.config import load_config\n"
-        "from soulsyncd.vision.settings import FileCameraConfig, UsbCameraConfig\n"
-        "from soulsyncd.spotify.settings import SpotifyPlayerConfig\n"
-        "config = load_config(Path('config/demo.yaml'))\n"
-        "assert isinstance(config.camera, FileCameraConfig)\n"
-        "assert not UsbCameraConfig.__pydantic_complete__\n"
-        "assert not SpotifyPlayerConfig.__pydantic_complete__\n"
-        "assert UsbCameraConfig(device='/dev/video1').device == '/dev/video1'\n"
+        "import importlib, pkgutil, soulsyncd\n"
+        "for module in pkgutil.walk_packages(soulsyncd.__path__, 'soulsyncd.'):\n"
+        "    importlib.import_module(module.name)\n"
     )
-    loaded_after(code)
+    assert not loaded_after(code) & {"pydantic", "pydantic_core"}

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as s
@@ -367,8 +368,9 @@ def test_a_topic_paho_refuses_is_logged_and_the_rest_works(broker: Broker, watch
                                                             caplog: pytest.LogCaptureFixture) -> None:
     """A prefix too long for MQTT (only a config that skipped validation can have one): the birth topic
     and discovery are logged as unusable, once and without a traceback; state and commands still work."""
-    config = MqttConfig(enabled=True, host=broker.host, port=broker.port, device_id="room",
-                        reconnect_max_s=1).model_copy(update={"discovery_prefix": "h" * 70_000})
+    config = msgspec.structs.replace(
+        MqttConfig(enabled=True, host=broker.host, port=broker.port, device_id="room", reconnect_max_s=1),
+        discovery_prefix="h" * 70_000)
     bridge, core = MqttBridge(config, password=None), FakeCore()
     bridge.start(core)
     try:

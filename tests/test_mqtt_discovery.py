@@ -332,10 +332,17 @@ def test_discovery_mode_picks_the_form(mode: str, ha_version: str | None, device
     assert config.device_discovery is device
 
 
-@pytest.mark.parametrize("bad", ["11.2024", "latest", "2024", "2024.x", 2025.1])
-def test_a_bad_ha_version_is_a_config_error(bad: object) -> None:
-    with pytest.raises(ValueError, match="ha_version"):
-        MqttConfig(device_id="x", ha_version=bad)  # type: ignore[arg-type]
+@pytest.mark.parametrize(("bad", "message"), [
+    *((bad, f"must look like 2024.11 or 2024.11.2, got {bad!r}")
+      for bad in ("11.2024", "latest", "2024", "2024.x")),
+    (2025.1, 'quote the version (ha_version: "2025.1"): unquoted, YAML reads it as a number'),
+])
+def test_a_bad_ha_version_is_a_config_error(bad: object, message: str) -> None:
+    from soulsyncd.config import ConfigError, parse_config
+
+    with pytest.raises(ConfigError) as info:
+        parse_config({"mqtt": {"device_id": "x", "ha_version": bad}})
+    assert info.value.errors == [f"mqtt.ha_version: {message}"]
 
 
 def test_an_unquoted_version_names_the_key_and_line(tmp_path: Path) -> None:

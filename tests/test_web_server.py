@@ -489,13 +489,13 @@ def test_stop_returns_promptly_with_a_stream_open(page: Page) -> None:
 
 def test_the_page_is_one_more_service_only_when_enabled(tmp_path: Path) -> None:
     from soulsyncd.app import build_services
-    from soulsyncd.config import Config
+    from soulsyncd.config import Config, parse_config
 
     def pages(config: Config) -> int:
         return sum(isinstance(s, WebServer) for s in build_services(config, None))
 
     assert pages(Config()) == 0  # off by default in the library
-    assert pages(Config.model_validate({"web": {"enabled": True}, "state": {"dir": str(tmp_path)}})) == 1
+    assert pages(parse_config({"web": {"enabled": True}, "state": {"dir": str(tmp_path)}})) == 1
 
 
 def test_run_beyond_loopback_without_the_password_exits_78_naming_the_credential(tmp_path: Path) -> None:
@@ -519,14 +519,13 @@ def test_home_assistant_links_to_the_page_only_when_it_is_on_the_lan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from soulsyncd.app import build_services
-    from soulsyncd.config import Config
+    from soulsyncd.config import parse_config
     from soulsyncd.mqtt.client import MqttBridge
 
     monkeypatch.setenv("SOULSYNC_WEB_PASSWORD", PASSWORD)
 
     def link(web: dict[str, object]) -> str | None:
-        config = Config.model_validate({"mqtt": {"enabled": True}, "web": web,
-                                        "state": {"dir": str(tmp_path)}})
+        config = parse_config({"mqtt": {"enabled": True}, "web": web, "state": {"dir": str(tmp_path)}})
         bridge = next(s for s in build_services(config, None) if isinstance(s, MqttBridge))
         return bridge.info.configuration_url
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Every config check-config accepts runs: draw configs from the schema's own bounds, run each.
 
-Draws configs with hypothesis from the pydantic models' ``Literal`` choices, ``examples``
+Draws configs with hypothesis from the config sections' ``Literal`` choices, ``examples``
 and ``ge``/``gt``/``le``/``lt`` bounds (soulsyncd.testing.config_fuzz.config_dicts; a file camera on
 three rendered frames and the dry-run player, so no hardware is needed), writes each as YAML, loads
 it as ``check-config`` does, and for every accepted one builds the daemon and runs it a few ticks

@@ -4,7 +4,7 @@
 
     python tools/import_rss.py [--config config/demo.yaml] [--json]
 
-Steps: the interpreter; pydantic and the config models (``soulsyncd.settings``, ``soulsyncd.config``)
+Steps: the interpreter; msgspec and the config's sections (``soulsyncd.settings``, ``soulsyncd.config``)
 and validating the file; numpy; OpenCV; the app's modules; the built pipeline (the model, the Haar
 cascade, the camera, the catalog: ``app.build``). The file-backed part of RSS (shared libraries'
 pages) varies with the page cache: compare the anonymous part across machines and runs.
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     steps: list[tuple[str, float, float]] = [("interpreter", *memory_mb())]
-    for module in ("pydantic", "soulsyncd.settings", "soulsyncd.config"):
+    for module in ("msgspec", "soulsyncd.settings", "soulsyncd.config"):
         importlib.import_module(module)
         steps.append((module, *memory_mb()))
     from soulsyncd.config import load_config

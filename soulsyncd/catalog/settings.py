@@ -6,29 +6,27 @@ The catalog itself needs no keys: it lives at ``<state.dir>/catalog.sqlite3`` an
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Annotated
 
-from soulsyncd.settings import Section
+from msgspec import Meta, structs
+
+from soulsyncd.settings import FieldError, Section
 
 DEFAULT_ENRICH_URL = "https://api.reccobeats.com"
 
 
-class CatalogConfig(Section):
+class CatalogConfig(Section, frozen=True, kw_only=True):
     """The track catalog's feature look-up (ReccoBeats), off unless asked for."""
 
-    enrich: bool = Field(
-        default=False,
+    enrich: Annotated[bool, Meta(
         description="Let the daemon look up missing features by Spotify track id at ReccoBeats "
         "(sends only track ids); 'soulsyncd library enrich' works either way.",
-    )
-    enrich_url: str = Field(
-        default=DEFAULT_ENRICH_URL,
+    )] = False
+    enrich_url: Annotated[str, Meta(
         description="Base URL of the ReccoBeats-compatible audio-features service.",
-    )
+    )] = DEFAULT_ENRICH_URL
 
-    @field_validator("enrich_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError(f"must be an http(s) URL, got {value!r}")
-        return value.rstrip("/")
+    def __post_init__(self) -> None:
+        if not self.enrich_url.startswith(("https://", "http://")):
+            raise FieldError("enrich_url", f"must be an http(s) URL, got {self.enrich_url!r}")
+        structs.force_setattr(self, "enrich_url", self.enrich_url.rstrip("/"))

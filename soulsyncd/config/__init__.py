@@ -1,6 +1,7 @@
-"""The daemon's configuration: one YAML file, validated by pydantic models.
+"""The daemon's configuration: one YAML file, validated against msgspec Structs.
 
-``sections`` holds the models, ``loader`` reads the file and explains its errors by line.
+``sections`` holds the sections, ``validate`` turns data into a :class:`Config` (:func:`parse_config`)
+and explains what is wrong, ``loader`` reads the file and puts each problem on its line.
 """
 
 from soulsyncd.config.loader import load_config
@@ -20,6 +21,7 @@ from soulsyncd.config.sections import (
     StateConfig,
     UsbCameraConfig,
 )
+from soulsyncd.config.validate import parse_config
 from soulsyncd.settings import EXIT_CONFIG, ConfigError, read_secret
 from soulsyncd.spotify.settings import MusicConfig, PlaylistSpec, SpotifyPlayerConfig, TaggedPlaylist
 
@@ -45,5 +47,6 @@ __all__ = [
     "TaggedPlaylist",
     "UsbCameraConfig",
     "load_config",
+    "parse_config",
     "read_secret",
 ]

@@ -1,9 +1,11 @@
 """Loading the YAML file: parse it into a node tree (for line numbers), validate, explain every error.
 
-Every mistake in the file is reported at once, each as ``{file}:{line}: {dotted.path}: {message}``
-so the user can jump straight to it: unknown keys (with a "did you mean" hint), wrong types, bad
-choices, cross-field rules, and secrets that were put in the file by mistake. Secrets never come
-from the YAML; :func:`read_secret` reads them from a systemd credential or the environment.
+Mistakes in the file are reported at once, each as ``{file}:{line}: {dotted.path}: {message}``
+so the user can jump straight to it: every unknown key (with a "did you mean" hint), every secret
+put in the file by mistake, every duplicate key, and in each section the first wrong type, bad
+choice, bound or cross-field rule (msgspec, which validates, stops at the first problem of a
+section; see :mod:`soulsyncd.config.validate`). Secrets never come from the YAML;
+:func:`read_secret` reads them from a systemd credential or the environment.
 
 Line numbers come from composing the YAML into its node tree (which keeps each node's position)
 and constructing the plain data from that same tree, so the two can never disagree.
@@ -18,22 +20,17 @@ judged in well under a second. The limits that make this so (:data:`MAX_FILE_BYT
 from __future__ import annotations
 
 import stat
-import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
 
 from soulsyncd.config.sections import Config
+from soulsyncd.config.validate import MAX_REPORTED, cut, dotted, validate
 from soulsyncd.settings import (
-    CONTEXT_BASE_DIR,
     ConfigError,
     Loc,
-    did_you_mean,
-    quoted,
     read_secret,  # noqa: F401  (it lived here: soulsyncd.config.loader.read_secret)
     shown,
 )
@@ -45,9 +42,6 @@ MAX_DEPTH = 50
 MAX_NODES = 2_500
 """Most YAML nodes a document may have, aliases expanded: the full example config has 151. PyYAML
 composes about 10,000 nodes a second on a fast core, so this keeps any file well under a second."""
-MAX_REPORTED = 100
-"""Problems listed at most; the rest are counted."""
-_SHOWN_CHARS = 60  # keys and messages quoted from the file are cut to about this length
 
 # Key names that smell like a secret; matched as substrings of the lower-cased key with '-' as '_'.
 # No schema field matches these, so a hit is always a secret that belongs elsewhere.
@@ -92,32 +86,23 @@ def load_config(path: str | Path) -> Config:
         where = f"{name}:{line}" if line is not None else name
         kind = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
         raise ConfigError([f"{where}: the top level must be a mapping of sections, got {kind}"])
-    # A section whose keys are all commented out parses as null; that means "all defaults", as if absent.
-    data = {key: value for key, value in data.items() if value is not None}
-
     located: list[tuple[int, str]] = []
     secrets = _secret_keys(root)
     located.extend((line, _format(name, line, loc, _secret_message())) for loc, line in secrets)
     located.extend(_duplicate_keys(name, root))
-    config: Config | None = None
     try:
-        config = Config.model_validate(data, context={CONTEXT_BASE_DIR: base_dir})
-    except ValidationError as exc:
-        secret_locs = {loc for loc, _ in secrets}
-        lines = _LineFinder(root)
-        errors = exc.errors()
-        hints = len(errors) <= MAX_REPORTED  # "did you mean" costs ~0.1 ms each; a junk file has thousands
-        for error in errors:
-            loc, model = _data_path(error["loc"], data)
-            if error["type"] == "extra_forbidden" and loc in secret_locs:
-                continue  # already reported as a secret, which says more than "unknown key"
-            loc, message = _describe(error, loc, model, hints=hints)
-            line = lines.line(loc)
-            located.append((line or 0, _format(name, line, loc, message)))
+        config, problems = validate(data, base_dir)
     except RecursionError as exc:  # bounded by MAX_DEPTH, so never expected; still a config error
         raise ConfigError([f"{name}: too deeply nested to validate"]) from exc
+    secret_locs = {loc for loc, _ in secrets}
+    lines = _LineFinder(root)
+    for loc, message, unknown_key in problems:
+        if unknown_key and loc in secret_locs:
+            continue  # already reported as a secret, which says more than "unknown key"
+        line = lines.line(loc)
+        located.append((line or 0, _format(name, line, loc, message)))
     if located or config is None:
-        # Stable sort by line keeps pydantic's field order among errors on the same line.
+        # Stable sort by line keeps the order found among problems on the same line.
         messages = [message for _, message in sorted(located, key=lambda item: item[0])]
         if len(messages) > MAX_REPORTED:
             hidden = len(messages) - MAX_REPORTED
@@ -202,7 +187,7 @@ class _BoundedLoader(yaml.SafeLoader):
             value = shown(node.value) if isinstance(node, yaml.ScalarNode) else "this value"
             # A ValueError says why ("exceeds the limit of 4300 digits"); anything else is PyYAML's
             # own stumble ("'NoneType' object has no attribute ...") and would only confuse.
-            why = f" ({_cut(str(exc))})" if isinstance(exc, ValueError | OverflowError) else ""
+            why = f" ({cut(str(exc))})" if isinstance(exc, ValueError | OverflowError) else ""
             raise yaml.constructor.ConstructorError(
                 None, None, f"{value} is not a valid !!{tag}{why}", node.start_mark
             ) from exc
@@ -234,11 +219,11 @@ def _parse(name: str, text: str) -> tuple[yaml.Node | None, Any]:
             [f"{name}:{line}: invalid YAML: character #x{character:04x} is not allowed (control character?)"]
         ) from exc
     except yaml.YAMLError as exc:
-        raise ConfigError([f"{name}: invalid YAML: {_cut(str(exc))}"]) from exc
+        raise ConfigError([f"{name}: invalid YAML: {cut(str(exc))}"]) from exc
     except RecursionError as exc:  # bounded by MAX_DEPTH, so never expected; still a config error
         raise ConfigError([f"{name}: refused: nested too deeply"]) from exc
     except (ValueError, TypeError) as exc:  # PyYAML internals on inputs it did not foresee
-        raise ConfigError([f"{name}: invalid YAML: {_cut(str(exc))}"]) from exc
+        raise ConfigError([f"{name}: invalid YAML: {cut(str(exc))}"]) from exc
     return root, data
 
 
@@ -285,27 +270,10 @@ def _check_expansion(root: yaml.Node) -> None:
                 stack.append((child, False))
 
 
-def _cut(text: str, limit: int = _SHOWN_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _format(name: str, line: int | None, loc: Loc, message: str) -> str:
     where = f"{name}:{line}" if line is not None else name
-    dotted = _dotted(loc)
-    return f"{where}: {dotted}: {message}" if dotted else f"{where}: {message}"
-
-
-def _dotted(loc: Loc) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            key = _cut(part)
-            text += f".{key}" if text else key
-    return text
-
-
+    dotted_loc = dotted(loc)
+    return f"{where}: {dotted_loc}: {message}" if dotted_loc else f"{where}: {message}"
 
 
 def _line(root: yaml.Node | None, loc: Loc) -> int | None:
@@ -418,102 +386,3 @@ def _duplicate_keys(name: str, root: yaml.Node | None) -> Iterator[tuple[int, st
                 yield line, _format(name, line, (*loc, text), message)
             else:
                 seen[text] = line
-
-
-def _tagged_members(model: type[BaseModel], field: str) -> dict[str, type[BaseModel]]:
-    """For a discriminated-union field: each ``kind`` value and the model it selects."""
-    info = model.model_fields[field]
-    annotation = info.annotation
-    members = [annotation] if isinstance(annotation, type) else list(typing.get_args(annotation))
-    tags: dict[str, type[BaseModel]] = {}
-    for member in members:
-        if isinstance(member, type) and issubclass(member, BaseModel):
-            tag_annotation = member.model_fields[str(info.discriminator)].annotation
-            for tag in typing.get_args(tag_annotation):
-                tags[tag] = member
-    return tags
-
-
-def _child(data: object, part: str | int) -> tuple[bool, object]:
-    """Whether ``part`` indexes into ``data``, and the value there (else ``data`` unchanged)."""
-    if isinstance(data, dict) and part in data:
-        return True, data[part]
-    if isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
-        return True, data[part]
-    return False, data
-
-
-def _data_path(error_loc: Loc, data: object) -> tuple[Loc, type[BaseModel] | None]:
-    """Turn pydantic's error location into a path through the YAML data.
-
-    Pydantic adds names the file doesn't have: the tag of a discriminated union (``camera.file.path``)
-    and the member type of a plain union (``camera.device.int``). Both are dropped (``camera.path``,
-    ``camera.device``). Also returns the model that owns the last element, whose fields are the keys
-    allowed there.
-    """
-    path: list[str | int] = []
-    model: type[BaseModel] | None = Config
-    owner: type[BaseModel] | None = Config
-    parts = iter(error_loc)
-    for part in parts:
-        if model is None:
-            # Past the schema's models: only parts that index into the data are real.
-            found, data = _child(data, part)
-            if not found:
-                continue
-            path.append(part)
-            owner = None
-            continue
-        owner = model
-        path.append(part)
-        data = data.get(part) if isinstance(data, dict) else None
-        info = model.model_fields.get(part) if isinstance(part, str) else None
-        if info is None:
-            model = None
-        elif info.discriminator is not None:
-            tag = next(parts, None)
-            model = _tagged_members(model, str(part)).get(tag) if isinstance(tag, str) else None
-        elif isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
-            model = info.annotation
-        else:
-            model = None
-    return tuple(path), owner
-
-
-def _describe(
-    error: ErrorDetails, loc: Loc, owner: type[BaseModel] | None, *, hints: bool = True
-) -> tuple[Loc, str]:
-    """The path to report and a message that says what is wrong and, where it can, what is right."""
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        known = owner.model_fields if owner is not None else {}
-        return loc, "unknown key" + (did_you_mean(str(loc[-1]), known) if hints else "")
-    if kind in ("union_tag_invalid", "union_tag_not_found") and owner is not None:
-        return _describe_kind(error, loc, owner)
-    if kind == "invalid_key":
-        # YAML reads `1:` or `yes:` as a number or a bool, which can never be a field name.
-        return (*loc[:-1], str(loc[-1])), "keys must be strings"
-    if kind == "missing":
-        return loc, "required, but not set"
-    message = str(error["msg"])
-    if kind == "value_error":
-        # Our validators' own words; pydantic prefixes them with "Value error, ".
-        # Our validators quote values through base.shown(); this only guards against a runaway message.
-        return loc, _cut(message.removeprefix("Value error, "), 5 * _SHOWN_CHARS)
-    message = message[:1].lower() + message[1:]
-    got = error.get("input")
-    if (isinstance(got, str | int | float | bool) or got is None) and " got " not in message:
-        message += f", got {shown(got)}"
-    return loc, message
-
-
-def _describe_kind(error: ErrorDetails, loc: Loc, owner: type[BaseModel]) -> tuple[Loc, str]:
-    """A bad or missing ``kind`` of a discriminated union: point at the key and list the choices."""
-    tags = _tagged_members(owner, str(loc[-1]))
-    expected = f"expected one of {quoted(tags)}"
-    if error["type"] == "union_tag_not_found":
-        return (*loc, "kind"), f"missing; {expected}"
-    tag = str(error.get("ctx", {}).get("tag", ""))
-    return (*loc, "kind"), f"unknown kind {tag!r}{did_you_mean(tag, tags)}; {expected}"
-
-

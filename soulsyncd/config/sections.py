@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+import msgspec
+from msgspec import Meta
 
 from soulsyncd.catalog.settings import CatalogConfig
 
@@ -17,7 +18,7 @@ from soulsyncd.catalog.settings import CatalogConfig
 from soulsyncd.core.limits import ANALYSIS_FPS_MAX, ANALYSIS_FPS_MIN, PLAYER_MIN_INTERVAL_S_MAX
 from soulsyncd.mood.settings import EngineConfig, PolicyConfig, SmoothingConfig
 from soulsyncd.mqtt.settings import MqttConfig
-from soulsyncd.settings import Section, resolve_path
+from soulsyncd.settings import Section
 from soulsyncd.spotify.settings import MusicConfig, SpotifyPlayerConfig
 from soulsyncd.vision.settings import (
     CameraConfig,
@@ -51,46 +52,39 @@ __all__ = [
 # --- pipeline ---------------------------------------------------------------------------------------
 
 
-class AnalysisConfig(Section):
+class AnalysisConfig(Section, frozen=True, kw_only=True):
     """How often frames are analysed and which faces count."""
 
-    fps: float = Field(
-        default=5.0,
-        ge=ANALYSIS_FPS_MIN,
-        le=ANALYSIS_FPS_MAX,
+    fps: Annotated[float, Meta(
+        ge=ANALYSIS_FPS_MIN, le=ANALYSIS_FPS_MAX,
         description="Frames analysed per second, independent of the camera rate.",
-    )
-    faces: FaceMode = Field(
-        default="largest", description="Classify only the largest face, or average over all faces."
-    )
+    )] = 5.0
+    faces: Annotated[FaceMode, Meta(
+        description="Classify only the largest face, or average over all faces.",
+    )] = "largest"
 
 
 # --- player -----------------------------------------------------------------------------------------
 
 
-class _PlayerBase(Section):
-    min_interval_s: float = Field(
-        default=5.0,
-        ge=0,
-        le=PLAYER_MIN_INTERVAL_S_MAX,
+class _PlayerBase(Section, frozen=True, kw_only=True):
+    min_interval_s: Annotated[float, Meta(
+        ge=0, le=PLAYER_MIN_INTERVAL_S_MAX,
         description="Never change the music more often than once in this many seconds.",
-    )
+    )] = 5.0
 
 
-class DryRunPlayerConfig(_PlayerBase):
-    """Logs what it would play instead of playing; needs no account."""
+class DryRunPlayerConfig(_PlayerBase, frozen=True, kw_only=True, tag="dry-run", tag_field="kind"):
+    """Logs what it would play instead of playing; needs no account (``kind: dry-run``)."""
 
-    kind: Literal["dry-run"] = Field(
-        default="dry-run", description="Player backend: log each intent, play nothing."
-    )
-    track_s: float | None = Field(
-        default=None, gt=0, le=3600,
+    kind: ClassVar[Literal["dry-run"]] = "dry-run"
+    track_s: Annotated[Annotated[float, Meta(gt=0, le=3600)] | None, Meta(
         description="'Play' every chosen track this many seconds instead of its length (None: its length).",
-    )
+    )] = None
 
 
 # A new player is one class and one member here (``DryRunPlayerConfig | SpotifyPlayerConfig``);
-# Config.player's discriminator does the rest.
+# the ``kind`` tag does the rest.
 PlayerConfig = DryRunPlayerConfig | SpotifyPlayerConfig
 """Any player section; ``kind`` says which."""
 
@@ -110,49 +104,55 @@ def default_state_dir() -> Path:
     return Path(xdg) / "soulsyncd"
 
 
-class StateConfig(Section):
+class StateConfig(Section, frozen=True, kw_only=True):
     """Where the daemon keeps what must survive a restart (token cache, track catalog, what it learned)."""
 
-    dir: Path = Field(
-        default_factory=default_state_dir,
+    dir: Annotated[Path, Meta(
         description="State directory (default: $STATE_DIRECTORY under systemd, else "
         "~/.local/state/soulsyncd).",
-    )
-
-    @field_validator("dir")
-    @classmethod
-    def _relative_to_config(cls, value: Path, info: ValidationInfo) -> Path:
-        return resolve_path(value, info)
+    )] = msgspec.field(default_factory=default_state_dir)
 
 
-class LoggingConfig(Section):
+class LoggingConfig(Section, frozen=True, kw_only=True):
     """Log output."""
 
-    level: Literal["debug", "info", "warning", "error"] = Field(
-        default="info", description="Lowest level that is logged."
-    )
+    level: Annotated[Literal["debug", "info", "warning", "error"], Meta(
+        description="Lowest level that is logged.",
+    )] = "info"
 
 
-class Config(Section):
-    """The whole configuration file; every section is optional."""
+class Config(Section, frozen=True, kw_only=True):
+    """The whole configuration file; every section is optional.
 
-    camera: CameraConfig = Field(
-        default_factory=UsbCameraConfig, discriminator="kind", description="Where frames come from."
-    )
-    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig, description="Analysis rate and faces.")
-    detection: DetectionConfig = Field(default_factory=DetectionConfig, description="Face detector tuning.")
-    model: ModelConfig = Field(default_factory=ModelConfig, description="Emotion classifier model.")
-    smoothing: SmoothingConfig = Field(default_factory=SmoothingConfig, description="Mood smoothing.")
-    policy: PolicyConfig = Field(default_factory=PolicyConfig, description="From mood to music.")
-    player: PlayerConfig = Field(
-        default_factory=DryRunPlayerConfig, discriminator="kind", description="What plays the music."
-    )
-    music: MusicConfig = Field(default_factory=MusicConfig, description="The mood playlists.")
-    catalog: CatalogConfig = Field(default_factory=CatalogConfig, description="The track catalog.")
-    engine: EngineConfig = Field(default_factory=EngineConfig, description="Choosing tracks.")
-    mqtt: MqttConfig = Field(default_factory=MqttConfig, description="MQTT and Home Assistant.")
-    web: WebConfig = Field(default_factory=WebConfig, description="The local status page.")
-    state: StateConfig = Field(default_factory=StateConfig, description="Where persistent state lives.")
-    logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Log output.")
+    Build one from data with :func:`soulsyncd.config.parse_config` (or the file with
+    :func:`~soulsyncd.config.load_config`): ``Config(...)`` in code checks no types or bounds.
+    """
 
-
+    camera: Annotated[CameraConfig, Meta(description="Where frames come from.")] = msgspec.field(
+        default_factory=UsbCameraConfig)
+    analysis: Annotated[AnalysisConfig, Meta(description="Analysis rate and faces.")] = msgspec.field(
+        default_factory=AnalysisConfig)
+    detection: Annotated[DetectionConfig, Meta(description="Face detector tuning.")] = msgspec.field(
+        default_factory=DetectionConfig)
+    model: Annotated[ModelConfig, Meta(description="Emotion classifier model.")] = msgspec.field(
+        default_factory=ModelConfig)
+    smoothing: Annotated[SmoothingConfig, Meta(description="Mood smoothing.")] = msgspec.field(
+        default_factory=SmoothingConfig)
+    policy: Annotated[PolicyConfig, Meta(description="From mood to music.")] = msgspec.field(
+        default_factory=PolicyConfig)
+    player: Annotated[PlayerConfig, Meta(description="What plays the music.")] = msgspec.field(
+        default_factory=DryRunPlayerConfig)
+    music: Annotated[MusicConfig, Meta(description="The mood playlists.")] = msgspec.field(
+        default_factory=MusicConfig)
+    catalog: Annotated[CatalogConfig, Meta(description="The track catalog.")] = msgspec.field(
+        default_factory=CatalogConfig)
+    engine: Annotated[EngineConfig, Meta(description="Choosing tracks.")] = msgspec.field(
+        default_factory=EngineConfig)
+    mqtt: Annotated[MqttConfig, Meta(description="MQTT and Home Assistant.")] = msgspec.field(
+        default_factory=MqttConfig)
+    web: Annotated[WebConfig, Meta(description="The local status page.")] = msgspec.field(
+        default_factory=WebConfig)
+    state: Annotated[StateConfig, Meta(description="Where persistent state lives.")] = msgspec.field(
+        default_factory=StateConfig)
+    logging: Annotated[LoggingConfig, Meta(description="Log output.")] = msgspec.field(
+        default_factory=LoggingConfig)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 import socket
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+import msgspec
+from msgspec import Meta
 
-from soulsyncd.settings import Section, resolve_path
+from soulsyncd.settings import FieldError, Section
 
 DEVICE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 """What a device id may look like: safe in an MQTT topic, a Home Assistant node id and a unique_id."""
@@ -45,126 +47,100 @@ def default_device_id() -> str:
     return slugify(socket.gethostname().split(".")[0])
 
 
-def _check_topic(value: str, what: str) -> str:
+def _check_topic(value: str, what: str) -> None:
     if not value or value.startswith("/") or value.endswith("/") or "//" in value:
-        raise ValueError(f"{what} must be a non-empty topic without leading, trailing or double '/'")
+        raise FieldError(what, f"{what} must be a non-empty topic without leading, trailing or double '/'")
     if _TOPIC_WILDCARDS.search(value):
-        raise ValueError(f"{what} must not contain the wildcards '+' or '#'")
+        raise FieldError(what, f"{what} must not contain the wildcards '+' or '#'")
     if _CONTROL.search(value):
-        raise ValueError(f"{what} must not contain control characters")
-    return value
+        raise FieldError(what, f"{what} must not contain control characters")
 
 
-class MqttConfig(Section):
+class MqttConfig(Section, frozen=True, kw_only=True):
     """Publish state to an MQTT broker, take commands from it, and announce entities to Home Assistant."""
 
-    enabled: bool = Field(default=False, description="Connect to the broker at all.")
-    host: str = Field(default="localhost", min_length=1, max_length=253,
-                      description="Broker host name or address.")
-    port: int = Field(default=1883, ge=1, le=65535, description="Broker port (usually 8883 with TLS).")
-    tls: bool = Field(default=False, description="Connect with TLS (certificate checked).")
-    ca_file: Path | None = Field(
-        default=None, description="CA certificate(s) for TLS (PEM); None: the system's trusted CAs."
-    )
-    certfile: Path | None = Field(default=None, description="Client certificate for TLS (PEM), optional.")
-    keyfile: Path | None = Field(default=None, description="Private key of the client certificate (PEM).")
-    username: str | None = Field(
-        default=None, max_length=256,
+    enabled: Annotated[bool, Meta(description="Connect to the broker at all.")] = False
+    host: Annotated[str, Meta(
+        min_length=1, max_length=253, description="Broker host name or address.",
+    )] = "localhost"
+    port: Annotated[int, Meta(ge=1, le=65535, description="Broker port (usually 8883 with TLS).")] = 1883
+    tls: Annotated[bool, Meta(description="Connect with TLS (certificate checked).")] = False
+    ca_file: Annotated[Path | None, Meta(
+        description="CA certificate(s) for TLS (PEM); None: the system's trusted CAs.",
+    )] = None
+    certfile: Annotated[Path | None, Meta(description="Client certificate for TLS (PEM), optional.")] = None
+    keyfile: Annotated[Path | None, Meta(description="Private key of the client certificate (PEM).")] = None
+    username: Annotated[Annotated[str, Meta(max_length=256)] | None, Meta(
         description="Broker user; the password comes from the credential mqtt-password, never the YAML.",
-    )
-    client_id: str | None = Field(
-        default=None, max_length=64, description="MQTT client id (None: soulsyncd-<device_id>)."
-    )
-    protocol: Literal["3.1.1", "5"] = Field(default="3.1.1", description="MQTT protocol version.")
-    keepalive: int = Field(
-        default=60, ge=5, le=3600, description="Seconds between keep-alive pings; the broker's will fires "
-        "after 1.5x this without one."
-    )
-    reconnect_max_s: float = Field(
-        default=4.0, ge=1, le=600,
+    )] = None
+    client_id: Annotated[Annotated[str, Meta(max_length=64)] | None, Meta(
+        description="MQTT client id (None: soulsyncd-<device_id>).",
+    )] = None
+    protocol: Annotated[Literal["3.1.1", "5"], Meta(description="MQTT protocol version.")] = "3.1.1"
+    keepalive: Annotated[int, Meta(
+        ge=5, le=3600, description="Seconds between keep-alive pings; the broker's will fires "
+        "after 1.5x this without one.",
+    )] = 60
+    reconnect_max_s: Annotated[float, Meta(
+        ge=1, le=600,
         description="Longest wait between reconnect attempts (back-off from 1 s, doubling); a restarted "
         "broker gets the full state again within about this long.",
-    )
-    device_id: str = Field(
-        default_factory=default_device_id,
+    )] = 4.0
+    device_id: Annotated[str, Meta(
         description="Names this daemon on the broker and in Home Assistant (default: the host name, "
         "slugified). Unique per room.",
-    )
-    name: str | None = Field(
-        default=None, max_length=100, description="Device name shown in Home Assistant (None: "
-        "SoulSync <device_id>)."
-    )
-    base_topic: str | None = Field(
-        default=None, max_length=TOPIC_PREFIX_MAX,
+    )] = msgspec.field(default_factory=default_device_id)
+    name: Annotated[Annotated[str, Meta(max_length=100)] | None, Meta(
+        description="Device name shown in Home Assistant (None: SoulSync <device_id>).",
+    )] = None
+    base_topic: Annotated[Annotated[str, Meta(max_length=TOPIC_PREFIX_MAX)] | None, Meta(
         description="Prefix of every state and command topic (None: soulsync/<device_id>).",
-    )
-    discovery: bool = Field(default=True, description="Announce the entities to Home Assistant.")
-    discovery_prefix: str = Field(
-        default="homeassistant", max_length=TOPIC_PREFIX_MAX,
+    )] = None
+    discovery: Annotated[bool, Meta(description="Announce the entities to Home Assistant.")] = True
+    discovery_prefix: Annotated[str, Meta(
+        max_length=TOPIC_PREFIX_MAX,
         description="Home Assistant's discovery prefix (its birth topic is <prefix>/status).",
-    )
-    suggested_area: str | None = Field(
-        default=None, max_length=100,
+    )] = "homeassistant"
+    suggested_area: Annotated[Annotated[str, Meta(max_length=100)] | None, Meta(
         description="Area Home Assistant puts the new device in, e.g. Living Room.",
-    )
-    diagnostics_interval_s: float = Field(
-        default=60.0, ge=1, le=3600, description="Seconds between diagnostics messages."
-    )
-    discovery_mode: Literal["entity", "device", "auto"] = Field(
-        default="auto",
+    )] = None
+    diagnostics_interval_s: Annotated[float, Meta(
+        ge=1, le=3600, description="Seconds between diagnostics messages.",
+    )] = 60.0
+    discovery_mode: Annotated[Literal["entity", "device", "auto"], Meta(
         description="entity: one discovery config per entity (every Home Assistant); device: one config "
         "for the whole device (Home Assistant 2024.11 or later); auto: device when ha_version says "
         "2024.11 or later, else entity. Switching removes the other form's configs.",
-    )
-    ha_version: str | None = Field(
-        default=None, max_length=20,
+    )] = "auto"
+    ha_version: Annotated[Annotated[str, Meta(max_length=20)] | None, Meta(
         description="The Home Assistant version in use (e.g. 2025.1), for discovery_mode: auto; None: "
         "unknown.",
-    )
+    )] = None
 
-    @field_validator("ca_file", "certfile", "keyfile")
     @classmethod
-    def _relative_to_config(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        return None if value is None else resolve_path(value, info)
-
-    @field_validator("device_id")
-    @classmethod
-    def _device_id_is_a_slug(cls, value: str) -> str:
-        if not DEVICE_ID_PATTERN.match(value):
-            raise ValueError(
-                f"must be 1-63 of a-z, 0-9, '_' and '-', starting with a letter or digit; got {value!r} "
-                f"(e.g. {slugify(value)!r})"
-            )
-        return value
-
-    @field_validator("base_topic", "discovery_prefix")
-    @classmethod
-    def _topic(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return None if value is None else _check_topic(value, info.field_name or "topic")
-
-    @field_validator("ha_version", mode="before")
-    @classmethod
-    def _ha_version_is_text(cls, value: object) -> object:
+    def check_written(cls, data: Mapping[str, object]) -> None:
+        value = data.get("ha_version")
         if isinstance(value, int | float) and not isinstance(value, bool):
             # YAML reads 2025.10 as the number 2025.1: only a quoted version is what was meant.
-            raise ValueError(f'quote the version (ha_version: "{value}"): unquoted, YAML reads it as a '
-                             "number")
-        return value
+            raise FieldError("ha_version", f'quote the version (ha_version: "{value}"): unquoted, YAML reads '
+                             "it as a number")
 
-    @field_validator("ha_version")
-    @classmethod
-    def _ha_version(cls, value: str | None) -> str | None:
-        if value is not None and not HA_VERSION_PATTERN.match(value):
-            raise ValueError(f"must look like 2024.11 or 2024.11.2, got {value!r}")
-        return value
-
-    @model_validator(mode="after")
-    def _cert_and_key_together(self) -> MqttConfig:
+    def __post_init__(self) -> None:
+        if not DEVICE_ID_PATTERN.match(self.device_id):
+            raise FieldError(
+                "device_id",
+                f"must be 1-63 of a-z, 0-9, '_' and '-', starting with a letter or digit; got "
+                f"{self.device_id!r} (e.g. {slugify(self.device_id)!r})"
+            )
+        if self.base_topic is not None:
+            _check_topic(self.base_topic, "base_topic")
+        _check_topic(self.discovery_prefix, "discovery_prefix")
+        if self.ha_version is not None and not HA_VERSION_PATTERN.match(self.ha_version):
+            raise FieldError("ha_version", f"must look like 2024.11 or 2024.11.2, got {self.ha_version!r}")
         if (self.certfile is None) != (self.keyfile is None):
             raise ValueError("certfile and keyfile go together: set both or neither")
         if not self.tls and (self.ca_file or self.certfile):
             raise ValueError("ca_file, certfile and keyfile need tls: true")
-        return self
 
     @property
     def topic(self) -> str:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+import msgspec
+from msgspec import Meta, structs
 
 from soulsyncd.core.limits import PLAYER_MIN_INTERVAL_S_MAX
 from soulsyncd.mood.targets import DEFAULT_POINTS, Point
-from soulsyncd.settings import Section, did_you_mean
+from soulsyncd.settings import FieldError, Section, did_you_mean
 from soulsyncd.spotify import limits
 
 SPOTIFY_SCOPES = (
@@ -45,61 +46,44 @@ class TaggedPlaylist:
     energy: float
 
 
-class PlaylistSpec(Section):
+class PlaylistSpec(Section, frozen=True, kw_only=True):
     """The playlists of one tag. In YAML a bare URI or a list of URIs is short for ``uris: [...]``."""
 
-    uris: tuple[str, ...] = Field(
-        default=(), description="The user's own playlists for this tag (URIs or open.spotify.com links)."
-    )
-    valence: float | None = Field(
-        default=None, ge=0, le=1, description="Music valence 0..1 (None: the mood name's own point)."
-    )
-    energy: float | None = Field(
-        default=None, ge=0, le=1, description="Music energy 0..1 (None: the mood name's own point)."
-    )
+    shorthand: ClassVar[str | None] = "uris"
 
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return {"uris": [value]}
-        if isinstance(value, list):
-            return {"uris": value}
-        return value
+    uris: Annotated[tuple[str, ...], Meta(
+        description="The user's own playlists for this tag (URIs or open.spotify.com links).",
+    )] = ()
+    valence: Annotated[Annotated[float, Meta(ge=0, le=1)] | None, Meta(
+        description="Music valence 0..1 (None: the mood name's own point).",
+    )] = None
+    energy: Annotated[Annotated[float, Meta(ge=0, le=1)] | None, Meta(
+        description="Music energy 0..1 (None: the mood name's own point).",
+    )] = None
 
-    @field_validator("uris")
-    @classmethod
-    def _stripped_and_present(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        uris = tuple(uri.strip() for uri in value)
+    def __post_init__(self) -> None:
+        uris = tuple(uri.strip() for uri in self.uris)
         if not uris or any(not uri for uri in uris):
-            raise ValueError("needs at least one playlist URI, and no empty ones")
-        return uris
-
-    @model_validator(mode="after")
-    def _both_or_neither(self) -> PlaylistSpec:
+            raise FieldError("uris", "needs at least one playlist URI, and no empty ones")
+        structs.force_setattr(self, "uris", uris)
         if (self.valence is None) != (self.energy is None):
             raise ValueError("give both valence and energy, or neither")
-        return self
 
 
-class MusicConfig(Section):
+class MusicConfig(Section, frozen=True, kw_only=True):
     """Where the music comes from: the user's playlists, tagged by mood."""
 
-    playlists: dict[str, PlaylistSpec] = Field(
-        default_factory=dict,
+    playlists: Annotated[dict[str, PlaylistSpec], Meta(
         description="Tag -> the user's playlists; the tag is a mood name or has its own valence/energy.",
-    )
+    )] = msgspec.field(default_factory=dict)
 
-    @field_validator("playlists")
-    @classmethod
-    def _tags_have_points(cls, value: dict[str, PlaylistSpec]) -> dict[str, PlaylistSpec]:
-        for tag, spec in value.items():
+    def __post_init__(self) -> None:
+        for tag, spec in self.playlists.items():
             if spec.valence is None and tag not in DEFAULT_POINTS:
-                raise ValueError(
+                raise FieldError("playlists",
                     f"{tag!r} is not a mood name{did_you_mean(tag, DEFAULT_POINTS)} and has no "
                     f"valence/energy of its own; mood names: {', '.join(DEFAULT_POINTS)}"
                 )
-        return value
 
     def tagged(self, points: Mapping[str, Point] = DEFAULT_POINTS) -> list[TaggedPlaylist]:
         """Every configured playlist with its tag's point, in the file's order.
@@ -118,103 +102,72 @@ class MusicConfig(Section):
         return result
 
 
-class SpotifyPlayerConfig(Section):
-    """Plays on a Spotify Connect speaker through the Web API (needs Premium and a login)."""
+class SpotifyPlayerConfig(Section, frozen=True, kw_only=True, tag="spotify", tag_field="kind"):
+    """Plays on a Spotify Connect speaker through the Web API (needs Premium and a login)
+    (``kind: spotify``)."""
 
-    kind: Literal["spotify"] = Field(
-        default="spotify", description="Player backend: a Spotify Connect speaker through the Web API."
-    )
-    min_interval_s: float = Field(
-        default=5.0, ge=0, le=PLAYER_MIN_INTERVAL_S_MAX,
+    kind: ClassVar[Literal["spotify"]] = "spotify"
+    min_interval_s: Annotated[float, Meta(
+        ge=0, le=PLAYER_MIN_INTERVAL_S_MAX,
         description="Never change the music more often than once in this many seconds.",
-    )
-    client_id: str = Field(
-        default="",
-        validate_default=True,  # so a spotify player without one is reported, not met at run time
+    )] = 5.0
+    client_id: Annotated[str, Meta(
         description="Client ID of your app at developer.spotify.com (public; the secret is a credential).",
-    )
-    device: str | None = Field(
-        default=None,
+    )] = ""
+    device: Annotated[str | None, Meta(
         description="Name of the Connect speaker to play on (see spotify-devices); None: the active one.",
-    )
-    volume: int | None = Field(
-        default=None,
-        ge=0,
-        le=limits.VOLUME_MAX,
+    )] = None
+    volume: Annotated[Annotated[int, Meta(ge=0, le=limits.VOLUME_MAX)] | None, Meta(
         description="Set the speaker to this volume (percent) when playing.",
-    )
-    redirect_port: int = Field(
-        default=8888,
-        ge=1,
-        le=limits.PORT_MAX,
-        description="Port of http://127.0.0.1:PORT/callback for spotify-login.",
-    )
-    switch: Literal["boundary", "immediate"] = Field(
-        default="boundary",
+    )] = None
+    redirect_port: Annotated[int, Meta(
+        ge=1, le=limits.PORT_MAX, description="Port of http://127.0.0.1:PORT/callback for spotify-login.",
+    )] = 8888
+    switch: Annotated[Literal["boundary", "immediate"], Meta(
         description="'boundary': a new mood's music starts when the current track ends; 'immediate': now.",
-    )
-    boundary_lead_s: float = Field(
-        default=10.0,
-        gt=0,
-        le=limits.BOUNDARY_LEAD_S_MAX,
+    )] = "boundary"
+    boundary_lead_s: Annotated[float, Meta(
+        gt=0, le=limits.BOUNDARY_LEAD_S_MAX,
         description="Queue the next track this many seconds before the end.",
-    )
-    poll_interval_s: float = Field(
-        default=2.0,
-        ge=limits.POLL_INTERVAL_S_MIN,
-        le=limits.POLL_INTERVAL_S_MAX,
+    )] = 10.0
+    poll_interval_s: Annotated[float, Meta(
+        ge=limits.POLL_INTERVAL_S_MIN, le=limits.POLL_INTERVAL_S_MAX,
         description="Seconds between playback checks while music plays.",
-    )
-    takeover_backoff_s: float = Field(
-        default=900.0,
-        ge=0,
-        le=limits.TAKEOVER_BACKOFF_S_MAX,
+    )] = 2.0
+    takeover_backoff_s: Annotated[float, Meta(
+        ge=0, le=limits.TAKEOVER_BACKOFF_S_MAX,
         description="Hands off this long after the listener takes over playback.",
-    )
-    request_timeout_s: float = Field(
-        default=10.0, gt=0, le=limits.REQUEST_TIMEOUT_S_MAX, description="Timeout of each Web API request."
-    )
-    retry_initial_s: float = Field(
-        default=2.0,
-        gt=0,
-        le=limits.RETRY_S_MAX,
+    )] = 900.0
+    request_timeout_s: Annotated[float, Meta(
+        gt=0, le=limits.REQUEST_TIMEOUT_S_MAX, description="Timeout of each Web API request.",
+    )] = 10.0
+    retry_initial_s: Annotated[float, Meta(
+        gt=0, le=limits.RETRY_S_MAX,
         description="First wait after a failed request (offline, no device); doubles.",
-    )
-    retry_max_s: float = Field(
-        default=300.0,
-        gt=0,
-        le=limits.RETRY_S_MAX,
-        validate_default=True,
+    )] = 2.0
+    retry_max_s: Annotated[float, Meta(
+        gt=0, le=limits.RETRY_S_MAX,
         description="Longest wait between retries when offline or without a device.",
-    )
-    max_retry_after_s: float = Field(
-        default=3600.0,
-        gt=0,
-        le=limits.RETRY_AFTER_S_MAX,
+    )] = 300.0
+    max_retry_after_s: Annotated[float, Meta(
+        gt=0, le=limits.RETRY_AFTER_S_MAX,
         description="Longest Retry-After (HTTP 429) honoured; longer ones are clamped.",
-    )
-    playlist_refresh_h: float = Field(
-        default=6.0,
-        gt=0,
-        le=limits.PLAYLIST_REFRESH_H_MAX,
+    )] = 3600.0
+    playlist_refresh_h: Annotated[float, Meta(
+        gt=0, le=limits.PLAYLIST_REFRESH_H_MAX,
         description="Hours between re-reads of the configured playlists.",
-    )
+    )] = 6.0
 
-    @field_validator("client_id")
-    @classmethod
-    def _client_id_given(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("required: the Client ID of your app at developer.spotify.com")
-        return value
-
-    @field_validator("retry_max_s")
-    @classmethod
-    def _max_not_below_initial(cls, value: float, info: ValidationInfo) -> float:
-        initial = info.data.get("retry_initial_s")
-        if initial is not None and value < initial:
-            raise ValueError(f"must be >= retry_initial_s ({initial:g}), got {value:g}")
-        return value
+    def __post_init__(self) -> None:
+        # Checked against the defaults too: a spotify player without a client id is reported, not met at
+        # run time.
+        client_id = self.client_id.strip()
+        if not client_id:
+            raise FieldError("client_id", "required: the Client ID of your app at developer.spotify.com")
+        structs.force_setattr(self, "client_id", client_id)
+        if self.retry_max_s < self.retry_initial_s:
+            raise FieldError("retry_max_s", f"must be >= retry_initial_s ({self.retry_initial_s:g}), "
+                             f"got {self.retry_max_s:g}")
 
     @property
     def redirect_uri(self) -> str:

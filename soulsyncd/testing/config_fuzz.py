@@ -8,8 +8,8 @@ tools/config_property.py use both):
   fast: binary junk, control characters, alias bombs, recursive aliases, deep nesting, bad tags,
   ``~nosuchuser`` paths, huge numbers and random damage to real config files.
 * :func:`config_dicts` is a hypothesis strategy that reads every section's fields, ``Literal``
-  choices, ``examples`` and ``ge``/``gt``/``le``/``lt`` bounds from the pydantic models and draws
-  config mappings inside them (edges included), and :func:`exercise` builds the daemon from an
+  choices, ``examples`` and ``ge``/``gt``/``le``/``lt`` bounds from the sections (``msgspec.inspect``)
+  and draws config mappings inside them (edges included), and :func:`exercise` builds the daemon from an
   accepted config and runs it for a few ticks: every config ``check-config`` accepts must run.
 
 Only tests and tools import this module; hypothesis (a test dependency) is imported lazily.
@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import random
 import threading
-import typing
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import TYPE_CHECKING, Any
 
-import annotated_types
-from pydantic import BaseModel
-from pydantic.fields import FieldInfo
+import msgspec
+import msgspec.inspect as mi
 
 from soulsyncd.config import Config
 from soulsyncd.testing import ManualClock, ReplaySource
@@ -309,82 +307,99 @@ def fuzz_documents(count: int, seed: int = 0) -> Iterator[tuple[str, bytes]]:
 # --- configs drawn from the schema -------------------------------------------------------------------
 
 
-def _bounds(info: FieldInfo) -> dict[str, Any]:
-    """hypothesis ``integers``/``floats`` arguments from the field's ge/gt/le/lt metadata."""
+def _strip(kind: mi.Type) -> tuple[mi.Type, dict[str, Any]]:
+    """The type without its ``Metadata`` wrappers, and their JSON-schema extras (``examples``)."""
+    extra: dict[str, Any] = {}
+    while isinstance(kind, mi.Metadata):
+        extra.update(kind.extra_json_schema or {})
+        kind = kind.type
+    return kind, extra
+
+
+def _bounds(kind: mi.IntType | mi.FloatType) -> dict[str, Any]:
+    """hypothesis ``integers``/``floats`` arguments from the field's ge/gt/le/lt."""
     bounds: dict[str, Any] = {}
-    for item in info.metadata:
-        if isinstance(item, annotated_types.Ge):
-            bounds["min_value"] = item.ge
-        elif isinstance(item, annotated_types.Gt):
-            bounds["min_value"], bounds["exclude_min"] = item.gt, True
-        elif isinstance(item, annotated_types.Le):
-            bounds["max_value"] = item.le
-        elif isinstance(item, annotated_types.Lt):
-            bounds["max_value"], bounds["exclude_max"] = item.lt, True
+    if kind.ge is not None:
+        bounds["min_value"] = kind.ge
+    elif kind.gt is not None:
+        bounds["min_value"], bounds["exclude_min"] = kind.gt, True
+    if kind.le is not None:
+        bounds["max_value"] = kind.le
+    elif kind.lt is not None:
+        bounds["max_value"], bounds["exclude_max"] = kind.lt, True
     return bounds
 
 
-def _numeric(kind: type, info: FieldInfo) -> st.SearchStrategy[Any] | None:
+def _numeric(kind: mi.IntType | mi.FloatType) -> st.SearchStrategy[Any] | None:
     from hypothesis import strategies as st
 
-    bounds = _bounds(info)
+    bounds = _bounds(kind)
     if "min_value" not in bounds or "max_value" not in bounds:
         return None  # unbounded: see unbounded_fields(); the default stands in
-    if kind is int:
+    if isinstance(kind, mi.IntType):
         low = bounds["min_value"] + (1 if bounds.get("exclude_min") else 0)
         high = bounds["max_value"] - (1 if bounds.get("exclude_max") else 0)
         return st.integers(min_value=int(low), max_value=int(high))
     return st.floats(allow_nan=False, allow_infinity=False, **bounds)
 
 
-_UnionType = type(int | str)
+def _members(kind: mi.Type) -> list[mi.Type]:
+    """The members of a union (``X | None``), or the type alone; each without its Metadata."""
+    kind, _ = _strip(kind)
+    if isinstance(kind, mi.UnionType):
+        return [_strip(member)[0] for member in kind.types]
+    return [kind]
 
 
-def _members(annotation: Any) -> list[Any]:
-    """The members of a union annotation (``X | None``), or the annotation alone."""
-    if typing.get_origin(annotation) in (typing.Union, _UnionType):
-        return list(typing.get_args(annotation))
-    return [annotation]
-
-
-def _field_strategy(info: FieldInfo) -> st.SearchStrategy[Any] | None:
+def _field_strategy(kind: mi.Type) -> st.SearchStrategy[Any] | None:
     """A strategy for one scalar field, or None where the schema says too little (the default stays)."""
     from hypothesis import strategies as st
 
-    members = _members(info.annotation)
-    nullable = type(None) in members
-    members = [member for member in members if member is not type(None)]
+    examples = _strip(kind)[1].get("examples")
+    members = _members(kind)
+    nullable = any(isinstance(member, mi.NoneType) for member in members)
+    members = [member for member in members if not isinstance(member, mi.NoneType)]
     if len(members) != 1:
         return None
     (member,) = members
     strategy: st.SearchStrategy[Any] | None = None
-    if typing.get_origin(member) is typing.Literal:
-        strategy = st.sampled_from(typing.get_args(member))
-    elif member is bool:
+    if isinstance(member, mi.LiteralType):
+        strategy = st.sampled_from(member.values)
+    elif isinstance(member, mi.BoolType):
         strategy = st.booleans()
-    elif member in (int, float):
-        strategy = _numeric(member, info)
-    elif member is str and info.examples:
-        strategy = st.sampled_from(info.examples)
+    elif isinstance(member, mi.IntType | mi.FloatType):
+        strategy = _numeric(member)
+    elif isinstance(member, mi.StrType) and examples:
+        strategy = st.sampled_from(examples)
     if strategy is None:
         return None
     return st.one_of(st.none(), strategy) if nullable else strategy
 
 
+def _struct(model: type[msgspec.Struct]) -> mi.StructType:
+    info = mi.type_info(model)
+    assert isinstance(info, mi.StructType)
+    return info
+
+
 def _model_strategy(
-    model: type[BaseModel], prefix: str, fixed: Mapping[str, Any], skip: frozenset[str]
+    model: mi.StructType, prefix: str, fixed: Mapping[str, Any], skip: frozenset[str]
 ) -> st.SearchStrategy[dict[str, Any]]:
     from hypothesis import strategies as st
 
     required: dict[str, st.SearchStrategy[Any]] = {}
     optional: dict[str, st.SearchStrategy[Any]] = {}
-    for name, info in model.model_fields.items():
+    names = [field.name for field in model.fields]
+    if model.tag_field is not None:
+        names.insert(0, model.tag_field)
+    types = {field.name: field.type for field in model.fields}
+    for name in names:
         dotted = f"{prefix}{name}"
         if dotted in fixed:
             required[name] = st.just(fixed[dotted])
-        elif dotted in skip:
+        elif dotted in skip or name not in types:
             continue
-        elif (strategy := _field_strategy(info)) is not None:
+        elif (strategy := _field_strategy(types[name])) is not None:
             optional[name] = strategy  # sometimes left out, so defaults are drawn too
     return st.fixed_dictionaries(required, optional=optional)
 
@@ -416,19 +431,21 @@ def config_dicts(
     skipped = frozenset(skip)
     required: dict[str, st.SearchStrategy[Any]] = {}
     optional: dict[str, st.SearchStrategy[Any]] = {}
-    for name, info in Config.model_fields.items():
+    for field in _struct(Config).fields:
+        name = field.name
+        structs = [member for member in _members(field.type) if isinstance(member, mi.StructType)]
         strategy: st.SearchStrategy[Any] | None = None
-        if info.discriminator is not None:
+        if len(structs) > 1:  # a tagged union: each kind with its own fields
             options = []
-            for member in [m for m in _members(info.annotation) if _is_model(m)]:
-                tag = typing.get_args(member.model_fields[str(info.discriminator)].annotation)[0]
+            for member in structs:
+                tag = member.tag
                 if name in kinds and tag not in kinds[name]:
                     continue
-                tag_key = f"{name}.{info.discriminator}"
+                tag_key = f"{name}.{member.tag_field}"
                 options.append(_model_strategy(member, f"{name}.", {**fixed, tag_key: tag}, skipped))
             strategy = st.one_of(options) if options else None
-        elif _is_model(info.annotation):
-            strategy = _model_strategy(info.annotation, f"{name}.", fixed, skipped)
+        elif structs:
+            strategy = _model_strategy(structs[0], f"{name}.", fixed, skipped)
         if strategy is None:
             continue
         # A section the caller pins (a kind, a fixed key) is always present; others sometimes absent.
@@ -437,22 +454,19 @@ def config_dicts(
     return st.fixed_dictionaries(required, optional=optional)
 
 
-def _is_model(annotation: Any) -> TypeGuard[type[BaseModel]]:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
-
-
-def unbounded_fields(model: type[BaseModel] = Config, prefix: str = "") -> list[str]:
+def unbounded_fields(model: type[msgspec.Struct] = Config, prefix: str = "") -> list[str]:
     """Dotted keys of every ``int``/``float`` field without both a lower and an upper bound."""
     found: list[str] = []
-    for name, info in model.model_fields.items():
-        members = [m for m in _members(info.annotation) if m is not type(None)]
+    for field in _struct(model).fields:
+        members = [m for m in _members(field.type) if not isinstance(m, mi.NoneType)]
         for member in members:
-            if isinstance(member, type) and issubclass(member, BaseModel):
-                found.extend(unbounded_fields(member, f"{prefix}{name}."))
-        if members and all(member in (int, float) for member in members):  # int | str is a validator's
-            bounds = _bounds(info)
-            if "min_value" not in bounds or "max_value" not in bounds:
-                found.append(f"{prefix}{name}")
+            if isinstance(member, mi.StructType):
+                found.extend(unbounded_fields(member.cls, f"{prefix}{field.name}."))
+        numbers = [m for m in members if isinstance(m, mi.IntType | mi.FloatType)]
+        if members and len(numbers) == len(members):  # int | str is a validator's
+            bounds = [_bounds(number) for number in numbers]
+            if any("min_value" not in b or "max_value" not in b for b in bounds):
+                found.append(f"{prefix}{field.name}")
     return sorted(set(found))
 
 

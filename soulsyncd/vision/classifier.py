@@ -8,7 +8,6 @@ function that training, evaluation and the daemon all call, so they cannot drift
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Sequence
@@ -91,6 +90,10 @@ def _load_interpreter(model_path: Path, num_threads: int) -> Any:
 
 def file_sha256(path: Path) -> str:
     """Hex sha256 of a file (the model card and metadata record it)."""
+    # Imported here: hashlib maps the system's libcrypto (3.3 MB resident), and only training and the
+    # tests check the model's digest; the daemon never does.
+    import hashlib
+
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 

@@ -4,12 +4,13 @@ them), so that validating a config loads neither OpenCV nor LiteRT."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from msgspec import Meta, structs
 
-from soulsyncd.settings import Section, resolve_path
+from soulsyncd.settings import FieldError, Section
 
 # The sources' limits, declared once: the config's fields use these same constants. The sources
 # themselves enforce only what they need not to break (tests drive them with tiny retry delays and
@@ -93,184 +94,136 @@ DEFAULT_MODEL_PATH = _shipped_model()
 # --- camera -----------------------------------------------------------------------------------------
 
 
-class _CameraBase(Section):
-    retry_initial_s: float = Field(
-        default=1.0,
-        ge=RETRY_S_MIN,
-        le=RETRY_S_MAX,
+class _CameraBase(Section, frozen=True, kw_only=True):
+    retry_initial_s: Annotated[float, Meta(
+        ge=RETRY_S_MIN, le=RETRY_S_MAX,
         description="Seconds before reopening a failed camera; doubles on each failure.",
-    )
-    retry_max_s: float = Field(
-        default=30.0,
-        ge=RETRY_S_MIN,
-        le=RETRY_S_MAX,
-        validate_default=True,  # so the rule below also holds against a default
-        description="Longest wait between attempts to reopen the camera.",
-    )
+    )] = 1.0
+    retry_max_s: Annotated[float, Meta(
+        ge=RETRY_S_MIN, le=RETRY_S_MAX, description="Longest wait between attempts to reopen the camera.",
+    )] = 30.0
 
-    @field_validator("retry_max_s")
-    @classmethod
-    def _max_not_below_initial(cls, value: float, info: ValidationInfo) -> float:
-        initial = info.data.get("retry_initial_s")  # absent when it failed its own validation
-        if initial is not None and value < initial:
-            raise ValueError(f"must be >= retry_initial_s ({initial:g}), got {value:g}")
-        return value
+    def __post_init__(self) -> None:
+        # Checked against a default too.
+        if self.retry_max_s < self.retry_initial_s:
+            raise FieldError("retry_max_s", f"must be >= retry_initial_s ({self.retry_initial_s:g}), "
+                             f"got {self.retry_max_s:g}")
 
 
-class UsbCameraConfig(_CameraBase):
-    """A V4L2/USB webcam opened through OpenCV."""
+class UsbCameraConfig(_CameraBase, frozen=True, kw_only=True, tag="usb", tag_field="kind"):
+    """A V4L2/USB webcam opened through OpenCV (``kind: usb``: a USB webcam through OpenCV)."""
 
-    kind: Literal["usb"] = Field(default="usb", description="Camera backend: a USB webcam through OpenCV.")
-    device: int | str = Field(
-        default=0, description="Camera index (0 = first) or a device path such as /dev/video0."
-    )
-    width: int | None = Field(
-        default=None, ge=FRAME_SIDE_MIN, le=FRAME_SIDE_MAX,
+    kind: ClassVar[Literal["usb"]] = "usb"
+    device: Annotated[int | str, Meta(
+        description="Camera index (0 = first) or a device path such as /dev/video0.",
+    )] = 0
+    width: Annotated[Annotated[int, Meta(ge=FRAME_SIDE_MIN, le=FRAME_SIDE_MAX)] | None, Meta(
         description="Requested capture width in pixels (None: the smallest the camera offers at "
         "least detection.detect_width wide).",
-    )
-    height: int | None = Field(
-        default=None, ge=FRAME_SIDE_MIN, le=FRAME_SIDE_MAX,
+    )] = None
+    height: Annotated[Annotated[int, Meta(ge=FRAME_SIDE_MIN, le=FRAME_SIDE_MAX)] | None, Meta(
         description="Requested capture height in pixels (None: 3/4 of the width).",
-    )
-    fps: float | None = Field(
-        default=None, ge=FPS_MIN, le=FPS_MAX,
+    )] = None
+    fps: Annotated[Annotated[float, Meta(ge=FPS_MIN, le=FPS_MAX)] | None, Meta(
         description="Requested capture frame rate (None: analysis.fps, rounded up).",
-    )
+    )] = None
 
-    @field_validator("device", mode="before")
     @classmethod
-    def _not_a_bool(cls, value: object) -> object:
-        # YAML reads yes/no/true as bools, and pydantic would take True as camera 1.
-        if isinstance(value, bool):
-            raise ValueError(f"expected a camera index or a device path such as /dev/video0, got {value!r}")
-        return value
+    def check_written(cls, data: Mapping[str, object]) -> None:
+        # YAML reads yes/no/true as bools, and True is no camera.
+        device = data.get("device")
+        if isinstance(device, bool):
+            raise FieldError(
+                "device", f"expected a camera index or a device path such as /dev/video0, got {device!r}")
 
-    @field_validator("device")
-    @classmethod
-    def _usable_device(cls, value: int | str) -> int | str:
-        # The source's own check: "0" is camera 0, no negative index (OpenCV segfaults), paths absolute.
-        return usb_device(value)
-
-
-class Picamera2CameraConfig(_CameraBase):
-    """The Raspberry Pi camera through picamera2 (libcamera)."""
-
-    kind: Literal["picamera2"] = Field(
-        default="picamera2", description="Camera backend: the Pi camera through picamera2."
-    )
-    width: int = Field(
-        default=640, ge=FRAME_SIDE_MIN, le=FRAME_SIDE_MAX,
-        description="Capture width in pixels.",
-    )
-    height: int = Field(
-        default=480, ge=FRAME_SIDE_MIN, le=FRAME_SIDE_MAX,
-        description="Capture height in pixels.",
-    )
-    fps: float = Field(
-        default=30.0, ge=FPS_MIN, le=FPS_MAX, description="Capture frame rate."
-    )
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        try:
+            # The source's own check: "0" is camera 0, no negative index (OpenCV segfaults), paths absolute.
+            structs.force_setattr(self, "device", usb_device(self.device))
+        except ValueError as exc:
+            raise FieldError("device", str(exc)) from None
 
 
-class FileCameraConfig(_CameraBase):
-    """A video file or a folder of images, replayed as if it were a camera (no hardware needed)."""
+class Picamera2CameraConfig(_CameraBase, frozen=True, kw_only=True, tag="picamera2", tag_field="kind"):
+    """The Raspberry Pi camera through picamera2 (libcamera) (``kind: picamera2``)."""
 
-    kind: Literal["file"] = Field(
-        default="file", description="Camera backend: replay a video file or a folder of images."
-    )
-    path: Path = Field(
-        description="Video file or folder of images; a relative path is relative to the config file."
-    )
-    loop: bool = Field(default=True, description="At the end, start again instead of stopping.")
-    pace: Pace = Field(
-        default="realtime",
+    kind: ClassVar[Literal["picamera2"]] = "picamera2"
+    width: Annotated[int, Meta(
+        ge=FRAME_SIDE_MIN, le=FRAME_SIDE_MAX, description="Capture width in pixels.",
+    )] = 640
+    height: Annotated[int, Meta(
+        ge=FRAME_SIDE_MIN, le=FRAME_SIDE_MAX, description="Capture height in pixels.",
+    )] = 480
+    fps: Annotated[float, Meta(ge=FPS_MIN, le=FPS_MAX, description="Capture frame rate.")] = 30.0
+
+
+class FileCameraConfig(_CameraBase, frozen=True, kw_only=True, tag="file", tag_field="kind"):
+    """A video file or a folder of images, replayed as if it were a camera (no hardware needed)
+    (``kind: file``)."""
+
+    kind: ClassVar[Literal["file"]] = "file"
+    path: Annotated[Path, Meta(
+        description="Video file or folder of images; a relative path is relative to the config file.",
+    )]
+    loop: Annotated[bool, Meta(description="At the end, start again instead of stopping.")] = True
+    pace: Annotated[Pace, Meta(
         description="'realtime' hands out frames at the frame rate, 'fast' as fast as they are read.",
-    )
-    fps: float | None = Field(
-        default=None,
-        ge=FPS_MIN,
-        le=FPS_MAX,
+    )] = "realtime"
+    fps: Annotated[Annotated[float, Meta(ge=FPS_MIN, le=FPS_MAX)] | None, Meta(
         description="Frame rate for an image folder or to override a video's (None: the video's own, 10).",
-    )
-
-    @field_validator("path")
-    @classmethod
-    def _relative_to_config(cls, value: Path, info: ValidationInfo) -> Path:
-        return resolve_path(value, info)
+    )] = None
 
 
 CameraConfig = UsbCameraConfig | Picamera2CameraConfig | FileCameraConfig
 """Any camera section; ``kind`` says which."""
 
 
-class DetectionConfig(Section):
+class DetectionConfig(Section, frozen=True, kw_only=True):
     """The Haar-cascade face detector."""
 
-    scale_factor: float = Field(
-        default=1.1,
-        ge=SCALE_FACTOR_MIN,
-        le=SCALE_FACTOR_MAX,
+    scale_factor: Annotated[float, Meta(
+        ge=SCALE_FACTOR_MIN, le=SCALE_FACTOR_MAX,
         description="Haar pyramid step; smaller finds more faces, slower.",
-    )
-    min_neighbors: int = Field(
-        default=5,
-        ge=MIN_NEIGHBORS_MIN,
-        le=MIN_NEIGHBORS_MAX,
+    )] = 1.1
+    min_neighbors: Annotated[int, Meta(
+        ge=MIN_NEIGHBORS_MIN, le=MIN_NEIGHBORS_MAX,
         description="Overlapping hits needed to accept a face; higher means fewer.",
-    )
-    min_face_px: int = Field(
-        default=30,
-        ge=MIN_FACE_PX_MIN,
-        le=MIN_FACE_PX_MAX,
+    )] = 5
+    min_face_px: Annotated[int, Meta(
+        ge=MIN_FACE_PX_MIN, le=MIN_FACE_PX_MAX,
         description="Smallest face side to detect, in full-frame pixels.",
-    )
-    detect_width: int = Field(
-        default=320,
-        ge=DETECT_WIDTH_MIN,
-        le=DETECT_WIDTH_MAX,
+    )] = 30
+    detect_width: Annotated[int, Meta(
+        ge=DETECT_WIDTH_MIN, le=DETECT_WIDTH_MAX,
         description="Width the frame is downscaled to for the full-frame scan.",
-    )
-    full_scan_interval_s: float = Field(
-        default=2.0,
-        ge=0,
-        le=FULL_SCAN_INTERVAL_S_MAX,
+    )] = 320
+    full_scan_interval_s: Annotated[float, Meta(
+        ge=0, le=FULL_SCAN_INTERVAL_S_MAX,
         description="Seconds between full-frame scans; in between, only near the last faces.",
-    )
-    idle_scan_interval_s: float = Field(
-        default=10.0,
-        ge=0,
-        le=IDLE_SCAN_INTERVAL_S_MAX,
+    )] = 2.0
+    idle_scan_interval_s: Annotated[float, Meta(
+        ge=0, le=IDLE_SCAN_INTERVAL_S_MAX,
         description="Longest time between whole-frame scans while the picture (outside tracked people) "
         "is unchanged; 0: no change check.",
-    )
-    change_threshold: float = Field(
-        default=12.0,
-        ge=CHANGE_THRESHOLD_MIN,
-        le=CHANGE_THRESHOLD_MAX,
+    )] = 10.0
+    change_threshold: Annotated[float, Meta(
+        ge=CHANGE_THRESHOLD_MIN, le=CHANGE_THRESHOLD_MAX,
         description="Change check: grey levels a thumbnail cell must change by to count as changed.",
-    )
-    change_area: float = Field(
-        default=0.004,
-        ge=CHANGE_AREA_MIN,
-        le=CHANGE_AREA_MAX,
+    )] = 12.0
+    change_area: Annotated[float, Meta(
+        ge=CHANGE_AREA_MIN, le=CHANGE_AREA_MAX,
         description="Change check: fraction of thumbnail cells that must change to trigger a full scan.",
-    )
+    )] = 0.004
 
 
-class ModelConfig(Section):
+class ModelConfig(Section, frozen=True, kw_only=True):
     """The emotion classifier model."""
 
-    path: Path = Field(
-        default=DEFAULT_MODEL_PATH,
+    path: Annotated[Path, Meta(
         description="The int8 TFLite model; a relative path is relative to the config file.",
-    )
-    num_threads: int = Field(default=1, ge=1, le=4, description="CPU threads for the TFLite interpreter.")
-    flip_average: bool = Field(
-        default=True,
+    )] = DEFAULT_MODEL_PATH
+    num_threads: Annotated[int, Meta(ge=1, le=4, description="CPU threads for the TFLite interpreter.")] = 1
+    flip_average: Annotated[bool, Meta(
         description="Also classify each face's mirror image and average: more accurate, twice the inference.",
-    )
-
-    @field_validator("path")
-    @classmethod
-    def _relative_to_config(cls, value: Path, info: ValidationInfo) -> Path:
-        return resolve_path(value, info)
+    )] = True

@@ -10,10 +10,11 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from typing import Annotated
 
-from pydantic import Field, field_validator
+from msgspec import Meta
 
-from soulsyncd.settings import Section
+from soulsyncd.settings import FieldError, Section
 
 HISTORY_DAYS_MAX = 365
 MAX_CLIENTS_MAX = 256
@@ -42,52 +43,45 @@ def is_loopback(listen: str) -> bool:
         return False
 
 
-class WebConfig(Section):
+class WebConfig(Section, frozen=True, kw_only=True):
     """The local status page: live mood, timeline, framing check (no pixels) and controls."""
 
-    enabled: bool = Field(default=False, description="Serve the status page at all.")
-    listen: str = Field(
-        default="127.0.0.1", min_length=1, max_length=253,
+    enabled: Annotated[bool, Meta(description="Serve the status page at all.")] = False
+    listen: Annotated[str, Meta(
+        min_length=1, max_length=253,
         description="Address to listen on: 127.0.0.1 (this machine only), an address of the Pi, or 0.0.0.0 "
         "/ :: for every interface; beyond loopback the credential web-password is required.",
-    )
-    port: int = Field(default=8088, ge=1, le=65535, description="TCP port of the page.")
-    hosts: tuple[str, ...] = Field(
-        default=(), max_length=32,
+    )] = "127.0.0.1"
+    port: Annotated[int, Meta(ge=1, le=65535, description="TCP port of the page.")] = 8088
+    hosts: Annotated[tuple[str, ...], Meta(
+        max_length=32,
         description="Host names the page may be reached by (Host header), besides localhost, 127.0.0.1, "
         "[::1], this machine's name, <name>.local and the listen address; guards against DNS rebinding.",
-    )
-    history_days: int = Field(
-        default=7, ge=0, le=HISTORY_DAYS_MAX,
+    )] = ()
+    history_days: Annotated[int, Meta(
+        ge=0, le=HISTORY_DAYS_MAX,
         description="Days of mood/track history kept in the state dir for the timeline (0: none kept on "
         "disk); never any image.",
-    )
-    max_clients: int = Field(
-        default=64, ge=1, le=MAX_CLIENTS_MAX,
+    )] = 7
+    max_clients: Annotated[int, Meta(
+        ge=1, le=MAX_CLIENTS_MAX,
         description="Most open connections (pages' live streams included); more are refused.",
-    )
+    )] = 64
 
-    @field_validator("listen")
-    @classmethod
-    def _address(cls, value: str) -> str:
-        if value != "localhost":
+    def __post_init__(self) -> None:
+        if self.listen != "localhost":
             try:
-                ipaddress.ip_address(value)
+                ipaddress.ip_address(self.listen)
             except ValueError:
-                raise ValueError("must be an IP address (127.0.0.1, 0.0.0.0, ::, 192.168.1.20) or "
+                raise FieldError("listen", "must be an IP address (127.0.0.1, 0.0.0.0, ::, 192.168.1.20) or "
                                  "localhost") from None
-        return value
-
-    @field_validator("hosts")
-    @classmethod
-    def _host_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for host in value:
+        for host in self.hosts:
             if not _HOST_NAME.match(host):
                 try:
                     ipaddress.ip_address(host.strip("[]"))
                 except ValueError:
-                    raise ValueError(f"{host!r} is not a host name or address (no port, no scheme)") from None
-        return value
+                    raise FieldError(
+                        "hosts", f"{host!r} is not a host name or address (no port, no scheme)") from None
 
     @property
     def loopback(self) -> bool:
