@@ -90,7 +90,7 @@ def test_the_spotify_player_loads_spotipy_without_redis_or_a_charset_detector() 
 
 def test_no_module_of_soulsyncd_imports_pydantic() -> None:
     """The config is validated by msgspec (pydantic, its core and the libcrypto it loads cost ~20 MB of
-    the daemon's peak, docs/memory-nopydantic.md): every module of the package imports without it."""
+    the daemon's peak, docs/performance.md): every module of the package imports without it."""
     code = (
         "import importlib, pkgutil, soulsyncd\n"
         "for module in pkgutil.walk_packages(soulsyncd.__path__, 'soulsyncd.'):\n"
