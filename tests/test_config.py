@@ -811,3 +811,49 @@ def test_a_problem_inside_a_mapping_of_sections_names_its_key(tmp_path: Path) ->
 )
 def test_msgspec_errors_are_said_plainly(data: dict[object, object], expected: str) -> None:
     assert parse_errors(data) == [expected]
+
+
+# --- round four: validate.py's walk through unions, dict values and msgspec's own words -----------
+
+
+def test_a_spotify_player_is_walked_with_its_own_fields(tmp_path: Path) -> None:
+    """player is a union of two kinds: a spotify section's keys are that kind's, not the dry-run's."""
+    path = write(tmp_path, "player:\n  kind: spotify\n  client_id: abc\n  switch: immediate\n")
+    player = load_config(path).player
+    assert (player.kind, player.client_id, player.switch) == ("spotify", "abc", "immediate")  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A choice inside a kind of a union: the choices are that kind's field's (2 kinds, then 3).
+        ("player:\n  kind: spotify\n  client_id: abc\n  switch: sometimes\n",
+         "F:4: player.switch: expected one of 'boundary', 'immediate', got 'sometimes'"),
+        ("camera:\n  kind: file\n  path: a.avi\n  pace: slow\n",
+         "F:4: camera.pace: expected one of 'realtime', 'fast', got 'slow'"),
+        ("camera:\n  kind: file\n  path: a.avi\n  pace: 2\n",
+         "F:4: camera.pace: expected one of 'realtime', 'fast', got 2"),
+        # A union of two types is said as both.
+        ("camera:\n  kind: usb\n  device: [1]\n",
+         "F:3: camera.device: expected an integer or a string, got a list"),
+        # A string's maximum length, plural.
+        ("mqtt:\n  ha_version: '" + "1" * 21 + "'\n",
+         "F:2: mqtt.ha_version: must be at most 20 characters long"),
+        # A message msgspec words in a way no rule here rewrites is passed on, its first letter lowered.
+        ("analysis:\n  fps: 1" + "0" * 400 + "\n", "F:2: analysis.fps: number out of range"),
+        # A value that holds msgspec's own " - at `" marker does not confuse the path.
+        ("logging:\n  level: loud - at `x`\n",
+         "F:2: logging.level: expected one of 'debug', 'info', 'warning', 'error', got 'loud - at `x`'"),
+    ],
+)
+def test_msgspec_errors_inside_unions_and_odd_values(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    assert [error.replace(str(path), "F") for error in errors_of(path)] == [expected]
+
+
+def test_the_failing_dict_value_is_found_as_the_section_converts_it(tmp_path: Path) -> None:
+    """msgspec names no key in a dict: the one blamed is the first value that fails converted as the
+    section is (laxly: a quoted number is a number), not the first that a strict reading would refuse."""
+    path = write(tmp_path, "music:\n  playlists:\n    calm: {uris: [a], valence: '0.5', energy: '0.5'}\n"
+                           "    sad:\n      uris: [b]\n      energy: 2\n")
+    assert errors_of(path) == [f"{path}:6: music.playlists.sad.energy: must be at most 1, got 2"]
