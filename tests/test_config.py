@@ -857,3 +857,20 @@ def test_the_failing_dict_value_is_found_as_the_section_converts_it(tmp_path: Pa
     path = write(tmp_path, "music:\n  playlists:\n    calm: {uris: [a], valence: '0.5', energy: '0.5'}\n"
                            "    sad:\n      uris: [b]\n      energy: 2\n")
     assert errors_of(path) == [f"{path}:6: music.playlists.sad.energy: must be at most 1, got 2"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Optional numbers (a number or null) with bounds that .inf or .nan would otherwise meet first.
+        ("player:\n  kind: dry-run\n  track_s: .inf\n",
+         "F:3: player.track_s: must be a finite number, got inf"),
+        ("engine:\n  max_lead: -.inf\n", "F:2: engine.max_lead: must be a finite number, got -inf"),
+        ("camera:\n  kind: usb\n  fps: .nan\n", "F:3: camera.fps: must be a finite number, got nan"),
+    ],
+)
+def test_infinity_and_nan_are_refused_where_a_number_or_null_belongs(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = write(tmp_path, text)
+    assert [error.replace(str(path), "F") for error in errors_of(path)] == [expected]
