@@ -874,3 +874,28 @@ def test_infinity_and_nan_are_refused_where_a_number_or_null_belongs(
 ) -> None:
     path = write(tmp_path, text)
     assert [error.replace(str(path), "F") for error in errors_of(path)] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Rules on the value as written, before conversion: YAML's number 2025.10 and its bool yes.
+        ("mqtt:\n  ha_version: 2025.10\n",
+         ['F:2: mqtt.ha_version: quote the version (ha_version: "2025.1"): unquoted, YAML reads it '
+          "as a number"]),
+        ("camera:\n  kind: usb\n  device: yes\n",
+         ["F:3: camera.device: expected a camera index or a device path such as /dev/video0, got True"]),
+        # An unknown key already said as a secret is left out, and the unknown keys after it are not.
+        ("analysis:\n  token: x\n  fsp: 1\n",
+         [f"F:2: analysis.token: {SECRET_ADVICE}", "F:3: analysis.fsp: unknown key (did you mean 'fps'?)"]),
+        # Problems on one line keep the order they were found in (secrets first), not the words' order.
+        ("logging: {level: loud, token: x}\n",
+         [f"F:1: logging.token: {SECRET_ADVICE}",
+          "F:1: logging.level: expected one of 'debug', 'info', 'warning', 'error', got 'loud'"]),
+    ],
+)
+def test_rules_as_written_secrets_and_the_order_on_one_line(
+    tmp_path: Path, text: str, expected: list[str]
+) -> None:
+    path = write(tmp_path, text)
+    assert [error.replace(str(path), "F") for error in errors_of(path)] == expected
