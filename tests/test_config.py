@@ -899,3 +899,21 @@ def test_rules_as_written_secrets_and_the_order_on_one_line(
 ) -> None:
     path = write(tmp_path, text)
     assert [error.replace(str(path), "F") for error in errors_of(path)] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A mapping where a number belongs, a list where a mapping of names belongs: said, not walked.
+        ("analysis:\n  fps: {a: 1}\n", "F:2: analysis.fps: expected a number, got a mapping"),
+        ("engine:\n  emotion_points: [1]\n", "F:2: engine.emotion_points: expected a mapping, got a list"),
+        # A key YAML reads as a number inside a mapping of names.
+        ("engine:\n  emotion_points:\n    1: [0.5, 0.5]\n",
+         "F:3: engine.emotion_points.1: keys must be strings"),
+    ],
+)
+def test_values_of_the_wrong_shape_and_number_keys_in_a_mapping_of_names(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = write(tmp_path, text)
+    assert [error.replace(str(path), "F") for error in errors_of(path)] == [expected]
