@@ -917,3 +917,15 @@ def test_values_of_the_wrong_shape_and_number_keys_in_a_mapping_of_names(
 ) -> None:
     path = write(tmp_path, text)
     assert [error.replace(str(path), "F") for error in errors_of(path)] == [expected]
+
+
+def test_a_number_key_in_a_mapping_of_names_stops_that_sections_conversion_not_its_walk(
+    tmp_path: Path,
+) -> None:
+    """The section is not converted without the key (its other values' rules would judge a different
+    section), but the walk goes on through the keys after it."""
+    path = write(tmp_path, "engine:\n  emotion_points:\n    1: [0.5, 0.5]\n    happy: [2, 2]\n")
+    assert errors_of(path) == [f"{path}:3: engine.emotion_points.1: keys must be strings"]
+    path = write(tmp_path, "engine:\n  emotion_points:\n    1: [0.5, 0.5]\n    happy: [.inf, 0.5]\n")
+    assert errors_of(path) == [f"{path}:3: engine.emotion_points.1: keys must be strings",
+                               f"{path}:4: engine.emotion_points.happy[0]: must be a finite number, got inf"]
