@@ -811,3 +811,121 @@ def test_a_problem_inside_a_mapping_of_sections_names_its_key(tmp_path: Path) ->
 )
 def test_msgspec_errors_are_said_plainly(data: dict[object, object], expected: str) -> None:
     assert parse_errors(data) == [expected]
+
+
+# --- round four: validate.py's walk through unions, dict values and msgspec's own words -----------
+
+
+def test_a_spotify_player_is_walked_with_its_own_fields(tmp_path: Path) -> None:
+    """player is a union of two kinds: a spotify section's keys are that kind's, not the dry-run's."""
+    path = write(tmp_path, "player:\n  kind: spotify\n  client_id: abc\n  switch: immediate\n")
+    player = load_config(path).player
+    assert (player.kind, player.client_id, player.switch) == ("spotify", "abc", "immediate")  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A choice inside a kind of a union: the choices are that kind's field's (2 kinds, then 3).
+        ("player:\n  kind: spotify\n  client_id: abc\n  switch: sometimes\n",
+         "F:4: player.switch: expected one of 'boundary', 'immediate', got 'sometimes'"),
+        ("camera:\n  kind: file\n  path: a.avi\n  pace: slow\n",
+         "F:4: camera.pace: expected one of 'realtime', 'fast', got 'slow'"),
+        ("camera:\n  kind: file\n  path: a.avi\n  pace: 2\n",
+         "F:4: camera.pace: expected one of 'realtime', 'fast', got 2"),
+        # A union of two types is said as both.
+        ("camera:\n  kind: usb\n  device: [1]\n",
+         "F:3: camera.device: expected an integer or a string, got a list"),
+        # A string's maximum length, plural.
+        ("mqtt:\n  ha_version: '" + "1" * 21 + "'\n",
+         "F:2: mqtt.ha_version: must be at most 20 characters long"),
+        # A message msgspec words in a way no rule here rewrites is passed on, its first letter lowered.
+        ("analysis:\n  fps: 1" + "0" * 400 + "\n", "F:2: analysis.fps: number out of range"),
+        # A value that holds msgspec's own " - at `" marker does not confuse the path.
+        ("logging:\n  level: loud - at `x`\n",
+         "F:2: logging.level: expected one of 'debug', 'info', 'warning', 'error', got 'loud - at `x`'"),
+    ],
+)
+def test_msgspec_errors_inside_unions_and_odd_values(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    assert [error.replace(str(path), "F") for error in errors_of(path)] == [expected]
+
+
+def test_the_failing_dict_value_is_found_as_the_section_converts_it(tmp_path: Path) -> None:
+    """msgspec names no key in a dict: the one blamed is the first value that fails converted as the
+    section is (laxly: a quoted number is a number), not the first that a strict reading would refuse."""
+    path = write(tmp_path, "music:\n  playlists:\n    calm: {uris: [a], valence: '0.5', energy: '0.5'}\n"
+                           "    sad:\n      uris: [b]\n      energy: 2\n")
+    assert errors_of(path) == [f"{path}:6: music.playlists.sad.energy: must be at most 1, got 2"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Optional numbers (a number or null) with bounds that .inf or .nan would otherwise meet first.
+        ("player:\n  kind: dry-run\n  track_s: .inf\n",
+         "F:3: player.track_s: must be a finite number, got inf"),
+        ("engine:\n  max_lead: -.inf\n", "F:2: engine.max_lead: must be a finite number, got -inf"),
+        ("camera:\n  kind: usb\n  fps: .nan\n", "F:3: camera.fps: must be a finite number, got nan"),
+    ],
+)
+def test_infinity_and_nan_are_refused_where_a_number_or_null_belongs(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = write(tmp_path, text)
+    assert [error.replace(str(path), "F") for error in errors_of(path)] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Rules on the value as written, before conversion: YAML's number 2025.10 and its bool yes.
+        ("mqtt:\n  ha_version: 2025.10\n",
+         ['F:2: mqtt.ha_version: quote the version (ha_version: "2025.1"): unquoted, YAML reads it '
+          "as a number"]),
+        ("camera:\n  kind: usb\n  device: yes\n",
+         ["F:3: camera.device: expected a camera index or a device path such as /dev/video0, got True"]),
+        # An unknown key already said as a secret is left out, and the unknown keys after it are not.
+        ("analysis:\n  token: x\n  fsp: 1\n",
+         [f"F:2: analysis.token: {SECRET_ADVICE}", "F:3: analysis.fsp: unknown key (did you mean 'fps'?)"]),
+        # Problems on one line keep the order they were found in (secrets first), not the words' order.
+        ("logging: {level: loud, token: x}\n",
+         [f"F:1: logging.token: {SECRET_ADVICE}",
+          "F:1: logging.level: expected one of 'debug', 'info', 'warning', 'error', got 'loud'"]),
+    ],
+)
+def test_rules_as_written_secrets_and_the_order_on_one_line(
+    tmp_path: Path, text: str, expected: list[str]
+) -> None:
+    path = write(tmp_path, text)
+    assert [error.replace(str(path), "F") for error in errors_of(path)] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A mapping where a number belongs, a list where a mapping of names belongs: said, not walked.
+        ("analysis:\n  fps: {a: 1}\n", "F:2: analysis.fps: expected a number, got a mapping"),
+        ("engine:\n  emotion_points: [1]\n", "F:2: engine.emotion_points: expected a mapping, got a list"),
+        # A key YAML reads as a number inside a mapping of names.
+        ("engine:\n  emotion_points:\n    1: [0.5, 0.5]\n",
+         "F:3: engine.emotion_points.1: keys must be strings"),
+    ],
+)
+def test_values_of_the_wrong_shape_and_number_keys_in_a_mapping_of_names(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = write(tmp_path, text)
+    assert [error.replace(str(path), "F") for error in errors_of(path)] == [expected]
+
+
+def test_a_number_key_in_a_mapping_of_names_stops_that_sections_conversion_not_its_walk(
+    tmp_path: Path,
+) -> None:
+    """The section is not converted without the key (its other values' rules would judge a different
+    section), but the walk goes on through the keys after it."""
+    path = write(tmp_path, "engine:\n  emotion_points:\n    1: [0.5, 0.5]\n    happy: [2, 2]\n")
+    assert errors_of(path) == [f"{path}:3: engine.emotion_points.1: keys must be strings"]
+    path = write(tmp_path, "engine:\n  emotion_points:\n    1: [0.5, 0.5]\n    happy: [.inf, 0.5]\n")
+    assert errors_of(path) == [f"{path}:3: engine.emotion_points.1: keys must be strings",
+                               f"{path}:4: engine.emotion_points.happy[0]: must be a finite number, got inf"]
