@@ -9,11 +9,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+import types
 from typing import Any
 
 from soulsyncd.core.commands import Command, Restart, SetLogLevel, SetVolume
 from soulsyncd.core.state import EventKind
+from soulsyncd.mqtt import state as st
+from soulsyncd.mqtt.client import SYNC_WAIT_S, MqttBridge
 from soulsyncd.mqtt.discovery import discovery_messages
+from soulsyncd.mqtt.settings import MqttConfig
+from soulsyncd.testing import ManualClock
+from soulsyncd.testing.fake_core import FakeCore
 from soulsyncd.types import CameraStatus, Emotion, Mood, PlayerStatus
 from tests.mosquitto import Broker, Watcher
 from tests.test_mqtt_bridge import Make, complete, make_bridge, state_of
@@ -297,3 +303,125 @@ def test_a_command_that_made_room_in_a_full_queue_is_answered_ok(make_bridge: Ma
     assert answers(watcher) == [{"command": "volume", "ok": True, "correlation_id": "c1"}]
     assert core.wait_received(1)
     assert core.received == [SetVolume(30)]
+
+
+# --- the order on the wire when the broker's retained configs come late -----------------------------
+#
+# mosquitto writes a SUBACK at once and the retained messages of that subscription later; on a busy
+# machine our own old configs can come after the last SUBACK. A real broker does this only now and
+# then, so these tests stand in for paho's client and play the broker's side in the worst order.
+
+
+class _Wire:
+    """Paho's client as the bridge uses it: what was subscribed and sent, in order."""
+
+    def __init__(self) -> None:
+        self.subscribed: list[str] = []
+        self.sent: list[tuple[str, bytes]] = []
+
+    def subscribe(self, topic: str, qos: int) -> tuple[int, int]:
+        self.subscribed.append(topic)
+        return 0, len(self.subscribed)
+
+    def publish(self, topic: str, payload: str | bytes, qos: int = 0, retain: bool = False,
+                properties: object = None) -> Any:
+        from paho.mqtt.enums import MQTTErrorCode
+
+        self.sent.append((topic, payload.encode() if isinstance(payload, str) else payload))
+        return types.SimpleNamespace(rc=MQTTErrorCode.MQTT_ERR_SUCCESS)
+
+
+def _connected_bridge(clock: ManualClock) -> tuple[MqttBridge, _Wire, FakeCore]:
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.reasoncodes import ReasonCode
+
+    config = MqttConfig(enabled=True, device_id="room", discovery_mode="device")
+    bridge, wire, core = MqttBridge(config, password=None, clock=clock), _Wire(), FakeCore()
+    bridge._core, bridge._client = core, wire  # type: ignore[assignment]
+    bridge._on_connect(wire, None, None, ReasonCode(PacketTypes.CONNACK, "Success"), None)  # type: ignore[arg-type]
+    return bridge, wire, core
+
+
+def _acknowledge_subscriptions(bridge: MqttBridge, wire: _Wire) -> None:
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.reasoncodes import ReasonCode
+
+    for mid in range(1, len(wire.subscribed) + 1):
+        bridge._on_subscribe(wire, None, mid, [ReasonCode(PacketTypes.SUBACK, "Granted QoS 0")],  # type: ignore[arg-type]
+                             None)
+
+
+def _publisher_turn(bridge: MqttBridge) -> None:
+    """One turn of the publisher thread, as if it ran the moment anything was pending."""
+    bridge._check_sync_wait()
+    with bridge._wake:
+        pending, bridge._pending = bridge._pending, type(bridge._pending)()
+    bridge._publish(pending)
+
+
+def _discovery_sent(wire: _Wire) -> list[tuple[str, bool]]:
+    return [(topic, bool(payload)) for topic, payload in wire.sent if topic.startswith("homeassistant/")]
+
+
+def test_old_configs_that_come_after_the_last_suback_are_removed_before_the_new_form_goes_out() -> None:
+    bridge, wire, core = _connected_bridge(ManualClock())
+    try:
+        old_form = [m.topic for m in discovery_messages(bridge.info, device=False)]
+        for topic in old_form[:18]:  # these the broker wrote before its SUBACKs
+            bridge._handle(topic, b'{"name": "old"}', retained=True)
+            _publisher_turn(bridge)
+        _acknowledge_subscriptions(bridge, wire)
+        _publisher_turn(bridge)
+        for topic in old_form[18:]:  # and these after them
+            bridge._handle(topic, b'{"name": "old"}', retained=True)
+            _publisher_turn(bridge)
+        assert ("homeassistant/device/room/config", True) not in _discovery_sent(wire)
+
+        markers = [payload for topic, payload in wire.sent if topic == bridge.sync_topic]
+        assert len(markers) == 1  # sent once, after the last SUBACK, behind every retained config
+        bridge._handle(bridge.sync_topic, markers[0], retained=False)
+        _publisher_turn(bridge)
+
+        sent = _discovery_sent(wire)
+        removals = [i for i, (_, has_payload) in enumerate(sent) if not has_payload]
+        assert {sent[i][0] for i in removals} == set(old_form)
+        assert sent[max(removals) + 1:] == [("homeassistant/device/room/config", True)]
+        assert bridge.rejected == 0  # the marker is not a command
+    finally:
+        core.close()
+
+
+def test_a_marker_that_never_comes_back_delays_the_full_set_by_at_most_the_wait() -> None:
+    clock = ManualClock()
+    bridge, wire, core = _connected_bridge(clock)
+    try:
+        _acknowledge_subscriptions(bridge, wire)
+        bridge._handle(bridge.sync_topic, b"someone else's", retained=False)  # not ours: still waiting
+        bridge._handle(bridge.sync_topic, b"1-0", retained=True)
+        clock.advance(SYNC_WAIT_S - 0.1)
+        _publisher_turn(bridge)
+        assert _discovery_sent(wire) == []
+        clock.advance(0.1)
+        _publisher_turn(bridge)
+        assert _discovery_sent(wire) == [("homeassistant/device/room/config", True)]
+        assert f"{bridge.base}/{st.AVAILABILITY}" in {topic for topic, _ in wire.sent}
+    finally:
+        core.close()
+
+
+def test_without_discovery_the_full_set_goes_out_on_the_last_suback() -> None:
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.reasoncodes import ReasonCode
+
+    config = MqttConfig(enabled=True, device_id="room", discovery=False)
+    bridge, wire, core = MqttBridge(config, password=None, clock=ManualClock()), _Wire(), FakeCore()
+    bridge._core, bridge._client = core, wire  # type: ignore[assignment]
+    try:
+        bridge._on_connect(wire, None, None, ReasonCode(PacketTypes.CONNACK, "Success"), None)  # type: ignore[arg-type]
+        assert bridge.sync_topic not in wire.subscribed
+        _acknowledge_subscriptions(bridge, wire)
+        _publisher_turn(bridge)
+        assert (f"{bridge.base}/{st.AVAILABILITY}", b"online") in wire.sent
+        assert not [topic for topic, _ in wire.sent if topic == bridge.sync_topic]
+    finally:
+        core.close()

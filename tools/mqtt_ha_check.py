@@ -135,7 +135,7 @@ class Check:
 
     def state(self, entity: str) -> str:
         domain, object_id = entity.split(".")
-        return self.watcher.retained.get(f"hastate/{domain}/{object_id}/state", b"").decode()
+        return self.watcher.last.get(f"hastate/{domain}/{object_id}/state", b"").decode()
 
     def expect(self, entity: str, wanted: Callable[[str], bool], what: str, timeout_s: float = 60) -> None:
         ok = self.watcher.wait_for(lambda _: wanted(self.state(entity)), timeout_s)
@@ -164,7 +164,7 @@ class Check:
 
     def attribute(self, entity: str, name: str) -> str:
         domain, object_id = entity.split(".")
-        return self.watcher.retained.get(f"hastate/{domain}/{object_id}/{name}", b"").decode()
+        return self.watcher.last.get(f"hastate/{domain}/{object_id}/{name}", b"").decode()
 
     def note(self, ok: bool, what: str) -> None:
         self.failed += not ok
@@ -189,7 +189,7 @@ class Check:
     def shown(self) -> None:
         """Every entity Home Assistant ever published a state for (statestream) is one of ours: a
         duplicate would show as a second id (``..._mood_2``)."""
-        seen = {".".join(topic.split("/")[1:3]) for topic in self.watcher.retained
+        seen = {".".join(topic.split("/")[1:3]) for topic in self.watcher.last
                 if topic.startswith("hastate/") and topic.endswith("/state")}
         extra = sorted(seen - set(ENTITIES + DISABLED))
         self.note(not extra, f"entities Home Assistant showed: {len(seen)}, none twice (not ours: {extra})")

@@ -22,7 +22,8 @@ request's own response topic with its correlation data).
 Discovery goes out in one form (``mqtt.discovery_mode``). The bridge also subscribes to its own
 discovery topics: a retained config of the other form, or of an entity it no longer has, is cleared
 with an empty retained payload and the current form sent again after it, so a mode switch leaves no
-duplicate entities behind.
+duplicate entities behind. On connect the full set waits for a marker the bridge sends itself on
+``<base>/sync``: back from the broker, it says every retained config of ours has arrived.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ POLL_S = 1.0  # how often the publisher looks for changes that came without an e
 REFRESH_S = 10.0  # continuous figures (confidence, valence, progress) at most this often per topic
 STOP_PUBLISH_WAIT_S = 0.5  # bounded wait for the clean 'offline' to leave on stop
 RESPONSE = "response"  # <base>/response: the answer to every command
+SYNC = "sync"  # <base>/sync: a marker the bridge sends itself after subscribing (see _on_subscribe)
+SYNC_WAIT_S = 2.0  # a marker that never comes back (an ACL that drops it): the full set goes out anyway
 PENDING_MAX = 256  # answers and events waiting for the publisher; beyond this the oldest are dropped
 _UNSET: Any = object()
 
@@ -186,6 +189,7 @@ class MqttBridge:
         self._discovery = discovery_messages(self.info, device=self.device_discovery)
         self._discovery_topics = {message.topic for message in self._discovery}
         self.birth_topic = f"{config.discovery_prefix}/status"
+        self.sync_topic = f"{self.base}/{SYNC}"
         self._password = password
         self._clock = clock or SystemClock()
         self._poll_s = poll_s
@@ -203,6 +207,9 @@ class MqttBridge:
         self._failure_logged: str | None = None
         self._send_errors_logged: set[str] = set()
         self._subscribe_mid: int | None = None
+        self._sync_mid: int | None = None
+        self._sync_token: str | None = None  # the marker awaited from the broker (None: not waiting)
+        self._sync_deadline: float | None = None
         # From CONNACK to the last SUBACK the broker is still sending our own retained configs: a
         # leftover found meanwhile is cleared at once, but the current form waits for the full set.
         self._subscribing = False
@@ -324,23 +331,25 @@ class MqttBridge:
             # The command topic and one level below it, so a wrong level is seen (and logged), not lost.
             # One SUBSCRIBE each: a filter paho refuses (only a config that skipped validation has one)
             # must not take the other with it.
-            # Our own discovery topics, for retained configs to clear (a mode switch, an entity gone);
-            # before the birth topic: the broker sends their retained messages before its SUBACK,
-            # which triggers the full set.
+            # Our own discovery topics, for retained configs to clear (a mode switch, an entity gone),
+            # and the sync marker that says the broker has sent all of them (see _on_subscribe).
             own: tuple[str, ...] = ()
             if self.config.discovery:
                 own = (f"{self.info.prefix}/+/{self.info.device_id}/+/config",
-                       f"{self.info.prefix}/device/{self.info.device_id}/config")
+                       f"{self.info.prefix}/device/{self.info.device_id}/config", self.sync_topic)
             last_mid = None
             self._subscribing = True
+            self._sync_mid = self._sync_token = self._sync_deadline = None
             for topic in (f"{self.base}/+/set/#", *own, self.birth_topic):
                 try:
                     # Our own configs at QoS 0: the broker sends those retained messages at once, not
-                    # 20 at a time as QoS 1 (mosquitto's max_inflight_messages), so all of them are
-                    # here before the last SUBACK.
+                    # 20 at a time as QoS 1 (mosquitto's max_inflight_messages).
                     _, last_mid = client.subscribe(topic, 0 if topic in own else QOS)
                 except ValueError as exc:
                     log.error("MQTT: cannot subscribe to %s: %s", _short(topic), exc)
+                else:
+                    if topic == self.sync_topic:
+                        self._sync_mid = last_mid
             self._subscribe_mid = last_mid
             if last_mid is None:
                 self._subscribing = False
@@ -350,18 +359,54 @@ class MqttBridge:
             self._subscribing = False
             self._request(full=True)
 
-    def _on_subscribe(self, _client: Client, _userdata: object, mid: int, reasons: list[ReasonCode],
+    def _on_subscribe(self, client: Client, _userdata: object, mid: int, reasons: list[ReasonCode],
                       _properties: Properties | None) -> None:
-        # The full set goes out on the SUBACK, not the CONNACK: paho re-sends messages the broker had
-        # not acknowledged before the connection broke right after on_connect returns, and those
+        # The full set goes out after the SUBACK, not the CONNACK: paho re-sends messages the broker
+        # had not acknowledged before the connection broke right after on_connect returns, and those
         # stale states must reach the broker before the fresh ones, not after. The last SUBSCRIBE's
         # SUBACK comes last.
-        for reason in reasons:
-            if reason.is_failure:
-                log.warning("MQTT: the broker refused a subscription (%s); commands may not arrive", reason)
-        if mid == self._subscribe_mid:
+        refused = any(reason.is_failure for reason in reasons)
+        if refused:
+            log.warning("MQTT: the broker refused a subscription (%s); commands may not arrive",
+                        ", ".join(str(reason) for reason in reasons))
+            if mid == self._sync_mid:
+                self._sync_mid = None
+        if mid != self._subscribe_mid:
+            return
+        if self._sync_mid is None:  # no discovery (or no marker): nothing retained to wait for
+            self._sync_done()
+            return
+        # The SUBACK may overtake our own retained configs: mosquitto queues retained messages and
+        # writes them later, a SUBACK at once (CI saw 24 of 42 configs arrive after the last
+        # SUBACK, so the new form went out before the old one's removal). A message the broker
+        # routes to us is written after whatever it had queued for us, so our own marker, once back,
+        # says every retained config is here.
+        token = f"{self.connections}-{id(self):x}"
+        with self._wake:
+            self._sync_token = token
+            self._sync_deadline = self._clock.monotonic() + SYNC_WAIT_S
+        try:
+            client.publish(self.sync_topic, token, qos=0, retain=False)
+        except (ValueError, RuntimeError) as exc:
+            log.debug("MQTT: the sync marker could not be sent (%s)", exc)
+            self._sync_done()
+
+    def _check_sync_wait(self) -> None:
+        """The publisher's side of the marker: a marker that never came back ends the wait."""
+        deadline = self._sync_deadline
+        if deadline is not None and self._clock.monotonic() >= deadline:
+            self._sync_done(waited_out=True)
+
+    def _sync_done(self, *, waited_out: bool = False) -> None:
+        """Every retained config of ours is in (or waited for long enough): the full set may go."""
+        with self._wake:
+            if not self._subscribing:
+                return
+            if waited_out:
+                log.debug("MQTT: no sync marker back after %.0f s; publishing all the same", SYNC_WAIT_S)
             self._subscribing = False
-            self._request(full=True)
+            self._sync_token = self._sync_deadline = None
+        self._request(full=True)
 
     def _on_connect_fail(self, _client: Client, _userdata: object) -> None:
         self._log_failure(f"broker {self.config.host}:{self.config.port} unreachable (retrying)")
@@ -387,6 +432,10 @@ class MqttBridge:
 
     def _handle(self, topic: str, payload: bytes, *, retained: bool, response_topic: str | None = None,
                 correlation_data: bytes | None = None) -> None:
+        if topic == self.sync_topic:  # never a command; a stray or retained one is ignored
+            if not retained and self._sync_token is not None and payload == self._sync_token.encode():
+                self._sync_done()
+            return
         if topic == self.birth_topic:
             if payload.strip() == b"online":
                 log.info("MQTT: Home Assistant came online; publishing discovery and state again")
@@ -476,6 +525,7 @@ class MqttBridge:
                 pending, self._pending = self._pending, _Pending()
             if self._stop.is_set():
                 break
+            self._check_sync_wait()
             self._bad_log.flush()
             if self._clock.monotonic() >= next_diagnostics:
                 pending.diagnostics = True

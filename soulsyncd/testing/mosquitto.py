@@ -116,7 +116,7 @@ class Watcher:
     """A plain paho client that records every message on the topics it watches.
 
     ``retained`` holds what the broker keeps (the last retained payload per topic, empty ones removed),
-    as a newly subscribing client would see it.
+    as a newly subscribing client would see it; ``last`` the last payload per topic, retained or not.
     """
 
     def __init__(self, broker: Broker, topics: tuple[str, ...] = ("#",), client_id: str = "watcher") -> None:
@@ -125,10 +125,14 @@ class Watcher:
 
         self.messages: list[Received] = []
         self.retained: dict[str, bytes] = {}
+        self.last: dict[str, bytes] = {}  # the last payload per topic, retained or not
         self._condition = threading.Condition()
         self._topics = topics
         self._subscribed = threading.Event()
-        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id)
+        # MQTT 5 with retain-as-published: a live message keeps the retain flag it was sent with, so
+        # ``retained`` holds only what the broker keeps (a marker or an event is not mistaken for it).
+        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
+                                  protocol=mqtt.MQTTv5)
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = lambda *_args: self._subscribed.set()
         self.client.on_message = self._on_message
@@ -139,7 +143,10 @@ class Watcher:
             raise RuntimeError("watcher could not subscribe")
 
     def _on_connect(self, client: object, _u: object, _f: object, reason: object, _p: object) -> None:
-        self.client.subscribe([(topic, 1) for topic in self._topics])
+        from paho.mqtt.subscribeoptions import SubscribeOptions
+
+        options = SubscribeOptions(qos=1, retainAsPublished=True)
+        self.client.subscribe([(topic, options) for topic in self._topics])
 
     def _on_message(self, _c: object, _u: object, message: object) -> None:
         from paho.mqtt.client import MQTTMessage
@@ -148,10 +155,10 @@ class Watcher:
         received = Received(message.topic, bytes(message.payload), bool(message.retain), time.monotonic())
         with self._condition:
             self.messages.append(received)
-            # A live message sent with retain arrives with retain unset: the broker keeps it all the same.
-            if received.payload:
+            self.last[received.topic] = received.payload
+            if received.retain and received.payload:
                 self.retained[received.topic] = received.payload
-            else:
+            elif received.retain:
                 self.retained.pop(received.topic, None)
             self._condition.notify_all()
 
