@@ -500,6 +500,9 @@ def test_engine_emotion_points_name_known_moods_inside_the_unit_square(tmp_path:
     [message] = errors_of(outside)
     assert message.endswith(
         "engine.emotion_points: happy: valence and energy must be in [0, 1], got [1.2, 0.75]")
+    for point in ("[0.5, 1.5]", "[-0.1, 0.5]", "[0.5, -0.1]"):  # each bound on its own
+        [message] = errors_of(write(tmp_path, f"engine:\n  emotion_points:\n    calm: {point}\n"))
+        assert "engine.emotion_points: calm: valence and energy must be in [0, 1]" in message, point
     corners = write(tmp_path, "engine:\n  emotion_points:\n    happy: [1, 1]\n    sad: [0, 0]\n")
     assert load_config(corners).engine.emotion_points == {"happy": (1.0, 1.0), "sad": (0.0, 0.0)}
 
@@ -929,3 +932,31 @@ def test_a_number_key_in_a_mapping_of_names_stops_that_sections_conversion_not_i
     path = write(tmp_path, "engine:\n  emotion_points:\n    1: [0.5, 0.5]\n    happy: [.inf, 0.5]\n")
     assert errors_of(path) == [f"{path}:3: engine.emotion_points.1: keys must be strings",
                                f"{path}:4: engine.emotion_points.happy[0]: must be a finite number, got inf"]
+
+
+def test_a_problem_at_the_top_level_or_in_one_section_does_not_hide_the_sections_after_it(
+    tmp_path: Path,
+) -> None:
+    """A key that is not a string, an unknown section, an empty section and a section whose conversion
+    is stopped each leave the sections after them checked."""
+    path = write(tmp_path, "1: x\nanalysis:\n  fps: 99\n")
+    assert errors_of(path) == [f"{path}:1: 1: keys must be strings",
+                               f"{path}:3: analysis.fps: must be at most 60, got 99"]
+    path = write(tmp_path, "colour: red\nanalysis:\n  fps: 99\n")
+    assert errors_of(path) == [f"{path}:1: colour: unknown key",
+                               f"{path}:3: analysis.fps: must be at most 60, got 99"]
+    path = write(tmp_path, "logging:\nanalysis:\n  fps: 99\n")  # a section with every key commented out
+    assert errors_of(path) == [f"{path}:3: analysis.fps: must be at most 60, got 99"]
+    path = write(tmp_path, "engine:\n  emotion_points:\n    1: [0.5, 0.5]\nanalysis:\n  fps: 99\n")
+    assert errors_of(path) == [f"{path}:3: engine.emotion_points.1: keys must be strings",
+                               f"{path}:5: analysis.fps: must be at most 60, got 99"]
+
+
+@pytest.mark.parametrize("point", ["[0.5, 0.5, 0.5]", "[0.5, 0.5, .inf, 2]"])
+def test_a_point_with_more_numbers_than_two_is_refused_by_its_length(tmp_path: Path, point: str) -> None:
+    """Items past a fixed-length pair are not walked as one of its numbers (there is none to walk them
+    as); the pair's length is the problem."""
+    path = write(tmp_path, f"engine:\n  emotion_points:\n    happy: {point}\n")
+    count = point.count(",") + 1
+    expected = f"{path}:3: engine.emotion_points.happy: must have exactly 2 items, got {count}"
+    assert errors_of(path) == [expected]

@@ -467,10 +467,6 @@ def _missing(match: re.Match[str], walk: _PathWalk) -> Problem:
     return Problem(walk.shown_loc((match[1],)), "required, but not set")
 
 
-def _unknown_field(match: re.Match[str], walk: _PathWalk) -> Problem:  # the walk drops them first
-    return Problem(walk.shown_loc((match[1],)), "unknown key", unknown_key=True)
-
-
 def _choices(annotation: Any) -> list[object]:
     """The values of the Literal at this place (``Literal[...] | None`` too), in the order declared."""
     literals = [member for member in _members(annotation) if typing.get_origin(member) is Literal]
@@ -509,7 +505,6 @@ def _exact_length(match: re.Match[str], walk: _PathWalk) -> Problem:
 
 _EXPLANATIONS: list[tuple[re.Pattern[str], typing.Callable[[re.Match[str], _PathWalk], Problem]]] = [
     (_MISSING, _missing),
-    (re.compile(r"Object contains unknown field `(.*)`"), _unknown_field),
     (re.compile(r"Invalid enum value .*"), _enum),
     (re.compile(r"Expected `([^`]*)`, got `([^`]*)`"), _expected),
     (re.compile(r"Expected `(?:float|int)` (>=|>|<=|<) (\S+)"), _bound),
