@@ -372,6 +372,8 @@ def test_old_configs_that_come_after_the_last_suback_are_removed_before_the_new_
             _publisher_turn(bridge)
         _acknowledge_subscriptions(bridge, wire)
         _publisher_turn(bridge)
+        bridge._handle(bridge.birth_topic, b"online", retained=False)  # Home Assistant restarting now
+        _publisher_turn(bridge)
         for topic in old_form[18:]:  # and these after them
             bridge._handle(topic, b'{"name": "old"}', retained=True)
             _publisher_turn(bridge)

@@ -210,8 +210,9 @@ class MqttBridge:
         self._sync_mid: int | None = None
         self._sync_token: str | None = None  # the marker awaited from the broker (None: not waiting)
         self._sync_deadline: float | None = None
-        # From CONNACK to the last SUBACK the broker is still sending our own retained configs: a
-        # leftover found meanwhile is cleared at once, but the current form waits for the full set.
+        # From CONNACK until the sync marker is back the broker is still sending our own retained
+        # configs: a leftover found meanwhile is cleared at once, but the current form waits for the
+        # full set.
         self._subscribing = False
         self._diagnostics_empty = True
         self._seen: DaemonState | None = None  # the snapshot of the last event (events thread only)
@@ -365,8 +366,7 @@ class MqttBridge:
         # had not acknowledged before the connection broke right after on_connect returns, and those
         # stale states must reach the broker before the fresh ones, not after. The last SUBSCRIBE's
         # SUBACK comes last.
-        refused = any(reason.is_failure for reason in reasons)
-        if refused:
+        if any(reason.is_failure for reason in reasons):
             log.warning("MQTT: the broker refused a subscription (%s); commands may not arrive",
                         ", ".join(str(reason) for reason in reasons))
             if mid == self._sync_mid:
@@ -377,10 +377,9 @@ class MqttBridge:
             self._sync_done()
             return
         # The SUBACK may overtake our own retained configs: mosquitto queues retained messages and
-        # writes them later, a SUBACK at once (CI saw 24 of 42 configs arrive after the last
-        # SUBACK, so the new form went out before the old one's removal). A message the broker
-        # routes to us is written after whatever it had queued for us, so our own marker, once back,
-        # says every retained config is here.
+        # writes them later, a SUBACK at once (then the new form would go out before the old one's
+        # removal). A message the broker routes to us is written after whatever it had queued for
+        # us, so our own marker, once back, says every retained config is here.
         token = f"{self.connections}-{id(self):x}"
         with self._wake:
             self._sync_token = token
@@ -439,7 +438,8 @@ class MqttBridge:
         if topic == self.birth_topic:
             if payload.strip() == b"online":
                 log.info("MQTT: Home Assistant came online; publishing discovery and state again")
-                self._request(full=True)
+                if not self._subscribing:  # else the full set follows the sync marker anyway
+                    self._request(full=True)
             return
         if not topic.startswith(self.base + "/"):  # one of our own discovery topics
             if retained and payload and topic not in self._discovery_topics and (
