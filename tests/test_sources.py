@@ -196,10 +196,12 @@ def test_realtime_file_hands_a_slow_consumer_only_the_newest_frame(
 
 
 def test_realtime_file_for_a_slower_analysis_hands_out_every_nth_frame_and_decodes_only_those(
-    clip: Path, run: Callable[..., FileSource], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, run: Callable[..., FileSource], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A 100 fps file analysed at 25 fps: every 4th frame is delivered, at 25 a second, and of a
-    motion-JPEG file only those are decoded (plus one probe of the first packet at each opening)."""
+    motion-JPEG file that FFmpeg reads (here in Matroska) only those are decoded (plus one probe of
+    the first packet at each opening)."""
+    clip = write_clip(tmp_path / "clip.mkv", list(range(CLIP_FRAMES)))
     decoded: list[int] = []
     real_imdecode = cv2.imdecode
 
@@ -218,6 +220,65 @@ def test_realtime_file_for_a_slower_analysis_hands_out_every_nth_frame_and_decod
     assert frames[0].image.shape == (48, 64, 3)
     assert source.finished.wait(WAIT_S)
     assert len(decoded) == 1 + len(frames)
+
+
+class CaptureLog:
+    """Stands in for ``cv2.VideoCapture`` in :mod:`files`: opens the real one, noting with which
+    reader (``cv2.CAP_ANY``: whichever OpenCV picks, FFmpeg for these files)."""
+
+    def __init__(self) -> None:
+        self.readers: list[int] = []
+        self._open = cv2.VideoCapture  # the real one: the module attribute is replaced by this
+
+    def __call__(self, path: str, reader: int = cv2.CAP_ANY) -> cv2.VideoCapture:
+        self.readers.append(reader)
+        return self._open(path, reader)
+
+
+@pytest.fixture
+def captures(monkeypatch: pytest.MonkeyPatch) -> CaptureLog:
+    log = CaptureLog()
+    monkeypatch.setattr(files.cv2, "VideoCapture", log)
+    return log
+
+
+def test_motion_jpeg_avi_is_read_without_ffmpeg_every_nth_frame(
+    clip: Path, run: Callable[..., FileSource], captures: CaptureLog
+) -> None:
+    """The demo's kind of file: OpenCV's own reader plays it (FFmpeg's decoders stay out of
+    memory), delivering every n-th frame like FFmpeg, and again from the start on each pass."""
+    source = run(FileSource(clip, loop=True, pace="realtime", fps=100.0, deliver_fps=25.0))
+    frames = take(source, 2 * CLIP_FRAMES // 4)
+    assert [position_of(f) for f in frames] == [3, 7, 11, 15, 19] * 2
+    assert frames[0].image.shape == (48, 64, 3)
+    assert set(captures.readers) == {cv2.CAP_OPENCV_MJPEG}
+
+
+def test_motion_jpeg_avi_without_its_index_is_read_by_ffmpeg(
+    clip: Path, run: Callable[..., FileSource], captures: CaptureLog
+) -> None:
+    """A recording cut short (no index at its end yet): OpenCV's reader refuses it, FFmpeg plays
+    the frames it holds."""
+    data = clip.read_bytes()
+    clip.write_bytes(data[: data.rindex(b"idx1")])
+    source = run(FileSource(clip, loop=False, pace="fast"))
+    assert [position_of(f) for f in take(source, CLIP_FRAMES)] == list(range(CLIP_FRAMES))
+    assert captures.readers[0] == cv2.CAP_OPENCV_MJPEG
+    assert cv2.CAP_ANY in captures.readers
+
+
+@pytest.mark.parametrize(("name", "fourcc"), [("clip.mkv", "MJPG"), ("clip.avi", "FFV1")])
+def test_only_motion_jpeg_avi_files_are_offered_to_opencvs_own_reader(
+    tmp_path: Path, name: str, fourcc: str
+) -> None:
+    """Any other file would make that reader print a warning at each opening."""
+    path = tmp_path / name
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 25.0, (64, 48))
+    writer.write(flat_image(level_of(0)))
+    writer.release()
+    assert not files.is_mjpeg_avi(path)
+    assert files.is_mjpeg_avi(write_clip(tmp_path / "mjpeg.avi", [0]))
+    assert not files.is_mjpeg_avi(tmp_path / "missing.avi")
 
 
 def test_deliver_fps_is_ignored_when_the_file_is_read_as_fast_as_it_is_taken(

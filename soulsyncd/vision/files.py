@@ -29,6 +29,20 @@ DEFAULT_FILE_FPS = 10.0  # for folders of images, and videos whose header has no
 # Codecs whose every frame stands alone (motion JPEG): a frame that is not delivered is skipped
 # without being decoded (read as a packet), and a delivered one is decoded from its packet alone.
 INTRA_ONLY_FOURCCS = frozenset({"MJPG", "mjpg", "MJPA", "mjpa", "JPEG", "jpeg", "AVRn", "dmb1"})
+# An AVI's stream headers (where its codec is named) sit in its first few KB.
+AVI_HEADER_BYTES = 4096
+MJPEG_TAGS = (b"MJPG", b"mjpg")
+
+
+def is_mjpeg_avi(path: Path) -> bool:
+    """Whether ``path`` is an AVI file whose header names motion JPEG (what OpenCV reads without
+    FFmpeg). Only such files are offered to that reader: any other file makes it warn."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(AVI_HEADER_BYTES)
+    except OSError:
+        return False
+    return head[:4] == b"RIFF" and head[8:12] == b"AVI " and any(tag in head for tag in MJPEG_TAGS)
 
 
 def fourcc(capture: cv2.VideoCapture) -> str:
@@ -154,7 +168,10 @@ class FileSource(CaptureSource):
     def _open_video(self) -> cv2.VideoCapture:
         if not self._path.is_file():
             self._nothing_to_play(f"camera file not found: {self._path}")
-        capture = cv2.VideoCapture(str(self._path))
+        capture = self._own_mjpeg_capture() if is_mjpeg_avi(self._path) else None
+        own_reader = capture is not None
+        if capture is None:
+            capture = cv2.VideoCapture(str(self._path))
         if not capture.isOpened():
             capture.release()
             self._nothing_to_play(f"cannot decode video {self._path}")
@@ -165,10 +182,28 @@ class FileSource(CaptureSource):
         # Read at every opening: a replaced video may differ.
         self._pacer.interval_s = (1 + self._skip) / video_fps
         self._packets = False
-        if self._skip and fourcc(capture) in INTRA_ONLY_FOURCCS:
+        if own_reader:
+            logger.debug("%s: read by OpenCV's motion-JPEG reader, every %d. frame delivered",
+                         self._path, self._skip + 1)
+        elif self._skip and fourcc(capture) in INTRA_ONLY_FOURCCS:
             capture = self._packet_capture(capture)
         self._frames_this_pass = 0
         return capture
+
+    def _own_mjpeg_capture(self) -> cv2.VideoCapture | None:
+        """The file opened by OpenCV's own motion-JPEG AVI reader, at its first frame, when that
+        reader takes it and the first frame decodes; else None (FFmpeg reads it).
+
+        That reader passes over a frame without reading it, decodes a frame with the JPEG decoder
+        the frames are analysed with anyway, and leaves FFmpeg's demuxer and decoders unused:
+        3.4 MB less resident in the demo (docs/performance.md). It needs the AVI's index, so a
+        file still being written goes to FFmpeg."""
+        capture = cv2.VideoCapture(str(self._path), cv2.CAP_OPENCV_MJPEG)
+        decodes = capture.isOpened() and capture.read()[0]
+        capture.release()
+        if not decodes:
+            return None
+        return cv2.VideoCapture(str(self._path), cv2.CAP_OPENCV_MJPEG)  # back to the first frame
 
     def _packet_capture(self, capture: cv2.VideoCapture) -> cv2.VideoCapture:
         """The capture switched to encoded packets, when its first packet decodes on its own;
