@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -176,12 +177,49 @@ def _wait_for_line(process: subprocess.Popen[str], needle: str) -> list[str]:
     raise AssertionError(f"the daemon ended before logging {needle!r}:\n{''.join(seen)}")
 
 
+def _caught_signals(pid: int) -> int:
+    """The mask of signals the process has handlers for (``SigCgt`` in /proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return int(line.split()[1], 16)
+    raise AssertionError(f"no SigCgt for process {pid}")
+
+
+def _wait_until_catching(process: subprocess.Popen[str], signum: int) -> None:
+    """Until the process has a handler for ``signum``: Python only catches SIGHUP once
+    soulsyncd/__main__ has run its first lines, so this is the moment its promise starts."""
+    deadline = time.monotonic() + 30
+    while not _caught_signals(process.pid) & (1 << (signum - 1)):
+        assert process.poll() is None, "the daemon ended before installing its handlers"
+        assert time.monotonic() < deadline, f"no handler for signal {signum} after 30 s"
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=0.005)  # a poll interval: the condition above is what is waited for
+
+
+def test_stop_signals_are_quiet_before_anything_heavy_is_imported() -> None:
+    """The quiet handlers are in place once ``soulsyncd.__main__`` is imported, and nothing heavy
+    (numpy, OpenCV, the model runtime, the config) has been imported by then."""
+    probe = ("import signal, sys, soulsyncd.__main__ as m\n"
+             "print(all(signal.getsignal(s) is m._exit_quietly"
+             " for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)))\n"
+             "print(sorted(n for n in ('numpy', 'cv2', 'ai_edge_litert', 'tflite_runtime', 'msgspec',"
+             " 'soulsyncd.cli', 'soulsyncd.config') if n in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.split("\n")[:2] == ["True", "[]"], result.stdout + result.stderr
+
+
 def test_ctrl_c_at_start_up_ends_quietly(tmp_path: Path, render_scene: Callable[..., Path]) -> None:
-    """SIGINT during imports and model loading: exit 0, no KeyboardInterrupt traceback."""
+    """SIGINT during imports and model loading: exit 0, no KeyboardInterrupt traceback.
+
+    Counted from the moment soulsyncd/__main__ has installed its handlers (before that the
+    interpreter itself is starting, and a signal ends it the way it ends any program), so a loaded
+    machine moves the window but can't make the test fail."""
     video = render_scene(tmp_path / "clip.avi", fps=10.0, timeline=[(1.0, "happy")])
     config = write_config(tmp_path / "c.yaml", f"camera:\n  kind: file\n  path: {video}\n")
-    for delay_s in (0.1, 0.3, 0.6):
+    for delay_s in (0.0, 0.1, 0.3, 0.6):
         process = _start(config)
+        _wait_until_catching(process, signal.SIGHUP)
         try:
             process.wait(timeout=delay_s)
         except subprocess.TimeoutExpired:
