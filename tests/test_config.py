@@ -671,7 +671,7 @@ def test_files_that_are_not_config_files(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     assert errors_of(fifo) == [f"{fifo}: cannot read config file: not a regular file"]
     nul = tmp_path / "a\0b.yaml"
-    assert errors_of(nul) == [f"{nul}: cannot read config file: embedded null byte"]
+    assert errors_of(nul) == [f"{nul}: cannot read config file: a NUL byte in the path"]
     path = tmp_path / "bytes.yaml"
     path.write_bytes(b"analysis:\n  fps: 5\n  faces: \xff\n")
     assert errors_of(path) == [f"{path}:3: cannot read config file: not UTF-8 text (invalid start byte)"]

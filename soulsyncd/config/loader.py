@@ -113,6 +113,8 @@ def load_config(path: str | Path) -> Config:
 
 def _read(path: Path, name: str) -> str:
     """The file's text; refuses what is not a regular file, too big, or not UTF-8."""
+    if "\0" in str(path):  # said here: Python's own wording differs between 3.11 and 3.13
+        raise ConfigError([f"{name}: cannot read config file: a NUL byte in the path"])
     try:
         info = path.stat()
         if stat.S_ISDIR(info.st_mode):
@@ -124,7 +126,7 @@ def _read(path: Path, name: str) -> str:
             raw = file.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ConfigError([f"{name}: cannot read config file: {exc.strerror or exc}"]) from exc
-    except ValueError as exc:  # e.g. a NUL byte in the path
+    except ValueError as exc:  # anything else the OS layer refuses before asking the OS
         raise ConfigError([f"{name}: cannot read config file: {exc}"]) from exc
     if len(raw) > MAX_FILE_BYTES:
         raise ConfigError(
