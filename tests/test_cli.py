@@ -214,7 +214,7 @@ def test_ctrl_c_at_start_up_ends_quietly(tmp_path: Path, render_scene: Callable[
 
     Counted from the moment soulsyncd/__main__ has installed its handlers (before that the
     interpreter itself is starting, and a signal ends it the way it ends any program), so a loaded
-    machine moves the window but can't make the test fail."""
+    machine only moves where in the start-up the signals land."""
     video = render_scene(tmp_path / "clip.avi", fps=10.0, timeline=[(1.0, "happy")])
     config = write_config(tmp_path / "c.yaml", f"camera:\n  kind: file\n  path: {video}\n")
     for delay_s in (0.0, 0.1, 0.3, 0.6):

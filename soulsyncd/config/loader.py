@@ -126,7 +126,7 @@ def _read(path: Path, name: str) -> str:
             raw = file.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ConfigError([f"{name}: cannot read config file: {exc.strerror or exc}"]) from exc
-    except ValueError as exc:  # anything else the OS layer refuses before asking the OS
+    except ValueError as exc:  # a path the OS cannot be given, e.g. a lone surrogate in it
         raise ConfigError([f"{name}: cannot read config file: {exc}"]) from exc
     if len(raw) > MAX_FILE_BYTES:
         raise ConfigError(
